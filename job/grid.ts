@@ -1,0 +1,161 @@
+/**
+ * A sweep's grid: every (α, seed) pair, numbered so that an AWS Batch array child can find its own
+ * point from `AWS_BATCH_JOB_ARRAY_INDEX` alone.
+ *
+ * Index order: α major, seed minor — `index = alphaIndex × seeds.length + seedIndex`.
+ * For α = [0, 0.2] and seeds = [1, 2, 3]: 0 → (0, 1), 1 → (0, 2), 2 → (0, 3), 3 → (0.2, 1), …
+ */
+import { UsageError } from './errors.js';
+
+/** AWS Batch's largest array job. */
+export const MAX_ARRAY_SIZE = 10_000;
+/** AWS Batch refuses arrays of one child; such a grid is submitted as a plain job. */
+export const MIN_ARRAY_SIZE = 2;
+
+/** The environment variables a sweep child reads. */
+export const GRID_ENV = {
+  alphas: 'MIXUP_GRID_ALPHAS',
+  seeds: 'MIXUP_GRID_SEEDS',
+  index: 'AWS_BATCH_JOB_ARRAY_INDEX',
+} as const;
+
+export interface GridPoint {
+  readonly index: number;
+  readonly alpha: number;
+  readonly seed: number;
+}
+
+/** Refuses a grid a sweep cannot run, naming the rule; nothing has been written when this throws. */
+export function validateGrid(alphas: readonly number[], seeds: readonly number[]): void {
+  const problems: string[] = [];
+  if (alphas.length === 0) problems.push("'alphas' is empty; give at least one α, e.g. --alphas 0,0.2");
+  if (seeds.length === 0) problems.push("'seeds' is empty; give at least one seed, e.g. --seeds 3");
+  for (const alpha of alphas) {
+    if (!Number.isFinite(alpha)) problems.push(`'alphas' contains ${alpha}; every α must be a finite number`);
+    else if (alpha < 0) problems.push(`'alphas' contains ${alpha}; α must be ≥ 0 (0 means no mixing)`);
+  }
+  for (const seed of seeds) {
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      problems.push(`'seeds' contains ${seed}; every seed must be a whole number ≥ 0`);
+    }
+  }
+  for (const [name, values] of [['alphas', alphas], ['seeds', seeds]] as const) {
+    const dupes = duplicates(values);
+    if (dupes.length > 0) problems.push(`'${name}' repeats ${dupes.join(', ')}; each value may appear once`);
+  }
+  const size = alphas.length * seeds.length;
+  if (size > MAX_ARRAY_SIZE) {
+    problems.push(
+      `the grid has ${alphas.length} α × ${seeds.length} seeds = ${size} runs; ` +
+        `AWS Batch arrays hold at most ${MAX_ARRAY_SIZE}`,
+    );
+  }
+  if (problems.length > 0) throw new UsageError(`bad sweep grid: ${problems.join('; ')}`);
+}
+
+export function gridSize(alphas: readonly number[], seeds: readonly number[]): number {
+  return alphas.length * seeds.length;
+}
+
+/** The point a child with this array index runs. */
+export function gridPoint(index: number, alphas: readonly number[], seeds: readonly number[]): GridPoint {
+  const size = gridSize(alphas, seeds);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+    throw new UsageError(
+      `${GRID_ENV.index} = ${index} is outside the grid; it must be a whole number from 0 to ${size - 1}`,
+    );
+  }
+  const alphaIndex = Math.floor(index / seeds.length);
+  const seedIndex = index % seeds.length;
+  return { index, alpha: alphas[alphaIndex]!, seed: seeds[seedIndex]! };
+}
+
+/** The inverse of `gridPoint`. */
+export function gridIndex(alpha: number, seed: number, alphas: readonly number[], seeds: readonly number[]): number {
+  const alphaIndex = alphas.indexOf(alpha);
+  const seedIndex = seeds.indexOf(seed);
+  if (alphaIndex < 0 || seedIndex < 0) {
+    throw new UsageError(`(α = ${alpha}, seed = ${seed}) is not a point of the grid α = [${alphas}], seeds = [${seeds}]`);
+  }
+  return alphaIndex * seeds.length + seedIndex;
+}
+
+export function gridPoints(alphas: readonly number[], seeds: readonly number[]): GridPoint[] {
+  return Array.from({ length: gridSize(alphas, seeds) }, (_, index) => gridPoint(index, alphas, seeds));
+}
+
+/** The run id of one grid point, e.g. `alpha-0.2_seed-1`; `String(α)` is the shortest exact form. */
+export function gridRunId(alpha: number, seed: number): string {
+  return `alpha-${String(alpha)}_seed-${seed}`;
+}
+
+const RUN_ID_PATTERN = /^alpha-([0-9.e+-]+)_seed-(\d+)$/;
+
+/** The (α, seed) a grid run id names, or null for a run id that is not a grid point's. */
+export function parseGridRunId(runId: string): { alpha: number; seed: number } | null {
+  const match = RUN_ID_PATTERN.exec(runId);
+  if (!match) return null;
+  const alpha = Number(match[1]);
+  const seed = Number(match[2]);
+  return Number.isFinite(alpha) && Number.isSafeInteger(seed) ? { alpha, seed } : null;
+}
+
+/**
+ * Parses a comma list such as `0,0.1,0.2`; `flag` names the option or variable in messages.
+ * Validation of the values themselves is `validateGrid`'s job.
+ */
+export function parseNumberList(flag: string, value: string): number[] {
+  const parts = value.split(',').map((part) => part.trim());
+  if (parts.length === 1 && parts[0] === '') return [];
+  return parts.map((part) => {
+    const number = part === '' ? Number.NaN : Number(part);
+    if (!Number.isFinite(number)) {
+      throw new UsageError(`${flag} = '${value}': '${part}' is not a number; give a comma list such as 0,0.1,0.2`);
+    }
+    return number;
+  });
+}
+
+/** `--seeds 3` means seeds 1, 2, 3. */
+export function seedRange(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i + 1);
+}
+
+/**
+ * The grid point a sweep child runs, from its environment; null when the grid variables are unset.
+ * A one-point grid runs as a plain Batch job, which has no array index: it is then point 0.
+ */
+export function gridPointFromEnv(env: NodeJS.ProcessEnv): (GridPoint & { runId: string }) | null {
+  const alphasText = env[GRID_ENV.alphas];
+  const seedsText = env[GRID_ENV.seeds];
+  if (alphasText === undefined && seedsText === undefined) return null;
+  if (alphasText === undefined || seedsText === undefined) {
+    const missing = alphasText === undefined ? GRID_ENV.alphas : GRID_ENV.seeds;
+    throw new UsageError(`${missing} is unset; a sweep child needs both ${GRID_ENV.alphas} and ${GRID_ENV.seeds}`);
+  }
+  const alphas = parseNumberList(GRID_ENV.alphas, alphasText);
+  const seeds = parseNumberList(GRID_ENV.seeds, seedsText);
+  validateGrid(alphas, seeds);
+  const indexText = env[GRID_ENV.index];
+  let index = 0;
+  if (indexText !== undefined && indexText !== '') {
+    if (!/^\d+$/.test(indexText.trim())) {
+      throw new UsageError(`${GRID_ENV.index} = '${indexText}' is not a whole number ≥ 0`);
+    }
+    index = Number(indexText);
+  } else if (gridSize(alphas, seeds) > 1) {
+    throw new UsageError(`${GRID_ENV.index} is unset; a grid of more than one point runs as a Batch array job`);
+  }
+  const point = gridPoint(index, alphas, seeds);
+  return { ...point, runId: gridRunId(point.alpha, point.seed) };
+}
+
+function duplicates(values: readonly number[]): number[] {
+  const seen = new Set<number>();
+  const repeated = new Set<number>();
+  for (const value of values) {
+    if (seen.has(value)) repeated.add(value);
+    seen.add(value);
+  }
+  return [...repeated];
+}

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { UsageError } from '../../job/errors.js';
+import {
+  gridIndex,
+  gridPoint,
+  gridPointFromEnv,
+  gridPoints,
+  gridRunId,
+  MAX_ARRAY_SIZE,
+  parseGridRunId,
+  parseNumberList,
+  seedRange,
+  validateGrid,
+} from '../../job/grid.js';
+
+describe('grid', () => {
+  test('every index maps to its (α, seed), α major, and back', () => {
+    const alphas = [0, 0.1, 0.2, 0.4, 1];
+    const seeds = [1, 2, 3];
+    const seen = new Set<string>();
+    for (let index = 0; index < alphas.length * seeds.length; index++) {
+      const point = gridPoint(index, alphas, seeds);
+      assert.equal(point.alpha, alphas[Math.floor(index / 3)]);
+      assert.equal(point.seed, seeds[index % 3]);
+      assert.equal(gridIndex(point.alpha, point.seed, alphas, seeds), index);
+      seen.add(`${point.alpha}/${point.seed}`);
+    }
+    assert.equal(seen.size, 15, 'every (α, seed) pair appears exactly once');
+  });
+
+  test('the index order is the documented one', () => {
+    assert.deepEqual(
+      gridPoints([0, 0.2], [7, 8, 9]).map((p) => [p.index, p.alpha, p.seed]),
+      [[0, 0, 7], [1, 0, 8], [2, 0, 9], [3, 0.2, 7], [4, 0.2, 8], [5, 0.2, 9]],
+    );
+  });
+
+  test('an index outside the grid is refused', () => {
+    assert.throws(() => gridPoint(6, [0, 0.2], [1, 2, 3]), /AWS_BATCH_JOB_ARRAY_INDEX = 6 is outside the grid; .* 0 to 5/);
+    assert.throws(() => gridPoint(-1, [0], [1, 2]), UsageError);
+    assert.throws(() => gridPoint(0.5, [0], [1, 2]), UsageError);
+  });
+
+  test('run ids name α and seed and parse back', () => {
+    assert.equal(gridRunId(0.2, 1), 'alpha-0.2_seed-1');
+    assert.equal(gridRunId(1.0, 12), 'alpha-1_seed-12');
+    assert.equal(gridRunId(0, 3), 'alpha-0_seed-3');
+    assert.deepEqual(parseGridRunId('alpha-0.2_seed-1'), { alpha: 0.2, seed: 1 });
+    assert.deepEqual(parseGridRunId(gridRunId(1e-7, 4)), { alpha: 1e-7, seed: 4 });
+    assert.equal(parseGridRunId('my-run'), null);
+  });
+
+  test('a good grid passes, including a single point', () => {
+    validateGrid([0, 0.1, 0.2], [1, 2, 3]);
+    validateGrid([0.2], [42]);
+  });
+
+  const refused: Array<[string, number[], number[], RegExp]> = [
+    ['empty α list', [], [1], /'alphas' is empty/],
+    ['empty seed list', [0.2], [], /'seeds' is empty/],
+    ['negative α', [0.2, -0.1], [1], /'alphas' contains -0.1; α must be ≥ 0/],
+    ['non-finite α', [Number.POSITIVE_INFINITY], [1], /'alphas' contains Infinity; every α must be a finite number/],
+    ['NaN α', [Number.NaN], [1], /'alphas' contains NaN/],
+    ['duplicate α', [0.1, 0.2, 0.1], [1], /'alphas' repeats 0.1; each value may appear once/],
+    ['duplicate seed', [0.1], [1, 2, 2], /'seeds' repeats 2/],
+    ['fractional seed', [0.1], [1.5], /'seeds' contains 1.5; every seed must be a whole number ≥ 0/],
+    ['negative seed', [0.1], [-1], /'seeds' contains -1/],
+    ['a grid over the Batch limit', Array.from({ length: 101 }, (_, i) => i / 100), seedRange(100),
+      new RegExp(`101 α × 100 seeds = 10100 runs; AWS Batch arrays hold at most ${MAX_ARRAY_SIZE}`)],
+  ];
+  for (const [what, alphas, seeds, message] of refused) {
+    test(`refuses ${what}`, () => {
+      assert.throws(() => validateGrid(alphas, seeds), (error: unknown) => {
+        assert.ok(error instanceof UsageError);
+        assert.match(error.message, message);
+        return true;
+      });
+    });
+  }
+
+  test('several problems are reported together', () => {
+    assert.throws(() => validateGrid([-1, -1], []), /'seeds' is empty.*α must be ≥ 0.*'alphas' repeats -1/);
+  });
+
+  test('the largest Batch array passes', () => {
+    validateGrid(Array.from({ length: 100 }, (_, i) => i / 10), seedRange(100));
+  });
+
+  test('number lists parse and name the flag when bad', () => {
+    assert.deepEqual(parseNumberList('--alphas', '0, 0.1,0.2'), [0, 0.1, 0.2]);
+    assert.deepEqual(parseNumberList('--alphas', ''), []);
+    assert.throws(() => parseNumberList('--alphas', '0,,0.2'), /--alphas = '0,,0.2': '' is not a number/);
+    assert.throws(() => parseNumberList('--alphas', '0,abc'), /--alphas = '0,abc': 'abc' is not a number/);
+    assert.deepEqual(seedRange(3), [1, 2, 3]);
+  });
+
+  test('a child finds its point from the environment', () => {
+    const env = { MIXUP_GRID_ALPHAS: '0,0.2', MIXUP_GRID_SEEDS: '1,2,3', AWS_BATCH_JOB_ARRAY_INDEX: '4' };
+    assert.deepEqual(gridPointFromEnv(env), { index: 4, alpha: 0.2, seed: 2, runId: 'alpha-0.2_seed-2' });
+  });
+
+  test('a one-point grid needs no array index; a larger one does', () => {
+    assert.deepEqual(gridPointFromEnv({ MIXUP_GRID_ALPHAS: '0.4', MIXUP_GRID_SEEDS: '7' }), {
+      index: 0, alpha: 0.4, seed: 7, runId: 'alpha-0.4_seed-7',
+    });
+    assert.throws(() => gridPointFromEnv({ MIXUP_GRID_ALPHAS: '0.4', MIXUP_GRID_SEEDS: '7,8' }),
+      /AWS_BATCH_JOB_ARRAY_INDEX is unset/);
+  });
+
+  test('no grid variables means no grid; half of them is an error', () => {
+    assert.equal(gridPointFromEnv({}), null);
+    assert.throws(() => gridPointFromEnv({ MIXUP_GRID_ALPHAS: '0.4' }), /MIXUP_GRID_SEEDS is unset/);
+    assert.throws(
+      () => gridPointFromEnv({ MIXUP_GRID_ALPHAS: '0.4,0.2', MIXUP_GRID_SEEDS: '1', AWS_BATCH_JOB_ARRAY_INDEX: 'x' }),
+      /AWS_BATCH_JOB_ARRAY_INDEX = 'x' is not a whole number/,
+    );
+  });
+});
