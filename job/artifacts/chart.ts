@@ -376,7 +376,8 @@ function drawLegend(
       line(ctx, x, y, x + swatch, y);
       ctx.setLineDash([]);
     }
-    if ((s.marker ?? 'circle') !== 'none') drawMarker(ctx, s.marker ?? 'circle', x + swatch / 2, y, s.color);
+    const marker = s.marker ?? 'circle';
+    if (marker !== 'none') drawMarker(ctx, marker, x + swatch / 2, y, s.color);
     ctx.fillStyle = '#222222';
     ctx.fillText(s.label, x + swatch + 6, y, box.width - swatch - 18);
   });
