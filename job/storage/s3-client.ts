@@ -1,0 +1,47 @@
+import { S3Client } from '@aws-sdk/client-s3';
+
+import { UsageError } from '../errors.js';
+
+/** 5 rather than the SDK's 3: a spot GPU job is expensive to lose to a brief S3 hiccup. */
+export const DEFAULT_MAX_ATTEMPTS = 5;
+const CONNECTION_TIMEOUT_MS = 5_000;
+// A socket idle for this long is dead; large uploads keep it busy, so this does not cap their length.
+const SOCKET_TIMEOUT_MS = 60_000;
+
+export interface S3ClientOptions {
+  /** Attempts per request, the first included. @default AWS_MAX_ATTEMPTS, else 5 */
+  readonly maxAttempts?: number;
+  /** Environment to read settings from. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * An S3 client with the SDK's standard configuration: region and credentials from the default chains,
+ * `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` read by the SDK itself, `AWS_RETRY_MODE` (standard or
+ * adaptive) by the SDK too. Path-style addressing when an endpoint is set, because local servers
+ * (s3rver, LocalStack, MinIO) do not resolve `bucket.host` names.
+ */
+export function createS3Client(options: S3ClientOptions = {}): S3Client {
+  const env = options.env ?? process.env;
+  return new S3Client({
+    maxAttempts: options.maxAttempts ?? maxAttemptsFrom(env),
+    forcePathStyle: endpointFrom(env) !== undefined,
+    // Handler options as a plain object: the SDK builds its own Node handler from them.
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: SOCKET_TIMEOUT_MS },
+  });
+}
+
+/** The endpoint override the SDK will use, for messages and path-style addressing. */
+export function endpointFrom(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
+}
+
+export function maxAttemptsFrom(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.AWS_MAX_ATTEMPTS;
+  if (raw === undefined || raw === '') return DEFAULT_MAX_ATTEMPTS;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new UsageError(`AWS_MAX_ATTEMPTS='${raw}' must be a whole number of at least 1`);
+  }
+  return value;
+}

@@ -1,0 +1,138 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+
+import { createS3Client } from './s3-client.js';
+import { mapS3Error } from './s3-errors.js';
+import { formatS3Uri, type S3Location } from './s3-uri.js';
+import type { Storage, StoredObject } from './storage.js';
+
+/** Bodies above this go up in parts, so a dropped connection costs one part, not the whole object. */
+export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
+/** S3's smallest allowed part (except the last). */
+export const PART_SIZE = 5 * 1024 * 1024;
+const PART_CONCURRENCY = 4;
+
+export interface S3StorageOptions {
+  /** @default a client from `createS3Client()` (standard SDK configuration) */
+  readonly client?: S3Client;
+  /** Bodies larger than this many bytes use a multipart upload. @default MULTIPART_THRESHOLD */
+  readonly multipartThreshold?: number;
+}
+
+/**
+ * An S3 prefix. A PUT (and a completed multipart upload) replaces an object in one step, so writes
+ * are atomic to readers just like LocalStorage's rename; an aborted multipart upload leaves no object.
+ */
+export class S3Storage implements Storage {
+  readonly uri: string;
+  private readonly client: S3Client;
+  private readonly multipartThreshold: number;
+
+  constructor(
+    readonly location: S3Location,
+    options: S3StorageOptions = {},
+  ) {
+    this.uri = formatS3Uri(location.bucket, location.prefix);
+    this.client = options.client ?? createS3Client();
+    this.multipartThreshold = options.multipartThreshold ?? MULTIPART_THRESHOLD;
+  }
+
+  uriOf(key: string): string {
+    return formatS3Uri(this.location.bucket, this.keyOf(key));
+  }
+
+  async read(key: string): Promise<Buffer> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(key) }));
+      return Buffer.from(await response.Body!.transformToByteArray());
+    } catch (error) {
+      throw this.mapError(error, key);
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    // A listing rather than HEAD: HEAD answers a bare 404 for a missing bucket too, and a run that
+    // mistook "no bucket" for "no checkpoint" would train for minutes before failing on its first write.
+    const full = this.keyOf(key);
+    try {
+      const response = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: full, MaxKeys: 1 }),
+      );
+      return response.Contents?.[0]?.Key === full;
+    } catch (error) {
+      throw this.mapError(error, key);
+    }
+  }
+
+  async write(key: string, body: Buffer | string, contentType: string): Promise<void> {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const params = { Bucket: this.location.bucket, Key: this.keyOf(key), Body: bytes, ContentType: contentType };
+    try {
+      if (bytes.length <= this.multipartThreshold) {
+        await this.client.send(new PutObjectCommand(params));
+      } else {
+        await new Upload({ client: this.client, params, partSize: PART_SIZE, queueSize: PART_CONCURRENCY }).done();
+      }
+    } catch (error) {
+      throw this.mapError(error, key);
+    }
+  }
+
+  async list(prefix = ''): Promise<StoredObject[]> {
+    // Directory semantics, as LocalStorage: list('checkpoints') must not match 'checkpoints-old/…'.
+    const base = this.location.prefix ? `${this.location.prefix}/` : '';
+    const sub = prefix.replace(/^\/+|\/+$/g, '');
+    const objects: StoredObject[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const response = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.location.bucket,
+            Prefix: sub ? `${base}${sub}/` : base,
+            ContinuationToken: token,
+          }),
+        );
+        for (const object of response.Contents ?? []) {
+          if (!object.Key || object.Key.endsWith('/')) continue;
+          objects.push({ key: object.Key.slice(base.length), size: object.Size ?? 0 });
+        }
+        token = response.IsTruncated ? response.NextContinuationToken : undefined;
+      } while (token);
+    } catch (error) {
+      throw this.mapError(error, sub);
+    }
+    return objects.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(key) }));
+    } catch (error) {
+      throw this.mapError(error, key);
+    }
+  }
+
+  child(sub: string): Storage {
+    const parts = [this.location.prefix, ...sub.split('/')].filter(Boolean);
+    return new S3Storage(
+      { bucket: this.location.bucket, prefix: parts.join('/') },
+      { client: this.client, multipartThreshold: this.multipartThreshold },
+    );
+  }
+
+  private keyOf(key: string): string {
+    const clean = key.replace(/^\/+/, '');
+    return this.location.prefix ? `${this.location.prefix}/${clean}` : clean;
+  }
+
+  private mapError(error: unknown, key: string): Error {
+    return mapS3Error(error, this.uriOf(key), this.location.bucket);
+  }
+}
