@@ -12,6 +12,9 @@ export const MAX_ARRAY_SIZE = 10_000;
 /** AWS Batch refuses arrays of one child; such a grid is submitted as a plain job. */
 export const MIN_ARRAY_SIZE = 2;
 
+/** `mixup run --seed` takes 31-bit seeds. */
+export const MAX_SEED = 2 ** 31 - 1;
+
 /** The environment variables a sweep child reads. */
 export const GRID_ENV = {
   alphas: 'MIXUP_GRID_ALPHAS',
@@ -35,8 +38,8 @@ export function validateGrid(alphas: readonly number[], seeds: readonly number[]
     else if (alpha < 0) problems.push(`'alphas' contains ${alpha}; α must be ≥ 0 (0 means no mixing)`);
   }
   for (const seed of seeds) {
-    if (!Number.isSafeInteger(seed) || seed < 0) {
-      problems.push(`'seeds' contains ${seed}; every seed must be a whole number ≥ 0`);
+    if (!Number.isSafeInteger(seed) || seed < 0 || seed > MAX_SEED) {
+      problems.push(`'seeds' contains ${seed}; every seed must be a whole number from 0 to ${MAX_SEED}`);
     }
   }
   for (const [name, values] of [['alphas', alphas], ['seeds', seeds]] as const) {

@@ -1,0 +1,456 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { describe, test } from 'node:test';
+
+import type { SubmitJobCommandInput } from '@aws-sdk/client-batch';
+import { DescribeJobsCommand, ListJobsCommand, SubmitJobCommand } from '@aws-sdk/client-batch';
+import { GetParametersCommand } from '@aws-sdk/client-ssm';
+import { Command } from 'commander';
+
+import { JobError, UsageError } from '../../job/errors.js';
+import { createBatchApi, createSsmApi, type BatchApi, type SsmApi } from '../../scripts/batch-client.js';
+import {
+  describeSweep,
+  registerSweepCommand,
+  sweep,
+  sweepOptionsFromFlags,
+  type ChildLike,
+  type SweepDeps,
+  type SweepOptions,
+} from '../../scripts/sweep.js';
+import { memoryOpener } from './sweep-fixtures.js';
+
+const NOW = new Date('2026-03-04T05:06:07.890Z');
+const QUEUE = 'arn:aws:batch:eu-west-1:123456789012:job-queue/mixup';
+const JOB_DEF = 'arn:aws:batch:eu-west-1:123456789012:job-definition/mixup:3';
+
+interface Recorder {
+  deps: SweepDeps;
+  objects: Map<string, Buffer>;
+  submitted: SubmitJobCommandInput[];
+  ssmNames: string[][];
+  logs: string[];
+  statusLines: string[];
+  /** sweep.json as it was when SubmitJob was called. */
+  recordAtSubmit: unknown;
+}
+
+function recorder(overrides: Partial<SweepDeps> & { batch?: Partial<BatchApi>; ssmValues?: Record<string, string> } = {}): Recorder {
+  const { objects, openStorage } = memoryOpener();
+  const rec: Recorder = {
+    objects,
+    submitted: [],
+    ssmNames: [],
+    logs: [],
+    statusLines: [],
+    recordAtSubmit: undefined,
+    deps: undefined as unknown as SweepDeps,
+  };
+  const batch: BatchApi = {
+    submitJob: async (input) => {
+      rec.submitted.push(input);
+      const sweepFile = [...objects.keys()].find((key) => key.endsWith('/sweep.json'));
+      rec.recordAtSubmit = sweepFile ? JSON.parse(objects.get(sweepFile)!.toString()) : undefined;
+      return { jobId: 'job-123', jobArn: 'arn:aws:batch:eu-west-1:123456789012:job/job-123', jobName: input.jobName, $metadata: {} };
+    },
+    describeJobs: async () => {
+      throw new Error('describeJobs not expected');
+    },
+    listJobs: async () => [],
+    ...overrides.batch,
+  };
+  const ssm: SsmApi = {
+    getParameters: async (names) => {
+      rec.ssmNames.push(names);
+      const values = overrides.ssmValues ?? {
+        '/MixupBatch/job-queue-arn': QUEUE,
+        '/MixupBatch/job-definition-arn': JOB_DEF,
+        '/MixupBatch/results-bucket': 'mixup-results-123',
+        '/MixupBatch/data-bucket': 'mixup-data-123',
+      };
+      return Object.fromEntries(names.filter((n) => values[n] !== undefined).map((n) => [n, values[n]!]));
+    },
+  };
+  rec.deps = {
+    batch: () => batch,
+    ssm: () => ssm,
+    openStorage,
+    now: () => NOW,
+    spawn: () => {
+      throw new Error('spawn not expected');
+    },
+    cli: { command: '/usr/bin/node', args: ['cli.js'] },
+    env: {},
+    log: (line) => rec.logs.push(line),
+    sleep: async () => {},
+    ...overrides,
+    ...(overrides.batch ? { batch: () => batch } : {}),
+  };
+  return rec;
+}
+
+const flagsGiven: SweepOptions = {
+  alphas: [0, 0.2],
+  seeds: [1, 2, 3],
+  queue: QUEUE,
+  jobDefinition: JOB_DEF,
+  results: 's3://my-results/team',
+  data: 's3://my-data/fashion-mnist',
+  sweepId: 'alpha-study',
+  settings: { epochs: 10, batchSize: 128 },
+};
+
+describe('sweep on AWS Batch', () => {
+  test('submits one array job with the exact SubmitJob input', async () => {
+    const rec = recorder();
+    const outcome = await sweep(flagsGiven, rec.deps);
+    assert.equal(rec.submitted.length, 1);
+    assert.deepEqual(rec.submitted[0], {
+      jobName: 'mixup-sweep-alpha-study',
+      jobQueue: QUEUE,
+      jobDefinition: JOB_DEF,
+      arrayProperties: { size: 6 },
+      containerOverrides: {
+        environment: [
+          { name: 'MIXUP_GRID_ALPHAS', value: '0,0.2' },
+          { name: 'MIXUP_GRID_SEEDS', value: '1,2,3' },
+          { name: 'MIXUP_OUT', value: 's3://my-results/team/sweeps/alpha-study/runs' },
+          { name: 'MIXUP_DATA', value: 's3://my-data/fashion-mnist' },
+          { name: 'MIXUP_EPOCHS', value: '10' },
+          { name: 'MIXUP_BATCH_SIZE', value: '128' },
+        ],
+      },
+      tags: { 'mixup:sweep-id': 'alpha-study' },
+      propagateTags: true,
+    });
+    assert.equal(rec.ssmNames.length, 0, 'no SSM lookup when every flag is given');
+    assert.equal(outcome.record.batch?.jobId, 'job-123');
+    assert.equal(outcome.sweepUri, 's3://my-results/team/sweeps/alpha-study/sweep.json');
+  });
+
+  test('writes sweep.json before submitting, then records the job id', async () => {
+    const rec = recorder();
+    await sweep(flagsGiven, rec.deps);
+    const before = rec.recordAtSubmit as { batch: { jobId: string | null }; createdAt: string; runs: unknown[] };
+    assert.ok(before, 'sweep.json existed when SubmitJob was called');
+    assert.equal(before.batch.jobId, null);
+    const after = JSON.parse(rec.objects.get('s3://my-results/team/sweeps/alpha-study/sweep.json')!.toString());
+    assert.equal(after.batch.jobId, 'job-123');
+    assert.equal(after.createdAt, NOW.toISOString());
+    assert.deepEqual(after.grid, { alphas: [0, 0.2], seeds: [1, 2, 3], size: 6, order: 'index = alphaIndex × seeds + seedIndex' });
+    assert.deepEqual(after.runs[4], { index: 4, alpha: 0.2, seed: 2, runId: 'alpha-0.2_seed-2' });
+    assert.deepEqual(after.settings, { epochs: 10, batchSize: 128 });
+  });
+
+  test('finds queue, job definition and buckets through SSM when no flags are given', async () => {
+    const rec = recorder();
+    const outcome = await sweep({ alphas: [0.1, 0.4], seeds: [1], sweepId: 's1' }, rec.deps);
+    assert.deepEqual(rec.ssmNames, [[
+      '/MixupBatch/job-queue-arn',
+      '/MixupBatch/job-definition-arn',
+      '/MixupBatch/results-bucket',
+      '/MixupBatch/data-bucket',
+    ]]);
+    const input = rec.submitted[0]!;
+    assert.equal(input.jobQueue, QUEUE);
+    assert.equal(input.jobDefinition, JOB_DEF);
+    assert.deepEqual(input.containerOverrides?.environment?.slice(2), [
+      { name: 'MIXUP_OUT', value: 's3://mixup-results-123/sweeps/s1/runs' },
+      { name: 'MIXUP_DATA', value: 's3://mixup-data-123/fashion-mnist' },
+    ]);
+    assert.equal(outcome.sweepUri, 's3://mixup-results-123/sweeps/s1/sweep.json');
+  });
+
+  test('the stack name selects the SSM parameters', async () => {
+    const rec = recorder({ ssmValues: { '/Other/job-queue-arn': QUEUE } });
+    await sweep({ ...flagsGiven, queue: undefined, stackName: 'Other' }, rec.deps);
+    assert.deepEqual(rec.ssmNames, [['/Other/job-queue-arn']]);
+  });
+
+  test('a missing SSM parameter names it and the flag that replaces it; nothing is written', async () => {
+    const rec = recorder({ ssmValues: {} });
+    await assert.rejects(sweep({ alphas: [0.2], seeds: [1, 2] }, rec.deps), (error: unknown) => {
+      assert.ok(error instanceof JobError);
+      assert.match(error.message, /\/MixupBatch\/job-queue-arn.*not found.*--queue, --job-definition, --results, --data/);
+      return true;
+    });
+    assert.equal(rec.objects.size, 0);
+    assert.equal(rec.submitted.length, 0);
+  });
+
+  test('a one-point grid is submitted as a plain job', async () => {
+    const rec = recorder();
+    const outcome = await sweep({ ...flagsGiven, alphas: [0.4], seeds: [7] }, rec.deps);
+    assert.equal(rec.submitted[0]!.arrayProperties, undefined);
+    assert.equal(outcome.record.batch?.arraySize, null);
+  });
+
+  const badGrids: Array<[string, Partial<SweepOptions>, RegExp]> = [
+    ['an empty α list', { alphas: [] }, /'alphas' is empty/],
+    ['a negative α', { alphas: [0.2, -1] }, /α must be ≥ 0/],
+    ['duplicate α values', { alphas: [0.2, 0.2] }, /'alphas' repeats 0.2/],
+    ['a grid over 10,000 runs', { alphas: Array.from({ length: 200 }, (_, i) => i), seeds: Array.from({ length: 51 }, (_, i) => i + 1) }, /10200 runs; AWS Batch arrays hold at most 10000/],
+    ['a bad run setting', { settings: { epochs: 0 } }, /--epochs "0": must be ≥ 1/],
+    ['a bad sweep id', { sweepId: 'has space' }, /--sweep-id 'has space'/],
+    ['concurrency for Batch', { concurrency: 2 }, /--concurrency 2: only the local executor/],
+  ];
+  for (const [what, change, message] of badGrids) {
+    test(`refuses ${what} before anything is looked up, written or submitted`, async () => {
+      const rec = recorder();
+      await assert.rejects(sweep({ ...flagsGiven, queue: undefined, ...change }, rec.deps), (error: unknown) => {
+        assert.ok(error instanceof UsageError, `UsageError, got ${error}`);
+        assert.match(error.message, message);
+        return true;
+      });
+      assert.equal(rec.objects.size, 0);
+      assert.equal(rec.submitted.length, 0);
+      assert.equal(rec.ssmNames.length, 0);
+    });
+  }
+
+  test('a dry run writes and submits nothing, and still shows the plan', async () => {
+    const rec = recorder();
+    const outcome = await sweep({ ...flagsGiven, dryRun: true }, rec.deps);
+    assert.equal(rec.objects.size, 0);
+    assert.equal(rec.submitted.length, 0);
+    const text = describeSweep(outcome);
+    assert.match(text, /Dry run/);
+    assert.match(text, /array of 6/);
+    assert.match(text, /MIXUP_GRID_ALPHAS=0,0.2/);
+  });
+
+  test('a dry run without AWS access shows placeholders instead of failing', async () => {
+    const rec = recorder();
+    rec.deps = { ...rec.deps, ssm: () => ({ getParameters: async () => { throw new Error('no credentials'); } }) };
+    const outcome = await sweep({ alphas: [0.2], seeds: [1, 2], dryRun: true, sweepId: 'x' }, rec.deps);
+    assert.match(outcome.record.batch!.jobQueue, /from SSM, unavailable/);
+    assert.equal(rec.objects.size, 0);
+    assert.match(rec.logs.join('\n'), /no credentials/);
+  });
+
+  test('a taken sweep id is refused', async () => {
+    const rec = recorder();
+    await sweep(flagsGiven, rec.deps);
+    await assert.rejects(sweep(flagsGiven, rec.deps), /--sweep-id 'alpha-study' is taken/);
+    assert.equal(rec.submitted.length, 1);
+  });
+
+  test('a refused submission leaves no sweep.json behind', async () => {
+    const rec = recorder({ batch: { submitJob: async () => { throw new Error('AccessDenied'); } } });
+    await assert.rejects(sweep(flagsGiven, rec.deps), /AWS Batch refused the sweep's job: AccessDenied/);
+    assert.equal(rec.objects.size, 0);
+  });
+
+  test('--wait polls until the array ends and names the failed children', async () => {
+    const summaries = [
+      { status: 'PENDING', summary: { RUNNABLE: 6 } },
+      { status: 'RUNNING', summary: { RUNNING: 4, SUCCEEDED: 2 } },
+      { status: 'FAILED', summary: { SUCCEEDED: 5, FAILED: 1 } },
+    ];
+    const listInputs: unknown[] = [];
+    let polls = 0;
+    const rec = recorder({
+      batch: {
+        describeJobs: async (ids) => {
+          assert.deepEqual(ids, ['job-123']);
+          const { status, summary } = summaries[Math.min(polls++, 2)]!;
+          return { jobs: [{ jobId: 'job-123', status, arrayProperties: { statusSummary: summary, size: 6 } }], $metadata: {} } as never;
+        },
+        listJobs: async (input) => {
+          listInputs.push(input);
+          return [{ jobId: 'job-123:5', jobName: 'x', arrayProperties: { index: 5 } }];
+        },
+      },
+    });
+    const slept: number[] = [];
+    rec.deps = { ...rec.deps, sleep: async (ms) => void slept.push(ms) };
+    const outcome = await sweep({ ...flagsGiven, wait: true, pollSeconds: 5 }, rec.deps);
+    assert.equal(polls, 3);
+    assert.deepEqual(slept, [5000, 5000]);
+    assert.deepEqual(listInputs, [{ arrayJobId: 'job-123', jobStatus: 'FAILED' }]);
+    assert.deepEqual(outcome.failed, ['alpha-0.2_seed-3']);
+    assert.deepEqual(outcome.final, { SUCCEEDED: 5, FAILED: 1 });
+    const countLines = rec.logs.filter((line) => line.includes('(of 6)'));
+    assert.deepEqual(countLines, ['RUNNABLE 6 (of 6)', 'RUNNING 4 · SUCCEEDED 2 (of 6)', 'SUCCEEDED 5 · FAILED 1 (of 6)']);
+  });
+
+  test('--wait on a terminal rewrites one status line and prints the final count', async () => {
+    let polls = 0;
+    const rec = recorder({
+      batch: {
+        describeJobs: async () => {
+          const done = polls++ > 0;
+          const summary = done ? { SUCCEEDED: 6 } : { RUNNING: 6 };
+          return { jobs: [{ jobId: 'job-123', status: done ? 'SUCCEEDED' : 'RUNNING', arrayProperties: { statusSummary: summary } }], $metadata: {} } as never;
+        },
+      },
+    });
+    const status: string[] = [];
+    rec.deps = { ...rec.deps, status: (line) => void status.push(line) };
+    const outcome = await sweep({ ...flagsGiven, wait: true }, rec.deps);
+    assert.deepEqual(status, ['RUNNING 6 (of 6)']);
+    assert.ok(rec.logs.includes('SUCCEEDED 6 (of 6)'));
+    assert.deepEqual(outcome.failed, []);
+  });
+});
+
+class FakeChild extends EventEmitter implements ChildLike {
+  readonly stdout = new PassThrough();
+  readonly stderr = new PassThrough();
+}
+
+describe('sweep on this machine', () => {
+  test('runs every grid point as `mixup run` with the grid in its environment, N at a time', async () => {
+    const spawned: { command: string; args: readonly string[]; env: NodeJS.ProcessEnv }[] = [];
+    let running = 0;
+    let peak = 0;
+    const rec = recorder({
+      env: { PATH: '/bin', MIXUP_ALPHA: '9', AWS_BATCH_JOB_ID: 'stale', AWS_REGION: 'eu-west-1' },
+      spawn: (command, args, { env }) => {
+        spawned.push({ command, args, env });
+        const child = new FakeChild();
+        running++;
+        peak = Math.max(peak, running);
+        setTimeout(() => {
+          child.stdout.end(`training ${env.AWS_BATCH_JOB_ARRAY_INDEX}\n`);
+          child.stderr.end();
+          running--;
+          child.emit('close', env.AWS_BATCH_JOB_ARRAY_INDEX === '2' ? 1 : 0, null);
+        }, 5);
+        return child;
+      },
+    });
+    const outcome = await sweep(
+      { alphas: [0, 0.2], seeds: [1, 2], executor: 'local', concurrency: 2, results: '/tmp/res', sweepId: 'loc', settings: { epochs: 1 } },
+      rec.deps,
+    );
+    assert.equal(spawned.length, 4);
+    assert.equal(peak, 2);
+    assert.deepEqual(spawned[0]!.args, ['cli.js', 'run']);
+    assert.equal(spawned[0]!.command, '/usr/bin/node');
+    assert.deepEqual(spawned.map((s) => s.env.AWS_BATCH_JOB_ARRAY_INDEX).sort(), ['0', '1', '2', '3']);
+    const env = spawned[0]!.env;
+    assert.equal(env.MIXUP_GRID_ALPHAS, '0,0.2');
+    assert.equal(env.MIXUP_GRID_SEEDS, '1,2');
+    assert.equal(env.MIXUP_OUT, '/tmp/res/sweeps/loc/runs');
+    assert.equal(env.MIXUP_EPOCHS, '1');
+    assert.equal(env.MIXUP_ALPHA, undefined, "the user's MIXUP_* variables do not leak into the grid");
+    assert.equal(env.AWS_BATCH_JOB_ID, undefined);
+    assert.equal(env.AWS_REGION, 'eu-west-1');
+    assert.equal(env.PATH, '/bin');
+    assert.deepEqual(outcome.failed, ['alpha-0.2_seed-1']);
+    assert.deepEqual(outcome.final, { SUCCEEDED: 3, FAILED: 1 });
+    assert.ok(rec.logs.includes('[alpha-0_seed-2] training 1'));
+    assert.ok(rec.logs.some((line) => /\[alpha-0.2_seed-1\] exited with code 1/.test(line)));
+    assert.ok(rec.objects.has('/tmp/res/sweeps/loc/sweep.json'));
+    assert.equal(rec.submitted.length, 0);
+  });
+
+  test('the local executor needs no AWS and defaults results to the current directory', async () => {
+    const rec = recorder({
+      ssm: () => { throw new Error('SSM must not be used'); },
+      batch: undefined,
+      spawn: () => {
+        const child = new FakeChild();
+        setImmediate(() => child.emit('close', 0, null));
+        return child;
+      },
+    });
+    rec.deps = { ...rec.deps, batch: () => { throw new Error('Batch must not be used'); } };
+    const outcome = await sweep({ alphas: [0.2], seeds: [1], executor: 'local', sweepId: 'here' }, rec.deps);
+    assert.equal(outcome.sweepUri, './sweeps/here/sweep.json');
+    assert.equal(outcome.record.data, null);
+    assert.equal(outcome.record.environment.MIXUP_DATA, undefined);
+  });
+});
+
+describe('sweep flags', () => {
+  test('--seeds N means seeds 1…N', () => {
+    assert.deepEqual(sweepOptionsFromFlags({ alphas: '0,0.2', seeds: 3, executor: 'batch', stackName: 'S' }).seeds, [1, 2, 3]);
+  });
+
+  test('--seed-list gives explicit seeds; both at once is refused', () => {
+    assert.deepEqual(sweepOptionsFromFlags({ alphas: '0', seedList: '7,8', executor: 'batch', stackName: 'S' }).seeds, [7, 8]);
+    assert.throws(() => sweepOptionsFromFlags({ alphas: '0', seeds: 2, seedList: '7', executor: 'batch', stackName: 'S' }), /--seeds and --seed-list both given/);
+  });
+
+  async function parse(args: string[]): Promise<{ outcome?: unknown; error?: unknown; out: string }> {
+    const rec = recorder();
+    const program = new Command().exitOverride();
+    program.configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    registerSweepCommand(program, () => rec.deps);
+    const write = process.stdout.write;
+    let out = '';
+    process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
+    try {
+      await program.parseAsync(['node', 'mixup', 'sweep', ...args]);
+      return { out };
+    } catch (error) {
+      return { error, out };
+    } finally {
+      process.stdout.write = write;
+    }
+  }
+
+  test('the command parses the documented flags', async () => {
+    const { error, out } = await parse(['--alphas', '0,0.1,0.2', '--seeds', '3', '--epochs', '2', '--dry-run',
+      '--queue', QUEUE, '--job-definition', JOB_DEF, '--results', 's3://r-bucket', '--data', 's3://d-bucket/fm', '--sweep-id', 'cli']);
+    assert.equal(error, undefined);
+    assert.match(out, /sweep cli, batch executor/);
+    assert.match(out, /α = 0, 0.1, 0.2 × seeds = 1, 2, 3 → 9 runs/);
+    assert.match(out, /--epochs 2/);
+  });
+
+  test('a bad number names the flag, the value and the rule', async () => {
+    const { error } = await parse(['--alphas', '0.2', '--seeds', 'three']);
+    assert.ok(error instanceof UsageError);
+    assert.equal(error.message, "--seeds 'three': must be a whole number ≥ 1");
+    const bad = await parse(['--alphas', '0.2,x', '--seeds', '2']);
+    assert.match(String(bad.error), /--alphas = '0.2,x': 'x' is not a number/);
+  });
+
+  test('--json prints the plan as JSON', async () => {
+    const { out } = await parse(['--alphas', '0.2', '--seeds', '2', '--dry-run', '--json', '--queue', 'q', '--job-definition', 'd', '--results', '/tmp/x', '--data', '/tmp/d']);
+    const parsed = JSON.parse(out);
+    assert.equal(parsed.record.grid.size, 2);
+    assert.equal(parsed.dryRun, true);
+  });
+});
+
+describe('AWS clients', () => {
+  test('the Batch API sends SDK commands with the given input', async () => {
+    const sent: object[] = [];
+    const api = createBatchApi({
+      send: async (command) => {
+        sent.push(command);
+        if (command instanceof ListJobsCommand) {
+          return command.input.nextToken ? { jobSummaryList: [{ jobId: 'b' }] } : { jobSummaryList: [{ jobId: 'a' }], nextToken: 't' };
+        }
+        return {};
+      },
+    });
+    await api.submitJob({ jobName: 'n', jobQueue: 'q', jobDefinition: 'd' });
+    await api.describeJobs(['j']);
+    const jobs = await api.listJobs({ arrayJobId: 'j', jobStatus: 'FAILED' });
+    assert.ok(sent[0] instanceof SubmitJobCommand);
+    assert.deepEqual((sent[0] as SubmitJobCommand).input, { jobName: 'n', jobQueue: 'q', jobDefinition: 'd' });
+    assert.ok(sent[1] instanceof DescribeJobsCommand);
+    assert.deepEqual(jobs.map((j) => j.jobId), ['a', 'b'], 'every page is read');
+  });
+
+  test('the SSM API asks for parameters in pages of ten', async () => {
+    const asked: string[][] = [];
+    const api = createSsmApi({
+      send: async (command) => {
+        assert.ok(command instanceof GetParametersCommand);
+        asked.push(command.input.Names!);
+        return { Parameters: command.input.Names!.map((name) => ({ Name: name, Value: `v${name}` })) };
+      },
+    });
+    const names = Array.from({ length: 12 }, (_, i) => `/p${i}`);
+    const values = await api.getParameters(names);
+    assert.deepEqual(asked.map((a) => a.length), [10, 2]);
+    assert.equal(values['/p11'], 'v/p11');
+  });
+});
