@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+
+import { z } from 'zod';
+
+import type { RunConfig } from './artifacts/metrics-schema.js';
+import { UsageError } from './errors.js';
+
+export const DEFAULT_ALPHA = 0.2;
+export const DEFAULT_EPOCHS = 10;
+export const DEFAULT_BATCH_SIZE = 64;
+export const DEFAULT_SEED = 42;
+export const DEFAULT_VAL_SAMPLES = 2000;
+export const DEFAULT_OUT = './runs';
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const ARMS = ['both', 'mixup', 'baseline'] as const;
+const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+const integer = (min: number, rule: string) =>
+  z.string().trim().regex(/^[+-]?\d+$/, 'must be an integer').transform(Number).pipe(z.number().min(min, rule).max(Number.MAX_SAFE_INTEGER, 'is too large'));
+
+/** Every `mixup run` setting: its flag, its environment variable, its default and its rule. */
+export const RUN_OPTIONS = {
+  alpha: {
+    flag: '--alpha',
+    help: 'Beta(α, α) concentration of the mixing weights; 0 disables mixing in the mixup arm',
+    default: String(DEFAULT_ALPHA),
+    schema: z.string().trim().regex(/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i, 'must be a number').transform(Number)
+      .pipe(z.number().min(0, 'must be ≥ 0 (0 means no mixing)').max(1e6, 'must be ≤ 1e6')),
+  },
+  epochs: { flag: '--epochs', help: 'training epochs per arm', default: String(DEFAULT_EPOCHS), schema: integer(1, 'must be ≥ 1') },
+  batchSize: { flag: '--batch-size', help: 'images per training step', default: String(DEFAULT_BATCH_SIZE), schema: integer(1, 'must be ≥ 1') },
+  seed: { flag: '--seed', help: 'seed for initial weights, shuffling, mixing and dropout', default: String(DEFAULT_SEED), schema: integer(0, 'must be ≥ 0').pipe(z.number().max(2 ** 31 - 1, 'must be < 2^31')) },
+  valSamples: { flag: '--val-samples', help: 'first N training images held out for validation', default: String(DEFAULT_VAL_SAMPLES), schema: integer(1, 'must be ≥ 1') },
+  trainLimit: { flag: '--train-limit', help: 'train on the first N of the remaining images (default: all)', default: undefined, schema: integer(1, 'must be ≥ 1') },
+  data: { flag: '--data', help: 'Fashion-MNIST location: a directory, s3://bucket/prefix or https:// base URL (default: $FASHION_MNIST_DIR, /usr/share/datasets/fashion-mnist, else download)', default: undefined, schema: z.string().trim().min(1, 'must not be empty') },
+  out: { flag: '--out', help: 'where runs are written: a directory or s3://bucket/prefix', default: DEFAULT_OUT, schema: z.string().trim().min(1, 'must not be empty') },
+  runId: { flag: '--run-id', help: 'run directory name; a run with the same id resumes (default: from AWS_BATCH_JOB_ID, else generated)', default: undefined, schema: z.string().regex(RUN_ID_PATTERN, 'must be 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit') },
+  backend: { flag: '--backend', help: `compute backend: ${BACKENDS.join('|')}`, default: 'auto', schema: z.enum(BACKENDS, { error: `must be one of ${BACKENDS.join(', ')}` }) },
+  arms: { flag: '--arms', help: `which arms to train: ${ARMS.join('|')}`, default: 'both', schema: z.enum(ARMS, { error: `must be one of ${ARMS.join(', ')}` }) },
+} as const;
+
+export type RunOptionName = keyof typeof RUN_OPTIONS;
+export type RawRunFlags = Partial<Record<RunOptionName, string | number | undefined>>;
+
+/** `--batch-size` → `MIXUP_BATCH_SIZE`. */
+export function envName(name: RunOptionName): string {
+  return `MIXUP_${RUN_OPTIONS[name].flag.slice(2).replace(/-/g, '_').toUpperCase()}`;
+}
+
+/**
+ * Flags beat `MIXUP_*` variables, which beat defaults. Every problem is collected, so a user
+ * fixes them in one go; the message names the flag, where the value came from and the rule.
+ */
+export function resolveRunConfig(
+  flags: RawRunFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  now: Date = new Date(),
+): RunConfig {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const name of Object.keys(RUN_OPTIONS) as RunOptionName[]) {
+    const option = RUN_OPTIONS[name];
+    const fromFlag = flags[name];
+    const fromEnv = env[envName(name)];
+    const raw = fromFlag !== undefined ? String(fromFlag) : fromEnv !== undefined && fromEnv !== '' ? fromEnv : option.default;
+    if (raw === undefined) continue;
+    const parsed = (option.schema as z.ZodType).safeParse(raw);
+    if (parsed.success) {
+      values[name] = parsed.data;
+    } else {
+      const source = fromFlag !== undefined ? `${option.flag} ${JSON.stringify(String(fromFlag))}` : `${option.flag} (from ${envName(name)}=${JSON.stringify(fromEnv)})`;
+      problems.push(`${source}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+    }
+  }
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
+  const config = values as Omit<RunConfig, 'runId' | 'trainLimit' | 'data'> & Partial<RunConfig>;
+  return {
+    alpha: config.alpha,
+    epochs: config.epochs,
+    batchSize: config.batchSize,
+    seed: config.seed,
+    valSamples: config.valSamples,
+    trainLimit: config.trainLimit ?? null,
+    data: config.data ?? '',
+    out: config.out,
+    runId: config.runId ?? defaultRunId(config.alpha, config.seed, env, now),
+    backend: config.backend,
+    arms: config.arms,
+  };
+}
+
+/**
+ * Under AWS Batch the id must survive retries of one job (so a retry resumes), and the job id
+ * does: array children are `<parent>:<index>`, hence the replacement of ':'.
+ */
+export function defaultRunId(alpha: number, seed: number, env: NodeJS.ProcessEnv, now: Date): string {
+  const jobId = env.AWS_BATCH_JOB_ID;
+  if (jobId) return jobId.replace(/[^A-Za-z0-9._-]/g, '-');
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
+  return `${stamp}-a${alpha}-s${seed}-${randomBytes(2).toString('hex')}`;
+}
+
+export function armsToTrain(arms: RunConfig['arms']): ('mixup' | 'baseline')[] {
+  return arms === 'both' ? ['mixup', 'baseline'] : [arms];
+}

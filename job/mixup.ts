@@ -1,0 +1,50 @@
+import type { Rng } from './random.js';
+
+/**
+ * λ ~ Beta(α, α) per sample, as g1 / (g1 + g2) with g ~ Gamma(shape = α, scale = 1) — α is the
+ * *shape* (keras-cv once passed it as the rate, which makes λ uniform whatever α is).
+ * α = 0 means no mixing: λ = 1 for every sample.
+ */
+export function sampleLambda(alpha: number, count: number, rng: Rng): Float32Array {
+  const lam = new Float32Array(count);
+  if (alpha === 0) return lam.fill(1);
+  for (let i = 0; i < count; i++) {
+    const lg1 = rng.logGamma(alpha);
+    const lg2 = rng.logGamma(alpha);
+    // g1 / (g1 + g2) = 1 / (1 + exp(lg2 − lg1)), exact where both draws underflow.
+    lam[i] = 1 / (1 + Math.exp(lg2 - lg1));
+  }
+  return lam;
+}
+
+/**
+ * x = λ·x1 + (1 − λ)·x2 and y = λ·y1 + (1 − λ)·y2, row by row (row lengths from the sizes of
+ * x1 and y1 over λ's length). Written into `out` when given, so a training loop reuses buffers.
+ */
+export function mixBatch(
+  x1: Float32Array,
+  y1: Float32Array,
+  x2: Float32Array,
+  y2: Float32Array,
+  lam: Float32Array,
+  out: { x: Float32Array; y: Float32Array } = {
+    x: new Float32Array(x1.length),
+    y: new Float32Array(y1.length),
+  },
+): { x: Float32Array; y: Float32Array } {
+  const n = lam.length;
+  if (x1.length !== x2.length || y1.length !== y2.length || x1.length % n || y1.length % n) {
+    throw new RangeError('mixBatch: both batches must have the same shape, one λ per row');
+  }
+  mixRows(x1, x2, lam, x1.length / n, out.x);
+  mixRows(y1, y2, lam, y1.length / n, out.y);
+  return out;
+}
+
+function mixRows(a: Float32Array, b: Float32Array, lam: Float32Array, width: number, out: Float32Array): void {
+  for (let i = 0; i < lam.length; i++) {
+    const l = lam[i]!;
+    const m = 1 - l;
+    for (let j = i * width, end = j + width; j < end; j++) out[j] = l * a[j]! + m * b[j]!;
+  }
+}
