@@ -23,7 +23,7 @@ export function parseS3Uri(uri: string, option = 'location'): S3Location {
   const prefix = match[2]!.replace(/^\/+|\/+$/g, '');
   const problem = bucketProblem(bucket);
   if (problem) throw new UsageError(`${option} '${uri}': bucket name '${bucket}' ${problem}`);
-  if (prefix.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+  if (prefix && prefix.split('/').some((part) => part === '' || part === '.' || part === '..')) {
     throw new UsageError(`${option} '${uri}': the prefix must not contain empty, '.' or '..' segments`);
   }
   return { bucket, prefix };
