@@ -36,7 +36,7 @@ interface Recorder {
   recordAtSubmit: unknown;
 }
 
-function recorder(overrides: Partial<SweepDeps> & { batch?: Partial<BatchApi>; ssmValues?: Record<string, string> } = {}): Recorder {
+function recorder(overrides: Partial<Omit<SweepDeps, 'batch'>> & { batch?: Partial<BatchApi>; ssmValues?: Record<string, string> } = {}): Recorder {
   const { objects, openStorage } = memoryOpener();
   const rec: Recorder = {
     objects,
@@ -85,7 +85,7 @@ function recorder(overrides: Partial<SweepDeps> & { batch?: Partial<BatchApi>; s
     log: (line) => rec.logs.push(line),
     sleep: async () => {},
     ...overrides,
-    ...(overrides.batch ? { batch: () => batch } : {}),
+    batch: () => batch,
   };
   return rec;
 }
@@ -350,7 +350,6 @@ describe('sweep on this machine', () => {
   test('the local executor needs no AWS and defaults results to the current directory', async () => {
     const rec = recorder({
       ssm: () => { throw new Error('SSM must not be used'); },
-      batch: undefined,
       spawn: () => {
         const child = new FakeChild();
         setImmediate(() => child.emit('close', 0, null));
