@@ -1,0 +1,159 @@
+/**
+ * Fashion-MNIST: the four standard files, their class names and checksums, and a loader that refuses
+ * anything it cannot vouch for.
+ */
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+
+import { JobError, NotFoundError } from '../errors.js';
+import { checkSameCount, decompressIdx, parseIdxImages, parseIdxLabels } from './idx.js';
+import { SHA256SUMS_NAME, parseSha256Sums, sha256Hex } from './sha256sums.js';
+import type { DataSource } from './source.js';
+
+export const FILES = {
+  trainImages: 'train-images-idx3-ubyte.gz',
+  trainLabels: 'train-labels-idx1-ubyte.gz',
+  testImages: 't10k-images-idx3-ubyte.gz',
+  testLabels: 't10k-labels-idx1-ubyte.gz',
+} as const;
+
+export type FileRole = keyof typeof FILES;
+
+export const CLASS_NAMES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+] as const;
+
+/** Sample counts of the standard files; a header with these counts claims to be the standard set. */
+export const STANDARD_COUNTS: Record<FileRole, number> = {
+  trainImages: 60_000,
+  trainLabels: 60_000,
+  testImages: 10_000,
+  testLabels: 10_000,
+};
+
+/**
+ * SHA-256 of the standard files' DECOMPRESSED IDX bytes. Zalando publishes MD5s of its .gz files
+ * (8d4fb7e6…, 25c81989…, bef4ecab…, bb300cfd…); Debian's dataset-fashion-mnist recompressed them, so its
+ * .gz bytes differ while the IDX contents are identical (their MD5s, f4a8712d…, 9018921c…, 8181f547…,
+ * 15d48437…, are the ones published for the uncompressed originals). Hashing the contents accepts both
+ * copies and any honest recompression, and still rejects a single changed pixel or label.
+ */
+export const STANDARD_SHA256: Record<FileRole, string> = {
+  trainImages: 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888',
+  trainLabels: 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9',
+  testImages: '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b',
+  testLabels: '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34',
+};
+
+export interface RawSplit {
+  /** count × 784 pixels, 0–255. */
+  readonly images: Uint8Array;
+  /** count class indices, 0–9. */
+  readonly labels: Uint8Array;
+  readonly count: number;
+}
+
+export interface RawDataset {
+  readonly train: RawSplit;
+  readonly test: RawSplit;
+  /** True when every file is the standard one (checksums matched). */
+  readonly standard: boolean;
+  /** True when a SHA256SUMS file was found next to the data and every file matched it. */
+  readonly sha256sums: boolean;
+  readonly loadSeconds: number;
+}
+
+/**
+ * Reads, checks and parses the four files. Fails (JobError) on any structural problem, on a count
+ * mismatch, when a file claiming the standard size does not match its published checksum, or when the
+ * source's SHA256SUMS disagrees.
+ */
+export async function loadFashionMnist(source: DataSource): Promise<RawDataset> {
+  const started = performance.now();
+  const roles = Object.keys(FILES) as FileRole[];
+  const [sums, ...bodies] = await Promise.all([
+    readSums(source),
+    ...roles.map((role) => source.read(FILES[role])),
+  ]);
+  const raw = Object.fromEntries(roles.map((role, i) => [role, bodies[i]!])) as Record<FileRole, Buffer>;
+
+  if (sums) {
+    for (const role of roles) {
+      const name = FILES[role];
+      const expected = sums.get(name);
+      if (!expected) throw new JobError(`${where(source, SHA256SUMS_NAME)} does not list ${name}`);
+      const actual = sha256Hex(raw[role]);
+      if (actual !== expected) {
+        throw new JobError(
+          `wrong checksum: ${where(source, name)} has SHA-256 ${actual}, ${SHA256SUMS_NAME} says ${expected}; ` +
+            `refusing to train on data that differs from what was seeded`,
+        );
+      }
+    }
+  }
+
+  const hashes = Object.fromEntries(roles.map((role) => [role, createHash('sha256')])) as Record<FileRole, Hash>;
+  const idx = await Promise.all(
+    roles.map((role) => decompressIdx(raw[role], where(source, FILES[role]), (chunk) => hashes[role].update(chunk))),
+  );
+  const files = Object.fromEntries(roles.map((role, i) => [role, idx[i]!])) as Record<FileRole, Buffer>;
+  const name = (role: FileRole) => where(source, FILES[role]);
+  const trainImages = parseIdxImages(files.trainImages, name('trainImages'));
+  const trainLabels = parseIdxLabels(files.trainLabels, name('trainLabels'));
+  const testImages = parseIdxImages(files.testImages, name('testImages'));
+  const testLabels = parseIdxLabels(files.testLabels, name('testLabels'));
+  checkSameCount(trainImages, name('trainImages'), trainLabels, name('trainLabels'));
+  checkSameCount(testImages, name('testImages'), testLabels, name('testLabels'));
+
+  const counts: Record<FileRole, number> = {
+    trainImages: trainImages.count,
+    trainLabels: trainLabels.count,
+    testImages: testImages.count,
+    testLabels: testLabels.count,
+  };
+  let standard = true;
+  for (const role of roles) {
+    if (counts[role] !== STANDARD_COUNTS[role]) {
+      standard = false;
+      continue;
+    }
+    const actual = hashes[role].digest('hex');
+    if (actual !== STANDARD_SHA256[role]) {
+      throw new JobError(
+        `wrong checksum: ${name(role)} has the standard Fashion-MNIST size (${counts[role]} samples) but its ` +
+          `contents' SHA-256 is ${actual}, expected ${STANDARD_SHA256[role]}; refusing to train on modified data`,
+      );
+    }
+  }
+
+  return {
+    train: { images: trainImages.images, labels: trainLabels.labels, count: trainImages.count },
+    test: { images: testImages.images, labels: testLabels.labels, count: testImages.count },
+    standard,
+    sha256sums: sums !== undefined,
+    loadSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+async function readSums(source: DataSource): Promise<Map<string, string> | undefined> {
+  try {
+    return parseSha256Sums((await source.read(SHA256SUMS_NAME)).toString('utf8'), where(source, SHA256SUMS_NAME));
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+function where(source: DataSource, name: string): string {
+  return `${source.location.replace(/\/+$/, '')}/${name}`;
+}
