@@ -72,8 +72,8 @@ function recorder(overrides: Partial<Omit<SweepDeps, 'batch'>> & { batch?: Parti
       return Object.fromEntries(names.filter((n) => values[n] !== undefined).map((n) => [n, values[n]!]));
     },
   };
+  const { batch: _ignored, ssmValues: _values, ...rest } = overrides;
   rec.deps = {
-    batch: () => batch,
     ssm: () => ssm,
     openStorage,
     now: () => NOW,
@@ -84,7 +84,7 @@ function recorder(overrides: Partial<Omit<SweepDeps, 'batch'>> & { batch?: Parti
     env: {},
     log: (line) => rec.logs.push(line),
     sleep: async () => {},
-    ...overrides,
+    ...rest,
     batch: () => batch,
   };
   return rec;
