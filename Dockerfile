@@ -1,0 +1,81 @@
+# syntax=docker/dockerfile:1
+# The mixup-batch job image: AWS Batch runs it on GPU instances as `mixup run`, configured by
+# MIXUP_* environment variables and/or arguments.
+#
+#   docker build -t mixup-batch .                       # GPU image (needs Docker Hub and npmjs.org)
+#
+# Every base image and the npm registry are build arguments, so the same file builds where Docker Hub
+# cannot be reached (test/support/base-image.sh builds a local stand-in; see README "Container").
+
+# Where the TypeScript is compiled; any image with Node ≥ 20.11 and npm.
+ARG BUILD_BASE=node:22-bookworm-slim
+# @tensorflow/tfjs-node-gpu 4.22 loads libtensorflow 2.9.1, which needs CUDA 11.2 and cuDNN 8.1:
+# a CUDA 12 base fails to load it.
+ARG RUNTIME_BASE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04
+# Supplies Node to the runtime base: /usr/local/bin/node and /usr/local/lib/node_modules/npm, as the
+# official node images lay them out. Official Node 22 binaries need glibc ≥ 2.28; Ubuntu 20.04 has 2.31.
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+FROM ${NODE_IMAGE} AS node
+
+# ---- build: compile job/ and scripts/ to dist/ ------------------------------------------------------
+FROM ${BUILD_BASE} AS build
+ARG NPM_REGISTRY=https://registry.npmjs.org/
+ARG NODE_EXTRA_CA_CERTS=
+ENV NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} \
+    npm_config_registry=${NPM_REGISTRY} \
+    npm_config_update_notifier=false \
+    npm_config_fund=false \
+    npm_config_audit=false
+WORKDIR /src
+COPY package.json package-lock.json ./
+# Scripts are skipped: the root `prepare` would compile before the sources are copied, and the
+# compiler needs no native addon (the GPU addon is installed in the runtime stage, on its own base).
+RUN npm ci --ignore-scripts --omit=optional && npm cache clean --force
+COPY tsconfig.json tsconfig.build.json ./
+COPY job ./job
+COPY scripts ./scripts
+RUN npm run build
+
+# ---- deps: production node_modules, installed on the runtime base so native addons match its glibc ----
+FROM ${RUNTIME_BASE} AS deps
+ARG NPM_REGISTRY=https://registry.npmjs.org/
+ARG NODE_EXTRA_CA_CERTS=
+ENV NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} \
+    npm_config_registry=${NPM_REGISTRY} \
+    npm_config_update_notifier=false \
+    npm_config_fund=false \
+    npm_config_audit=false
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
+WORKDIR /app
+COPY package.json package-lock.json ./
+# `prepare` compiles with tsc, a dev dependency that --omit=dev leaves out; dist/ comes from the
+# build stage instead. Install scripts stay on: @tensorflow/tfjs-node-gpu (optional) downloads
+# libtensorflow in its own; where that host is unreachable it fails and npm drops it, and the job
+# falls back to the wasm backend. Source maps are half of tfjs's 290 MB and nothing reads them.
+RUN node /usr/local/lib/node_modules/npm/bin/npm-cli.js pkg delete scripts.prepare \
+ && node /usr/local/lib/node_modules/npm/bin/npm-cli.js ci --omit=dev --foreground-scripts \
+ && node /usr/local/lib/node_modules/npm/bin/npm-cli.js cache clean --force \
+ && find node_modules -name '*.map' -delete
+
+# ---- runtime ---------------------------------------------------------------------------------------
+FROM ${RUNTIME_BASE} AS runtime
+ARG NODE_EXTRA_CA_CERTS=
+ENV NODE_ENV=production \
+    NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} \
+    TF_FORCE_GPU_ALLOW_GROWTH=true \
+    TF_CPP_MIN_LOG_LEVEL=1
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+RUN useradd --uid 10001 --user-group --create-home --home-dir /home/mixup mixup \
+ && mkdir -p /work && chown mixup:mixup /work
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=deps /app/package.json ./package.json
+COPY --from=build /src/dist ./dist
+COPY bin ./bin
+# Code stays root-owned and read-only to the job; local outputs (MIXUP_OUT=runs/…) land in /work.
+WORKDIR /work
+USER mixup
+ENTRYPOINT ["node", "/app/bin/mixup.js"]
+CMD ["run"]
