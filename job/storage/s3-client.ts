@@ -11,7 +11,7 @@ const SOCKET_TIMEOUT_MS = 60_000;
 export interface S3ClientOptions {
   /** Attempts per request, the first included. @default AWS_MAX_ATTEMPTS, else 5 */
   readonly maxAttempts?: number;
-  /** Environment to read settings from. @default process.env */
+  /** Environment to read the endpoint and attempts from; region and credentials always come from the SDK's chains. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -23,9 +23,12 @@ export interface S3ClientOptions {
  */
 export function createS3Client(options: S3ClientOptions = {}): S3Client {
   const env = options.env ?? process.env;
+  const endpoint = endpointFrom(env);
   return new S3Client({
+    // Undefined leaves the SDK's own resolution (which also reads `endpoint_url` from ~/.aws/config).
+    endpoint,
     maxAttempts: options.maxAttempts ?? maxAttemptsFrom(env),
-    forcePathStyle: endpointFrom(env) !== undefined,
+    forcePathStyle: endpoint !== undefined,
     // Handler options as a plain object: the SDK builds its own Node handler from them.
     requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: SOCKET_TIMEOUT_MS },
   });

@@ -1,5 +1,4 @@
 import { JobError, NotFoundError, UsageError } from '../errors.js';
-import { endpointFrom } from './s3-client.js';
 
 interface SdkError {
   readonly name?: string;
@@ -20,7 +19,7 @@ const CREDENTIAL_NAMES = new Set([
  * One user-facing line for an S3 failure on `uri`. By the time an error gets here the SDK has
  * already retried it `maxAttempts` times, so the message says so for the transient kinds.
  */
-export function mapS3Error(error: unknown, uri: string, bucket: string): Error {
+export function mapS3Error(error: unknown, uri: string, bucket: string, endpoint = 'AWS S3'): Error {
   if (error instanceof JobError || error instanceof UsageError) return error;
   const e = (error ?? {}) as SdkError;
   const name = e.name ?? '';
@@ -42,7 +41,6 @@ export function mapS3Error(error: unknown, uri: string, bucket: string): Error {
   }
   const network = NETWORK_CODES.has(e.code ?? '') || NETWORK_CODES.has(name) || name === 'TimeoutError';
   if (network || (e.$metadata && status === undefined)) {
-    const endpoint = endpointFrom() ?? 'AWS S3';
     const detail = firstLine(e.code ?? e.message ?? name) || 'network error';
     return new JobError(`cannot reach ${endpoint} for ${uri}${tries} (${detail})`, cause);
   }

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
-import { createS3Client } from './s3-client.js';
+import { createS3Client, endpointFrom } from './s3-client.js';
 import { mapS3Error } from './s3-errors.js';
 import { formatS3Uri, type S3Location } from './s3-uri.js';
 import type { Storage, StoredObject } from './storage.js';
@@ -23,6 +23,8 @@ export interface S3StorageOptions {
   readonly client?: S3Client;
   /** Bodies larger than this many bytes use a multipart upload. @default MULTIPART_THRESHOLD */
   readonly multipartThreshold?: number;
+  /** Environment the client is configured from (endpoint, attempts). @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -33,14 +35,20 @@ export class S3Storage implements Storage {
   readonly uri: string;
   private readonly client: S3Client;
   private readonly multipartThreshold: number;
+  private readonly options: S3StorageOptions;
+  /** Named in network errors; fixed at construction, as the client's configuration is. */
+  private readonly endpoint: string;
 
   constructor(
     readonly location: S3Location,
     options: S3StorageOptions = {},
   ) {
+    const env = options.env ?? process.env;
     this.uri = formatS3Uri(location.bucket, location.prefix);
-    this.client = options.client ?? createS3Client();
+    this.client = options.client ?? createS3Client({ env });
     this.multipartThreshold = options.multipartThreshold ?? MULTIPART_THRESHOLD;
+    this.endpoint = endpointFrom(env) ?? 'AWS S3';
+    this.options = { ...options, client: this.client };
   }
 
   uriOf(key: string): string {
@@ -121,10 +129,7 @@ export class S3Storage implements Storage {
 
   child(sub: string): Storage {
     const parts = [this.location.prefix, ...sub.split('/')].filter(Boolean);
-    return new S3Storage(
-      { bucket: this.location.bucket, prefix: parts.join('/') },
-      { client: this.client, multipartThreshold: this.multipartThreshold },
-    );
+    return new S3Storage({ bucket: this.location.bucket, prefix: parts.join('/') }, this.options);
   }
 
   private keyOf(key: string): string {
@@ -133,6 +138,6 @@ export class S3Storage implements Storage {
   }
 
   private mapError(error: unknown, key: string): Error {
-    return mapS3Error(error, this.uriOf(key), this.location.bucket);
+    return mapS3Error(error, this.uriOf(key), this.location.bucket, this.endpoint);
   }
 }

@@ -81,17 +81,10 @@ describe('mapS3Error', () => {
   });
 
   test('a network failure names the endpoint, the URI and the attempts, in one line', () => {
-    const previous = process.env.AWS_ENDPOINT_URL;
-    process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:9';
-    try {
-      const error = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED', $metadata: { attempts: 3 } });
-      const mapped = mapS3Error(error, uri, 'bucket-1');
-      assert.ok(mapped instanceof JobError);
-      assert.equal(mapped.message, `cannot reach http://127.0.0.1:9 for ${uri} after 3 attempts (ECONNREFUSED)`);
-    } finally {
-      if (previous === undefined) delete process.env.AWS_ENDPOINT_URL;
-      else process.env.AWS_ENDPOINT_URL = previous;
-    }
+    const error = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED', $metadata: { attempts: 3 } });
+    const mapped = mapS3Error(error, uri, 'bucket-1', 'http://127.0.0.1:9');
+    assert.ok(mapped instanceof JobError);
+    assert.equal(mapped.message, `cannot reach http://127.0.0.1:9 for ${uri} after 3 attempts (ECONNREFUSED)`);
   });
 
   test('a persistent server error says which request failed and how', () => {
