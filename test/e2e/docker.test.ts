@@ -1,0 +1,158 @@
+/**
+ * [slow][docker] The job image, built by a real Docker engine and run against the local S3 the way
+ * AWS Batch runs it: configuration by environment variables only, results in S3, a bad setting
+ * rejected in one line, and a container killed mid-run resumed by a second one with the same job id.
+ * Takes a few minutes (the first image build on a machine, longer); MIXUP_SKIP_DOCKER=1 skips it.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import type { Metrics } from '../../job/artifacts/metrics-schema.js';
+import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
+import { openStorage } from '../../job/storage/open.js';
+import type { Storage } from '../../job/storage/storage.js';
+import { seedData } from '../../scripts/seed-data.js';
+import {
+  buildImage,
+  jobEvents,
+  removeContainers,
+  runContainer,
+  startContainer,
+  killContainer,
+  type ContainerResult,
+} from '../support/docker.js';
+import { writeFakeFashionMnist } from '../support/fake-dataset.js';
+import { startS3Server, type S3Server } from '../support/s3-server.js';
+
+const SKIP = process.env.MIXUP_SKIP_DOCKER === '1' ? 'MIXUP_SKIP_DOCKER=1: Docker end-to-end test not run' : false;
+const IMAGE = process.env.MIXUP_E2E_IMAGE ?? 'mixup-batch:e2e';
+const BUCKET = 'mixup-e2e';
+const DATA = `s3://${BUCKET}/fashion-mnist`;
+const OUT = `s3://${BUCKET}/runs`;
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const POLL_MS = 100;
+
+// Small enough for seconds of wasm training, large enough that a killed run has epochs left to resume.
+const DATASET = { train: 2400, test: 300 };
+const BASE_SETTINGS = { MIXUP_VAL_SAMPLES: '200', MIXUP_BATCH_SIZE: '32', MIXUP_BACKEND: 'wasm' };
+
+describe('[slow][docker] the job image on a real Docker engine against the local S3', { skip: SKIP, timeout: 15 * 60_000 }, () => {
+  let s3: S3Server;
+  let workDir: string;
+  const savedEnv = { ...process.env };
+  const containers: string[] = [];
+
+  /** Only what a Batch job definition would set: MIXUP_* settings, the job id, S3 endpoint and credentials. */
+  function containerEnv(jobId: string, settings: Record<string, string>): Record<string, string> {
+    return { ...s3.env, AWS_BATCH_JOB_ID: jobId, MIXUP_DATA: DATA, MIXUP_OUT: OUT, ...BASE_SETTINGS, ...settings };
+  }
+
+  function containerName(label: string): string {
+    const name = `mixup-e2e-${process.pid}-${label}`;
+    containers.push(name);
+    return name;
+  }
+
+  function runStorage(runId: string): Storage {
+    return openStorage(`${OUT}/${runId}`);
+  }
+
+  async function assertCompleteRun(runId: string, epochs: number): Promise<Metrics> {
+    const run = runStorage(runId);
+    const manifest = await readManifest(run);
+    assert.ok(manifest, `${run.uri}/manifest.json is missing`);
+    assert.equal(manifest.runId, runId);
+    assert.deepEqual(await verifyManifest(run, manifest), []);
+    const keys = manifest.objects.map((object) => object.key);
+    for (const key of ['metrics.json', 'history.csv', 'samples.png', 'curves.png']) assert.ok(keys.includes(key), `manifest lacks ${key}: ${keys.join(', ')}`);
+    for (const image of ['samples.png', 'curves.png']) {
+      assert.deepEqual((await run.read(image)).subarray(0, PNG_SIGNATURE.length), PNG_SIGNATURE, `${image} is not a PNG`);
+    }
+    const metrics = JSON.parse((await run.read('metrics.json')).toString('utf8')) as Metrics;
+    assert.equal(metrics.runId, runId);
+    assert.equal(metrics.backend, 'wasm');
+    assert.equal(metrics.config.epochs, epochs);
+    for (const arm of ['mixup', 'baseline'] as const) {
+      const armMetrics = metrics.arms[arm];
+      assert.ok(armMetrics, `metrics.json has no ${arm} arm`);
+      assert.deepEqual(armMetrics.history.map((record) => record.epoch), Array.from({ length: epochs }, (_, i) => i + 1));
+      assert.ok(armMetrics.test.accuracy >= 0 && armMetrics.test.accuracy <= 1, `${arm} test accuracy ${armMetrics.test.accuracy}`);
+    }
+    return metrics;
+  }
+
+  function describeRun(result: ContainerResult): string {
+    return `exit ${result.code} after ${result.seconds.toFixed(1)}s\n--- stdout\n${result.stdout.slice(-4000)}\n--- stderr\n${result.stderr.slice(-4000)}`;
+  }
+
+  before(async () => {
+    s3 = await startS3Server();
+    // The test process reads S3 through the job's own storage code, with the same variables the container gets.
+    Object.assign(process.env, s3.env);
+    await s3.createBucket(BUCKET);
+    workDir = await mkdtemp(path.join(os.tmpdir(), 'mixup-e2e-'));
+    await writeFakeFashionMnist(path.join(workDir, 'data'), DATASET);
+    await seedData({ from: path.join(workDir, 'data'), to: DATA });
+    const build = await buildImage(IMAGE, path.join(workDir, 'docker-build.log'));
+    console.log(`# image ${IMAGE} built in ${build.seconds.toFixed(0)}s`);
+  });
+
+  after(async () => {
+    removeContainers(containers);
+    await s3?.stop();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+    Object.assign(process.env, savedEnv);
+  });
+
+  test('a container configured only by environment variables writes a complete run to S3', async () => {
+    const runId = 'e2e-complete';
+    const result = await runContainer(IMAGE, containerName('complete'), containerEnv(runId, { MIXUP_EPOCHS: '2', MIXUP_TRAIN_LIMIT: '640' }));
+    assert.equal(result.code, 0, describeRun(result));
+    assert.ok(jobEvents(result.stdout).some((event) => event.event === 'done'), describeRun(result));
+    await assertCompleteRun(runId, 2);
+    console.log(`# complete run: ${result.seconds.toFixed(1)}s in the container`);
+  });
+
+  test('a bad setting exits 2 with a one-line reason and writes nothing', async () => {
+    const runId = 'e2e-bad-alpha';
+    const result = await runContainer(IMAGE, containerName('bad'), containerEnv(runId, { MIXUP_ALPHA: '-1' }));
+    assert.equal(result.code, 2, describeRun(result));
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, describeRun(result));
+    assert.match(lines[0]!, /MIXUP_ALPHA/);
+    assert.match(lines[0]!, /-1/);
+    assert.deepEqual(await runStorage(runId).list(), []);
+  });
+
+  test('a container killed after its first checkpoint resumes under the same job id and completes', async () => {
+    const runId = 'e2e-resume';
+    const epochs = 3;
+    const env = containerEnv(runId, { MIXUP_EPOCHS: String(epochs), MIXUP_TRAIN_LIMIT: '2000' });
+    const run = runStorage(runId);
+
+    const first = startContainer(IMAGE, containerName('killed'), env);
+    let exited = false;
+    void first.done.then(() => (exited = true));
+    while (!exited && !(await run.exists('checkpoints/state.json'))) await sleep(POLL_MS);
+    assert.ok(!exited, `the run ended before its first checkpoint: ${describeRun(await first.done)}`);
+    killContainer(first.name);
+    const killed = await first.done;
+    assert.equal(killed.code, 137, describeRun(killed));
+    assert.equal(await readManifest(run), null, 'the killed run already had a manifest: it was not killed mid-run');
+
+    const second = await runContainer(IMAGE, containerName('resumed'), env);
+    assert.equal(second.code, 0, describeRun(second));
+    const resumed = jobEvents(second.stdout).find((event) => event.event === 'resume');
+    assert.ok(resumed, `the second container did not log a resume event:\n${describeRun(second)}`);
+    await assertCompleteRun(runId, epochs);
+    console.log(`# killed after ${killed.seconds.toFixed(1)}s; resumed ${JSON.stringify(resumed)} and completed in ${second.seconds.toFixed(1)}s`);
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
