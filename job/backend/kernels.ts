@@ -1,0 +1,38 @@
+import * as tf from '@tensorflow/tfjs';
+import { conv2DBackpropFilterKernel, conv2DBackpropInputKernel, type Fallback } from './kernels/conv2d-grads.js';
+import { maxPoolGradKernel } from './kernels/max-pool-grad.js';
+import type { KernelBackendName } from './kernels/tensor-access.js';
+
+/** The kernels this project registers, by name, built from the stock kernel they replace (if any). */
+const CUSTOM_KERNELS: Readonly<Record<string, (backend: KernelBackendName, stock: Fallback) => tf.KernelFunc>> = {
+  [tf.Conv2DBackpropFilter]: conv2DBackpropFilterKernel,
+  [tf.Conv2DBackpropInput]: conv2DBackpropInputKernel,
+  [tf.MaxPoolGrad]: (backend) => maxPoolGradKernel(backend),
+};
+
+const registered = new Map<string, tf.KernelFunc>();
+
+/**
+ * Registers the custom kernels for `backend`, replacing stock ones (which stay reachable as the
+ * fallback for configurations the custom kernels do not cover). Idempotent.
+ */
+export function registerCustomKernels(backend: KernelBackendName): string[] {
+  const names: string[] = [];
+  for (const [kernelName, build] of Object.entries(CUSTOM_KERNELS)) {
+    const key = `${backend}/${kernelName}`;
+    const current = tf.getKernel(kernelName, backend);
+    if (current !== undefined && current.kernelFunc === registered.get(key)) {
+      names.push(kernelName);
+      continue;
+    }
+    // tfjs refuses to register a second kernel under the same name, so the stock one is removed first.
+    if (current !== undefined) tf.unregisterKernel(kernelName, backend);
+    const kernelFunc = build(backend, current?.kernelFunc);
+    // The stock setup (wasm's cwrap of its C++ function) must still run when a backend is re-created.
+    const setupFunc = current?.setupFunc;
+    tf.registerKernel({ kernelName, backendName: backend, kernelFunc, ...(setupFunc ? { setupFunc } : {}) });
+    registered.set(key, kernelFunc);
+    names.push(kernelName);
+  }
+  return names;
+}

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { registerCustomKernels } from '../../job/backend/kernels.js';
+import { initBackend } from '../../job/backend/select.js';
+import { createModel } from '../../job/model.js';
+
+type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
+
+interface KernelCase {
+  readonly name: string;
+  readonly kernel: string;
+  /** Input names, shapes and, optionally, how to draw the values. */
+  readonly inputs: Record<string, { shape: number[]; draw?: 'relu' }>;
+  readonly attrs: tf.NamedAttrMap;
+}
+
+/** A small deterministic generator (mulberry32), so every backend sees the same numbers. */
+function randomArray(size: number, seed: number, draw?: 'relu'): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    // Coarse values after ReLU give the ties max-pooling meets in training.
+    out[i] = draw === 'relu' ? Math.max(0, Math.round(u * 8) - 4) : u * 2 - 1;
+  }
+  return out;
+}
+
+function convCase(name: string, x: number[], filter: number[], pad: Pad, strides = 1): KernelCase[] {
+  const info = tf.backend_util.computeConv2DInfo(
+    x as [number, number, number, number],
+    filter as [number, number, number, number],
+    strides,
+    1,
+    pad,
+  );
+  const base = { strides, pad, dataFormat: 'NHWC' };
+  return [
+    {
+      name: `Conv2DBackpropFilter ${name}`,
+      kernel: 'Conv2DBackpropFilter',
+      inputs: { x: { shape: x }, dy: { shape: info.outShape } },
+      attrs: { ...base, filterShape: filter },
+    },
+    {
+      name: `Conv2DBackpropInput ${name}`,
+      kernel: 'Conv2DBackpropInput',
+      inputs: { dy: { shape: info.outShape }, filter: { shape: filter } },
+      attrs: { ...base, inputShape: x },
+    },
+  ];
+}
+
+function poolCase(name: string, x: number[], filterSize: number, strides: number, pad: 'valid' | 'same'): KernelCase {
+  const info = tf.backend_util.computePool2DInfo(x as [number, number, number, number], filterSize, strides, 1, pad);
+  return {
+    name: `MaxPoolGrad ${name}`,
+    kernel: 'MaxPoolGrad',
+    inputs: { input: { shape: x, draw: 'relu' }, dy: { shape: info.outShape } },
+    attrs: { filterSize, strides, pad },
+  };
+}
+
+const CASES: KernelCase[] = [
+  ...convCase('batch 1, odd sizes, VALID', [1, 7, 9, 3], [3, 2, 3, 4], 'valid'),
+  ...convCase('the first model layer, VALID', [4, 28, 28, 1], [5, 5, 1, 16], 'valid'),
+  ...convCase('the second model layer, VALID', [3, 12, 12, 16], [5, 5, 16, 32], 'valid'),
+  ...convCase('odd sizes, SAME', [2, 9, 6, 5], [5, 3, 5, 7], 'same'),
+  ...convCase('explicit padding', [1, 6, 5, 2], [3, 3, 2, 3], [[0, 0], [1, 2], [0, 1], [0, 0]]),
+  poolCase('2x2 stride 2, the first model layer', [5, 24, 24, 16], 2, 2, 'valid'),
+  poolCase('2x2 stride 2, batch 1, odd sizes', [1, 7, 9, 3], 2, 2, 'valid'),
+  poolCase('2x2 stride 2, SAME, odd sizes', [2, 5, 7, 3], 2, 2, 'same'),
+  poolCase('3x3 stride 2, SAME (overlapping windows)', [2, 9, 8, 4], 3, 2, 'same'),
+  poolCase('3x3 stride 1, VALID', [1, 6, 7, 2], 3, 1, 'valid'),
+];
+
+/** Strides the custom conv kernels leave to the stock kernels. */
+const [STRIDED_FILTER, STRIDED_INPUT] = convCase('stride 2', [2, 9, 9, 3], [3, 3, 3, 4], 'valid', 2) as [KernelCase, KernelCase];
+
+function runCase(c: KernelCase): Float32Array {
+  const tensors: tf.NamedTensorMap = {};
+  let seed = 1;
+  for (const [name, input] of Object.entries(c.inputs)) {
+    const size = input.shape.reduce((a, b) => a * b, 1);
+    tensors[name] = tf.tensor(randomArray(size, seed++, input.draw), input.shape);
+  }
+  if (c.kernel === 'MaxPoolGrad') {
+    tensors.output = tf.maxPool(tensors.input as tf.Tensor4D, c.attrs.filterSize as number, c.attrs.strides as number, c.attrs.pad as 'valid');
+  }
+  const out = tf.engine().runKernel(c.kernel, tensors, c.attrs) as tf.Tensor;
+  const values = out.dataSync() as Float32Array;
+  tf.dispose([out, ...Object.values(tensors)]);
+  return values;
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const tolerance = 1e-5 + 1e-5 * scale;
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < actual.length; i++) {
+    const d = Math.abs(actual[i]! - expected[i]!);
+    if (!(d <= worst)) {
+      worst = d;
+      at = i;
+    }
+  }
+  assert.ok(
+    worst <= tolerance,
+    `${what}: |actual − expected| = ${worst} at ${at} (actual ${actual[at]}, expected ${expected[at]}) > ${tolerance}`,
+  );
+}
+
+const reference = new Map<string, Float32Array>();
+
+before(async () => {
+  // The stock cpu kernels are the reference, so they are run before any custom cpu kernel exists.
+  await tf.setBackend('cpu');
+  for (const c of [...CASES, STRIDED_FILTER, STRIDED_INPUT]) reference.set(c.name, runCase(c));
+});
+
+describe('custom wasm kernels', () => {
+  before(async () => {
+    assert.equal((await initBackend('wasm')).backend, 'wasm');
+  });
+
+  for (const c of CASES) {
+    test(`${c.name} matches the stock cpu kernel`, () => {
+      assertClose(runCase(c), reference.get(c.name)!, c.name);
+    });
+  }
+
+  test('kernels are deterministic: a second run is bit-identical', () => {
+    for (const c of CASES) assert.deepEqual(runCase(c), runCase(c), c.name);
+  });
+
+  test('Conv2DBackpropInput with stride 2 falls back to the stock wasm kernel', () => {
+    assertClose(runCase(STRIDED_INPUT), reference.get(STRIDED_INPUT.name)!, STRIDED_INPUT.name);
+  });
+
+  test('Conv2DBackpropFilter with stride 2 fails clearly on wasm, which has no stock kernel', () => {
+    assert.throws(
+      () => runCase(STRIDED_FILTER),
+      /Conv2DBackpropFilter on the wasm backend does not support strides \[2, 2\] \(only stride 1\)/,
+    );
+  });
+
+  test('model weight gradients on wasm match the cpu backend', async () => {
+    const gradients = async (backend: 'cpu' | 'wasm', weights: tf.Tensor[] | null) => {
+      await tf.setBackend(backend);
+      const model = createModel();
+      if (weights !== null) model.setWeights(weights);
+      const x = tf.tensor(randomArray(4 * 28 * 28, 7), [4, 28, 28, 1]).div(2).add(0.5);
+      const y = tf.oneHot(tf.tensor1d([3, 0, 9, 3], 'int32'), 10);
+      const { grads } = tf.variableGrads(() =>
+        tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: false }) as tf.Tensor).asScalar(),
+      );
+      const names = model.trainableWeights.map((w) => w.originalName);
+      const values = model.trainableWeights.map((w) => grads[w.originalName]!.dataSync() as Float32Array);
+      const initial = model.getWeights().map((w) => tf.tensor(w.dataSync(), w.shape));
+      return { names, values, initial };
+    };
+    const cpu = await gradients('cpu', null);
+    await tf.setBackend('wasm');
+    const wasm = await gradients('wasm', cpu.initial);
+    cpu.values.forEach((expected, i) => assertClose(wasm.values[i]!, expected, cpu.names[i]!));
+  });
+});
+
+describe('custom cpu kernels', () => {
+  before(async () => {
+    await tf.setBackend('cpu');
+    registerCustomKernels('cpu');
+  });
+
+  for (const c of CASES) {
+    test(`${c.name} matches the stock cpu kernel`, () => {
+      assertClose(runCase(c), reference.get(c.name)!, c.name);
+    });
+  }
+
+  test('conv gradients with stride 2 fall back to the stock cpu kernels', () => {
+    for (const c of [STRIDED_FILTER, STRIDED_INPUT]) assertClose(runCase(c), reference.get(c.name)!, c.name);
+  });
+
+  test('registering twice keeps one custom kernel and the stock fallback', () => {
+    const before = tf.getKernel('Conv2DBackpropFilter', 'cpu').kernelFunc;
+    registerCustomKernels('cpu');
+    assert.equal(tf.getKernel('Conv2DBackpropFilter', 'cpu').kernelFunc, before);
+    assertClose(runCase(STRIDED_FILTER), reference.get(STRIDED_FILTER.name)!, STRIDED_FILTER.name);
+  });
+});
