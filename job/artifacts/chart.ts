@@ -286,11 +286,17 @@ function drawSeries(
   }
 
   const marker = s.marker ?? 'circle';
-  if (marker !== 'none') {
-    for (const p of points) {
-      if (Number.isFinite(p.y)) drawMarker(ctx, marker, px(p.x), py(p.y), color);
+  points.forEach((p, i) => {
+    if (!Number.isFinite(p.y)) return;
+    if (marker !== 'none') {
+      drawMarker(ctx, marker, px(p.x), py(p.y), color);
+    } else if (!Number.isFinite(points[i - 1]?.y) && !Number.isFinite(points[i + 1]?.y)) {
+      // A point with no neighbour draws no line segment; without this dot it would not show at all.
+      ctx.beginPath();
+      ctx.arc(px(p.x), py(p.y), (s.lineWidth ?? 2) * 1.2, 0, Math.PI * 2);
+      ctx.fill();
     }
-  }
+  });
 }
 
 function drawMarker(
@@ -422,6 +428,11 @@ export function niceAxis(
   if (lo === hi) {
     // One value (a single epoch, a flat line): centre it in a small range instead of dividing by zero.
     const pad = integer ? 1 : lo === 0 ? 1 : Math.abs(lo) * 0.1;
+    [lo, hi] = [lo - pad, hi + pad];
+  }
+  if (snap && !integer) {
+    // A little headroom, so a point at the extreme is not drawn on the axis line or the plot's edge.
+    const pad = (hi - lo) * 0.04;
     [lo, hi] = [lo - pad, hi + pad];
   }
   let step = niceNumber(niceNumber(hi - lo, false) / Math.max(count - 1, 1), true);

@@ -1,0 +1,22 @@
+/** `history.csv`: one row per arm and epoch, for spreadsheets and pandas. */
+import type { ArmName, EpochRecord } from './metrics-schema.js';
+
+export const HISTORY_CSV_COLUMNS = ['arm', 'epoch', 'loss', 'accuracy', 'valLoss', 'valAccuracy', 'seconds'] as const;
+
+/** Arms in a fixed order, so two runs' files diff line by line. */
+const ARM_ORDER: readonly ArmName[] = ['mixup', 'baseline'];
+
+/** Numbers are written in full (shortest round-trip form), so the CSV agrees with metrics.json exactly. */
+export function renderHistoryCsv(arms: Partial<Record<ArmName, readonly EpochRecord[]>>): string {
+  const rows = [HISTORY_CSV_COLUMNS.join(',')];
+  for (const arm of ARM_ORDER) {
+    for (const record of arms[arm] ?? []) {
+      rows.push(
+        [arm, record.epoch, record.loss, record.accuracy, record.valLoss, record.valAccuracy, record.seconds]
+          .map(String)
+          .join(','),
+      );
+    }
+  }
+  return `${rows.join('\n')}\n`;
+}
