@@ -66,7 +66,7 @@ export function openDataSource(
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(resolved) && !/^s3:\/\//i.test(resolved)) {
     throw new UsageError(`--data ${resolved}: unsupported scheme; use a directory, s3://bucket/prefix or http(s)://`);
   }
-  return new StorageDataSource(openStorage(resolved));
+  return new StorageDataSource(openStorage(resolved, '--data'));
 }
 
 /** The cache root: `$XDG_CACHE_HOME/mixup-batch`, else `~/.cache/mixup-batch`. */
