@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 import type { RunConfig } from './artifacts/metrics-schema.js';
 import { UsageError } from './errors.js';
+import { gridPointFromEnv } from './grid.js';
 
 export const DEFAULT_ALPHA = 0.2;
 export const DEFAULT_EPOCHS = 10;
@@ -74,16 +75,20 @@ export function resolveRunConfig(
   }
   if (problems.length > 0) throw new UsageError(problems.join('; '));
   const config = values as Omit<RunConfig, 'runId' | 'trainLimit' | 'data'> & Partial<RunConfig>;
+  // A sweep child (AWS Batch array job) finds its own α and seed from the grid and its index.
+  const point = gridPointFromEnv(env);
+  const alpha = point && flags.alpha === undefined ? point.alpha : config.alpha;
+  const seed = point && flags.seed === undefined ? point.seed : config.seed;
   return {
-    alpha: config.alpha,
+    alpha,
     epochs: config.epochs,
     batchSize: config.batchSize,
-    seed: config.seed,
+    seed,
     valSamples: config.valSamples,
     trainLimit: config.trainLimit ?? null,
     data: config.data ?? '',
     out: config.out,
-    runId: config.runId ?? defaultRunId(config.alpha, config.seed, env, now),
+    runId: config.runId ?? point?.runId ?? defaultRunId(alpha, seed, env, now),
     backend: config.backend,
     arms: config.arms,
   };

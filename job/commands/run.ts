@@ -1,0 +1,214 @@
+import * as tf from '@tensorflow/tfjs';
+
+import { renderCurves } from '../artifacts/curves-png.js';
+import { renderHistoryCsv } from '../artifacts/history-csv.js';
+import { METRICS_VERSION, type ArmMetrics, type ArmName, type Metrics, type RunConfig } from '../artifacts/metrics-schema.js';
+import { loadModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../artifacts/model-io.js';
+import { renderSamplesGrid } from '../artifacts/samples-png.js';
+import { initBackend } from '../backend/select.js';
+import { EpochBatches } from '../batches.js';
+import {
+  assertSameExperiment,
+  type CheckpointState,
+  readCheckpoint,
+  restoreTraining,
+  writeCheckpoint,
+} from '../checkpoint.js';
+import { armsToTrain } from '../config.js';
+import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { openDataSource } from '../data/source.js';
+import { prepareSplits } from '../data/splits.js';
+import { createModel } from '../model.js';
+import { createReporter, type Reporter } from '../progress.js';
+import { readManifest, writeManifest } from '../storage/manifest.js';
+import { openStorage } from '../storage/open.js';
+import { CONTENT_TYPES, type Storage } from '../storage/storage.js';
+import { evaluate, freshProgress, trainArm } from '../train.js';
+import { createOptimizer } from '../train-step.js';
+
+export const SAMPLE_GRID_SIZE = 9;
+
+/** The run's files; `manifest.json` is written after all of them. */
+export const RUN_FILES = {
+  metrics: 'metrics.json',
+  history: 'history.csv',
+  samples: 'samples.png',
+  curves: 'curves.png',
+  models: 'models',
+} as const;
+
+export interface RunResult {
+  readonly status: 'completed' | 'already-complete' | 'interrupted';
+  readonly uri: string;
+  readonly metrics: Metrics | null;
+}
+
+export interface RunDeps {
+  readonly reporter?: Reporter;
+  /** Set when the process is asked to stop (SIGTERM); training stops at the next step boundary. */
+  readonly stopSignal?: { readonly stopped: boolean };
+}
+
+/**
+ * `mixup run`: trains the arms from one set of initial weights and writes every artifact, then the
+ * manifest. A run that already has a checkpoint resumes from it; one with a manifest is left alone.
+ */
+export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Promise<RunResult> {
+  const reporter = deps.reporter ?? createReporter();
+  const run = openStorage(config.out).child(config.runId);
+  try {
+    if (await readManifest(run)) {
+      reporter.event('already-complete', { runId: config.runId, uri: run.uri });
+      const metrics = JSON.parse((await run.read(RUN_FILES.metrics)).toString('utf8')) as Metrics;
+      return { status: 'already-complete', uri: run.uri, metrics };
+    }
+    const checkpoint = await readCheckpoint(run);
+    if (checkpoint) assertSameExperiment(checkpoint.config, config, run.uri);
+
+    const startedAt = new Date();
+    const backend = await initBackend(config.backend);
+    const source = openDataSource(config.data || undefined);
+    reporter.event('start', { runId: config.runId, uri: run.uri, backend: backend.backend, data: source.location });
+    const raw = await loadFashionMnist(source);
+    const data = prepareSplits(raw, config);
+    reporter.event('data', {
+      train: data.train.count,
+      val: data.val.count,
+      test: data.test.count,
+      standard: raw.standard,
+      seconds: Number(raw.loadSeconds.toFixed(3)),
+    });
+    const fullConfig: RunConfig = { ...config, data: source.location };
+
+    const initial = await initialModel(run, config.seed);
+    if (!(await run.exists(RUN_FILES.samples))) {
+      await run.write(RUN_FILES.samples, sampleGrid(data.train, config), CONTENT_TYPES.png);
+    }
+
+    const completed: Partial<Record<ArmName, ArmMetrics>> = { ...checkpoint?.completed };
+    if (checkpoint) {
+      reporter.event('resume', {
+        completedArms: Object.keys(completed),
+        arm: checkpoint.current?.arm ?? null,
+        epoch: checkpoint.current?.epoch ?? null,
+        step: checkpoint.current?.partial.steps ?? null,
+      });
+    }
+    for (const arm of armsToTrain(config.arms)) {
+      if (completed[arm]) continue;
+      const outcome = await runArm(arm, fullConfig, run, initial, data, checkpoint, completed, reporter, deps);
+      if (!outcome) {
+        reporter.event('interrupted', { runId: config.runId, arm, note: 'checkpoint written; start again with the same --run-id to resume' });
+        return { status: 'interrupted', uri: run.uri, metrics: null };
+      }
+      completed[arm] = outcome;
+    }
+    initial.dispose();
+
+    const finishedAt = new Date();
+    const metrics: Metrics = {
+      version: METRICS_VERSION,
+      runId: config.runId,
+      config: fullConfig,
+      backend: backend.backend,
+      versions: backend.versions,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+      arms: completed,
+    };
+    const histories = Object.fromEntries(Object.entries(completed).map(([arm, m]) => [arm, m.history]));
+    await run.write(RUN_FILES.metrics, `${JSON.stringify(metrics, null, 2)}\n`, CONTENT_TYPES.json);
+    await run.write(RUN_FILES.history, renderHistoryCsv(histories), CONTENT_TYPES.csv);
+    await run.write(RUN_FILES.curves, renderCurves(histories), CONTENT_TYPES.png);
+    const keys: string[] = [RUN_FILES.metrics, RUN_FILES.history, RUN_FILES.samples, RUN_FILES.curves];
+    for (const name of ['initial', ...Object.keys(completed)]) {
+      keys.push(`${RUN_FILES.models}/${name}/${MODEL_JSON}`, `${RUN_FILES.models}/${name}/${WEIGHTS_BIN}`);
+    }
+    await writeManifest(run, config.runId, keys);
+    reporter.event('done', {
+      runId: config.runId,
+      uri: run.uri,
+      ...Object.fromEntries(Object.entries(completed).map(([arm, m]) => [`${arm}TestAccuracy`, m.test.accuracy])),
+      wallSeconds: metrics.wallSeconds,
+    });
+    return { status: 'completed', uri: run.uri, metrics };
+  } finally {
+    reporter.close();
+  }
+}
+
+/** The shared initial weights: made and saved once, then read back by every arm and every retry. */
+async function initialModel(run: Storage, seed: number): Promise<tf.LayersModel> {
+  if (await run.exists(`${RUN_FILES.models}/initial/${MODEL_JSON}`)) {
+    return loadModel(run, `${RUN_FILES.models}/initial`);
+  }
+  const model = createModel(seed);
+  await saveModel(model, run, `${RUN_FILES.models}/initial`);
+  return model;
+}
+
+async function runArm(
+  arm: ArmName,
+  config: RunConfig,
+  run: Storage,
+  initial: tf.LayersModel,
+  data: ReturnType<typeof prepareSplits>,
+  checkpoint: CheckpointState | null,
+  completed: Partial<Record<ArmName, ArmMetrics>>,
+  reporter: Reporter,
+  deps: RunDeps,
+): Promise<ArmMetrics | null> {
+  const model = createModel(config.seed);
+  const optimizer = createOptimizer();
+  const initialWeights = initial.getWeights();
+  model.setWeights(initialWeights);
+  let start = freshProgress(arm);
+  if (checkpoint?.current?.arm === arm) {
+    // The optimizer's slots exist only after a first step; restoring creates them.
+    await restoreTraining(run, checkpoint, { model, optimizer });
+    start = checkpoint.current;
+  }
+  const settings = { arm, alpha: arm === 'mixup' ? config.alpha : 0, epochs: config.epochs, batchSize: config.batchSize, seed: config.seed };
+  const save = (progress: typeof start) =>
+    writeCheckpoint(run, { runId: config.runId, config, completed, current: progress }, { model, optimizer });
+  try {
+    const outcome = await trainArm(model, optimizer, data, settings, start, {
+      onStep: (p) => reporter.step(p),
+      onEpochEnd: async (progress, record) => {
+        reporter.epoch(arm, record, config.epochs);
+        await save(progress);
+      },
+      shouldStop: () => deps.stopSignal?.stopped ?? false,
+    });
+    if (outcome.stopped) {
+      await save(outcome.progress);
+      return null;
+    }
+    const test = evaluate(model, data.test, config.batchSize);
+    await saveModel(model, run, `${RUN_FILES.models}/${arm}`);
+    const p = outcome.progress;
+    const metrics: ArmMetrics = { history: p.history, test, imagesPerSecond: p.trainImages / Math.max(p.trainSeconds, 1e-9) };
+    await writeCheckpoint(run, { runId: config.runId, config, completed: { ...completed, [arm]: metrics }, current: null }, null);
+    reporter.event('arm-done', { arm, testLoss: test.loss, testAccuracy: test.accuracy, imagesPerSecond: Math.round(metrics.imagesPerSecond) });
+    return metrics;
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+  }
+}
+
+/** Nine mixed training images from the mixup arm's first batch, captioned with both classes. */
+function sampleGrid(train: ReturnType<typeof prepareSplits>['train'], config: RunConfig): Buffer {
+  const batch = new EpochBatches(train, 'mixup', config.alpha, config.batchSize, config.seed, 1).batch(0);
+  const [rows1, rows2] = batch.rows!;
+  const count = Math.min(SAMPLE_GRID_SIZE, batch.size);
+  return renderSamplesGrid(
+    Array.from({ length: count }, (_, i) => ({
+      pixels: batch.x.slice(i * 784, (i + 1) * 784),
+      classA: train.labels[rows1[i]!]!,
+      classB: train.labels[rows2[i]!]!,
+      lamA: batch.lam![i]!,
+    })),
+  );
+}
