@@ -6,6 +6,7 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -259,7 +260,9 @@ describe('seed-data', () => {
 });
 
 describe('an independent client (Debian awscli)', async () => {
-  const aws = await run('aws', ['--version']).then(() => true, () => false);
+  // Debian's awscli (v2) when installed; otherwise whatever `aws` is on PATH.
+  const awsBin = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
+  const aws = await run(awsBin, ['--version']).then(() => true, () => false);
 
   test('lists and reads what S3Storage wrote', { skip: aws ? false : 'aws CLI not installed' }, async () => {
     const storage = openStorage(`s3://${BUCKET}/cli/run-1`);
@@ -268,11 +271,11 @@ describe('an independent client (Debian awscli)', async () => {
     await writeManifest(storage, 'run-1', ['metrics.json', 'mixup/curves.png']);
     const env = { ...process.env, AWS_PAGER: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
     const base = ['--endpoint-url', server.endpoint, 's3'];
-    const listed = await run('aws', [...base, 'ls', '--recursive', `s3://${BUCKET}/cli/run-1/`], { env });
+    const listed = await run(awsBin, [...base, 'ls', '--recursive', `s3://${BUCKET}/cli/run-1/`], { env });
     for (const key of ['cli/run-1/metrics.json', 'cli/run-1/mixup/curves.png', 'cli/run-1/manifest.json']) {
       assert.match(listed.stdout, new RegExp(key.replace(/[.]/g, '\\.')));
     }
-    const copied = await run('aws', [...base, 'cp', `s3://${BUCKET}/cli/run-1/metrics.json`, '-'], { env });
+    const copied = await run(awsBin, [...base, 'cp', `s3://${BUCKET}/cli/run-1/metrics.json`, '-'], { env });
     assert.equal(copied.stdout, '{"accuracy":0.87}');
   });
 });
