@@ -1,6 +1,12 @@
-/** Test doubles shared by the sweep and results unit tests: an in-memory Storage and recorded logs. */
+/** Test doubles shared by the sweep and results tests: an in-memory Storage and fixture runs. */
+import { createCanvas } from '@napi-rs/canvas';
+
+import type { Metrics } from '../../job/artifacts/metrics-schema.js';
 import { NotFoundError } from '../../job/errors.js';
+import { gridPoints, gridRunId } from '../../job/grid.js';
+import { writeManifest } from '../../job/storage/manifest.js';
 import type { Storage, StoredObject } from '../../job/storage/storage.js';
+import type { SweepRecord } from '../../scripts/sweep.js';
 
 /** Objects live in one shared map keyed by full URI, so children and parents see the same bytes. */
 export class MemoryStorage implements Storage {
@@ -58,5 +64,78 @@ export function memoryOpener(objects = new Map<string, Buffer>()): {
       opened.push(location);
       return new MemoryStorage(location.replace(/\/+$/, ''), objects);
     },
+  };
+}
+
+// ---- fixture runs ------------------------------------------------------------------------------
+
+
+/** A small solid PNG, so the report has real images to embed. */
+export function tinyPng(color: string, width = 40, height = 30): Buffer {
+  const canvas = createCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = color;
+  ctx.fillRect(0, 0, width, height);
+  return canvas.toBuffer('image/png');
+}
+
+export interface FixtureRun {
+  readonly alpha: number;
+  readonly seed: number;
+  readonly mixup?: number;
+  readonly baseline?: number;
+  /** 'complete' writes a manifest last; 'incomplete' stops before it. @default 'complete' */
+  readonly state?: 'complete' | 'incomplete';
+}
+
+/** Writes a run as `mixup run` lays it out: metrics, history, pictures, then the manifest. */
+export async function writeFixtureRun(run: Storage, fixture: FixtureRun, runId = gridRunId(fixture.alpha, fixture.seed)): Promise<void> {
+  const arm = (accuracy: number) => ({
+    history: [1, 2].map((epoch) => ({ epoch, loss: 1 / epoch, accuracy: accuracy - 0.1 / epoch, valLoss: 1.1 / epoch, valAccuracy: accuracy - 0.05 / epoch, seconds: 1 })),
+    test: { loss: 0.4, accuracy },
+    imagesPerSecond: 1000,
+  });
+  const metrics: Metrics = {
+    version: 1,
+    runId,
+    config: {
+      alpha: fixture.alpha, epochs: 2, batchSize: 64, seed: fixture.seed, valSamples: 100, trainLimit: 200,
+      data: '/data', out: '/out', runId, backend: 'cpu', arms: 'both',
+    },
+    backend: 'cpu',
+    versions: { node: process.versions.node },
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:01:00.000Z',
+    wallSeconds: 60,
+    arms: {
+      ...(fixture.mixup !== undefined ? { mixup: arm(fixture.mixup) } : {}),
+      ...(fixture.baseline !== undefined ? { baseline: arm(fixture.baseline) } : {}),
+    },
+  };
+  await run.write('metrics.json', JSON.stringify(metrics), 'application/json');
+  await run.write('history.csv', 'arm,epoch\n', 'text/csv');
+  await run.write('curves.png', tinyPng('#1f77b4'), 'image/png');
+  await run.write('samples.png', tinyPng('#ff7f0e'), 'image/png');
+  if ((fixture.state ?? 'complete') === 'complete') {
+    await writeManifest(run, runId, ['metrics.json', 'history.csv', 'curves.png', 'samples.png']);
+  }
+}
+
+/** A sweep.json for a local sweep of this grid. */
+export function fixtureSweepRecord(sweepId: string, alphas: number[], seeds: number[], runsUri: string): SweepRecord {
+  return {
+    version: 1,
+    sweepId,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    executor: 'local',
+    grid: { alphas, seeds, size: alphas.length * seeds.length, order: 'index = alphaIndex × seeds + seedIndex' },
+    runs: gridPoints(alphas, seeds).map((p) => ({ ...p, runId: gridRunId(p.alpha, p.seed) })),
+    settings: {},
+    environment: {},
+    results: '.',
+    runsUri,
+    data: null,
+    batch: null,
+    local: { concurrency: 1 },
   };
 }

@@ -1,0 +1,109 @@
+/**
+ * `report.html`: one self-contained page per sweep (no external requests, images as data URIs) with
+ * the results table, accuracy against α, and for each α the learning curves and mixed samples of its
+ * first complete seed.
+ */
+import type { Storage } from '../job/storage/storage.js';
+import { formatInterval, RUN_STATES, tableCells, type ResultsSummary, type RunResult } from './results.js';
+
+export const REPORT_FILE = 'report.html';
+const PICTURES = [
+  { key: 'curves.png', title: 'learning curves' },
+  { key: 'samples.png', title: 'mixed training samples' },
+] as const;
+
+export async function renderReport(summary: ResultsSummary, sweep: Storage, plotPng: Buffer): Promise<string> {
+  const level = Math.round(summary.level * 100);
+  const resultRows = summary.rows
+    .map((row) => `<tr data-alpha="${row.alpha}">${tableCells(row).map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`)
+    .join('\n');
+  const runRows = summary.runs
+    .map(
+      (run) =>
+        `<tr class="run ${run.state}" data-run-id="${escapeHtml(run.runId)}"><td>${escapeHtml(run.runId)}</td><td>${run.alpha}</td>` +
+        `<td>${run.seed}</td><td>${run.state}</td><td>${accuracyCell(run, 'mixup')}</td><td>${accuracyCell(run, 'baseline')}</td>` +
+        `<td>${escapeHtml(run.problems.join('; '))}</td></tr>`,
+    )
+    .join('\n');
+  const perAlpha: string[] = [];
+  for (const row of summary.rows) {
+    const shown = summary.runs
+      .filter((run) => run.alpha === row.alpha && run.state === 'complete')
+      .sort((a, b) => a.seed - b.seed)[0];
+    if (!shown) {
+      perAlpha.push(`<section class="alpha"><h3>α = ${row.alpha}</h3><p>No complete run yet.</p></section>`);
+      continue;
+    }
+    const figures: string[] = [];
+    for (const picture of PICTURES) {
+      if (!shown.objects.includes(picture.key)) continue;
+      const png = await sweep.child(`runs/${shown.runId}`).read(picture.key);
+      figures.push(
+        `<figure><img src="${dataUri(png)}" alt="α = ${row.alpha}, seed ${shown.seed}: ${picture.title}">` +
+          `<figcaption>${picture.title}, run ${escapeHtml(shown.runId)}</figcaption></figure>`,
+      );
+    }
+    perAlpha.push(
+      `<section class="alpha" data-alpha="${row.alpha}"><h3>α = ${row.alpha} — seed ${shown.seed}</h3>` +
+        `<p>mixup ${formatInterval(row.mixup)} %, baseline ${formatInterval(row.baseline)} %</p>${figures.join('\n')}</section>`,
+    );
+  }
+  const title = `MixUp sweep ${summary.id}`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+  body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #222; }
+  table { border-collapse: collapse; margin: 1rem 0; }
+  th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: left; white-space: nowrap; }
+  th { background: #f4f4f4; }
+  td:nth-child(-n+2) { text-align: right; }
+  img { max-width: 100%; border: 1px solid #eee; }
+  figure { margin: 1rem 0; }
+  .note { color: #555; font-size: 0.9rem; }
+  tr.invalid, tr.failed { color: #a00; }
+</style>
+</head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+<p class="note">${escapeHtml(summary.uri)} · test accuracy, mean ± ${level} % confidence interval over seeds (Student t) ·
+the difference is mixup − baseline on the same seed (same initial weights), in percentage points.
+An interval that contains 0 means this sweep cannot tell the arms apart.</p>
+<h2>Results</h2>
+<table id="results">
+<thead><tr><th>α</th><th>seeds</th><th>mixup acc %</th><th>baseline acc %</th><th>mixup − baseline (pp)</th><th>runs</th></tr></thead>
+<tbody>
+${resultRows}
+</tbody>
+</table>
+<figure><img id="plot" src="${dataUri(plotPng)}" alt="test accuracy against α, both arms, with ${level} % intervals"></figure>
+<h2>Runs</h2>
+<p class="note">States: ${RUN_STATES.join(', ')}. Only complete runs (manifest verified) count.</p>
+<table id="runs">
+<thead><tr><th>run</th><th>α</th><th>seed</th><th>state</th><th>mixup acc %</th><th>baseline acc %</th><th>problems</th></tr></thead>
+<tbody>
+${runRows}
+</tbody>
+</table>
+<h2>Per α</h2>
+${perAlpha.join('\n')}
+</body>
+</html>
+`;
+}
+
+function accuracyCell(run: RunResult, arm: 'mixup' | 'baseline'): string {
+  const value = run.accuracy[arm];
+  return value === undefined ? '' : (value * 100).toFixed(2);
+}
+
+function dataUri(png: Buffer): string {
+  return `data:image/png;base64,${png.toString('base64')}`;
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
