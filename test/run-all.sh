@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `npm test`: type-check, synthesise the CDK app, then every suite in one run of Node's test runner
+# (one summary at the end). Suites: test/unit (fast), test/infra (CDK assertions), test/integration
+# (real local S3 server), test/e2e (real Docker engine and Chromium; slow, marked [slow]).
+# MIXUP_SKIP_DOCKER=1 skips the Docker end-to-end test with a visible reason.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
+
+step 'type-check'
+npx tsc -p tsconfig.json --noEmit
+
+step 'cdk synth (no credentials, no network)'
+synth_out=$(mktemp -d)
+AWS_ACCESS_KEY_ID= AWS_SECRET_ACCESS_KEY= AWS_PROFILE= npx cdk synth --quiet --output "$synth_out" >/dev/null
+rm -rf "$synth_out"
+
+step 'tests'
+suites=(test/unit test/infra test/integration test/e2e)
+files=()
+for suite in "${suites[@]}"; do
+  [ -d "$suite" ] && while IFS= read -r f; do files+=("$f"); done < <(find "$suite" -name '*.test.ts' | sort)
+done
+# One file at a time: the machine has 2 cores, and wasm training is single-threaded per process.
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
