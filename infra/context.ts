@@ -1,0 +1,138 @@
+import { Duration, Size } from 'aws-cdk-lib';
+import { InstanceClass } from 'aws-cdk-lib/aws-ec2';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { UsageError } from '../job/errors.js';
+import { DEFAULT_STACK_NAME } from '../scripts/stack-names.js';
+import type { MixupBatchStackProps } from './stack.js';
+
+/**
+ * x86-64 instance classes with NVIDIA GPUs that Batch's ECS_AL2023_NVIDIA AMI drives. g4ad has AMD
+ * GPUs and g5g is Arm (the image is amd64); g3 and p2 GPUs are too old for the current driver.
+ */
+export const NVIDIA_GPU_CLASSES: readonly string[] = [
+  InstanceClass.G4DN, InstanceClass.G5, InstanceClass.G6, InstanceClass.G6E, InstanceClass.G7E,
+  InstanceClass.P3, InstanceClass.P3DN, InstanceClass.P4D, InstanceClass.P4DE,
+  InstanceClass.P5, InstanceClass.P5E, InstanceClass.P5EN,
+];
+
+/** The deploy-time options a user sets with `npx cdk deploy -c key=value` (defaults in `cdk.json`). */
+export const CONTEXT_KEYS = [
+  'stackName', 'instanceClasses', 'maxvCpus', 'spot', 'onDemand', 'vpcId', 's3GatewayEndpoint',
+  'autoDeleteBuckets', 'logRetentionDays', 'jobTimeoutMinutes', 'jobVcpus', 'jobMemoryMiB',
+  'checkpointExpirationDays', 'capacityWaitMinutes',
+] as const;
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+/** What the app reads from context: the stack's name and its props. */
+export interface MixupBatchContext {
+  readonly stackName: string;
+  readonly props: MixupBatchStackProps;
+}
+
+const STACK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+const VPC_ID_PATTERN = /^vpc-[0-9a-f]{8,17}$/;
+
+type Lookup = (key: ContextKey) => unknown;
+type Parser<T> = (key: ContextKey, raw: unknown) => T;
+
+/**
+ * Turns context values into stack props. `lookup` is `app.node.tryGetContext`: values typed after
+ * `-c` arrive as strings and values from `cdk.json` as JSON, so both are accepted. An absent key
+ * leaves the stack's default. Every malformed value is reported, together, in one error.
+ */
+export function readContext(lookup: Lookup): MixupBatchContext {
+  const problems: string[] = [];
+  const read = <T>(key: ContextKey, parse: Parser<T>): T | undefined => {
+    const raw = lookup(key);
+    if (raw === undefined || raw === null || raw === '') return undefined;
+    try {
+      return parse(key, raw);
+    } catch (error) {
+      problems.push((error as Error).message);
+      return undefined;
+    }
+  };
+
+  const stackName = read('stackName', parseStackName) ?? DEFAULT_STACK_NAME;
+  const jobTimeoutMinutes = read('jobTimeoutMinutes', parseInteger);
+  const jobMemoryMiB = read('jobMemoryMiB', parseInteger);
+  const checkpointDays = read('checkpointExpirationDays', parseInteger);
+  const capacityWaitMinutes = read('capacityWaitMinutes', parseInteger);
+  const props: MixupBatchStackProps = {
+    instanceClasses: read('instanceClasses', parseInstanceClasses),
+    maxvCpus: read('maxvCpus', parseInteger),
+    spot: read('spot', parseBoolean),
+    onDemand: read('onDemand', parseBoolean),
+    vpcId: read('vpcId', parseVpcId),
+    s3GatewayEndpoint: read('s3GatewayEndpoint', parseBoolean),
+    autoDeleteBuckets: read('autoDeleteBuckets', parseBoolean),
+    logRetention: read('logRetentionDays', parseRetention),
+    jobTimeout: jobTimeoutMinutes === undefined ? undefined : Duration.minutes(jobTimeoutMinutes),
+    jobVcpus: read('jobVcpus', parseInteger),
+    jobMemory: jobMemoryMiB === undefined ? undefined : Size.mebibytes(jobMemoryMiB),
+    checkpointExpiration: checkpointDays === undefined ? undefined : Duration.days(checkpointDays),
+    capacityWait: capacityWaitMinutes === undefined ? undefined : Duration.minutes(capacityWaitMinutes),
+  };
+  if (problems.length > 0) {
+    throw new UsageError(`invalid CDK context (-c key=value or cdk.json):\n  ${problems.join('\n  ')}`);
+  }
+  return { stackName, props };
+}
+
+function parseStackName(key: ContextKey, raw: unknown): string {
+  const name = String(raw);
+  if (!STACK_NAME_PATTERN.test(name)) {
+    throw new Error(`'${key}' = ${JSON.stringify(raw)}; must start with a letter and hold only letters, digits and '-' (at most 128)`);
+  }
+  return name;
+}
+
+function parseInstanceClasses(key: ContextKey, raw: unknown): InstanceClass[] {
+  const names = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
+  const classes = names.map((name) => name.trim().toLowerCase()).filter((name) => name !== '');
+  if (classes.length === 0) {
+    throw new Error(`'${key}' = ${JSON.stringify(raw)}; give at least one instance class, e.g. g4dn,g5,g6`);
+  }
+  const unsupported = classes.filter((name) => !NVIDIA_GPU_CLASSES.includes(name));
+  if (unsupported.length > 0) {
+    throw new Error(
+      `'${key}' = ${JSON.stringify(raw)}; ${unsupported.join(', ')} is not an x86 NVIDIA GPU class ` +
+      `(use some of ${NVIDIA_GPU_CLASSES.join(', ')})`,
+    );
+  }
+  if (new Set(classes).size !== classes.length) {
+    throw new Error(`'${key}' = ${JSON.stringify(raw)}; each instance class may appear only once`);
+  }
+  return classes as InstanceClass[];
+}
+
+function parseBoolean(key: ContextKey, raw: unknown): boolean {
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new Error(`'${key}' = ${JSON.stringify(raw)}; must be true or false`);
+}
+
+function parseVpcId(key: ContextKey, raw: unknown): string {
+  const id = String(raw);
+  if (!VPC_ID_PATTERN.test(id)) {
+    throw new Error(`'${key}' = ${JSON.stringify(raw)}; must look like vpc-0123456789abcdef0`);
+  }
+  return id;
+}
+
+function parseRetention(key: ContextKey, raw: unknown): RetentionDays {
+  const days = parseInteger(key, raw);
+  const allowed = Object.values(RetentionDays).filter((value): value is number => typeof value === 'number');
+  if (!allowed.includes(days)) {
+    throw new Error(`'${key}' = ${days}; CloudWatch Logs accepts only ${allowed.join(', ')} days`);
+  }
+  return days as RetentionDays;
+}
+
+function parseInteger(key: ContextKey, raw: unknown): number {
+  const value = typeof raw === 'number' ? raw : /^\s*-?\d+\s*$/.test(String(raw)) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value)) {
+    throw new Error(`'${key}' = ${JSON.stringify(raw)}; must be a whole number`);
+  }
+  return value;
+}
