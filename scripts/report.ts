@@ -60,7 +60,7 @@ export async function renderReport(summary: ResultsSummary, sweep: Storage, plot
   table { border-collapse: collapse; margin: 1rem 0; }
   th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: left; white-space: nowrap; }
   th { background: #f4f4f4; }
-  td:nth-child(-n+2) { text-align: right; }
+  #results td:nth-child(-n+2), #runs td:nth-child(2), #runs td:nth-child(3) { text-align: right; }
   img { max-width: 100%; border: 1px solid #eee; }
   figure { margin: 1rem 0; }
   .note { color: #555; font-size: 0.9rem; }
