@@ -155,8 +155,8 @@ describe('custom wasm kernels', () => {
       await tf.setBackend(backend);
       const model = createModel();
       if (weights !== null) model.setWeights(weights);
-      const x = tf.tensor(randomArray(4 * 28 * 28, 7), [4, 28, 28, 1]).div(2).add(0.5);
-      const y = tf.oneHot(tf.tensor1d([3, 0, 9, 3], 'int32'), 10);
+      const x = tf.tensor(randomArray(2 * 28 * 28, 7), [2, 28, 28, 1]).div(2).add(0.5);
+      const y = tf.oneHot(tf.tensor1d([3, 9], 'int32'), 10);
       const { grads } = tf.variableGrads(() =>
         tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: false }) as tf.Tensor).asScalar(),
       );
