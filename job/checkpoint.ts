@@ -7,8 +7,6 @@ import { CONTENT_TYPES } from './storage/storage.js';
 
 export const CHECKPOINT_DIR = 'checkpoints';
 export const CHECKPOINT_STATE = `${CHECKPOINT_DIR}/state.json`;
-/** Older tensor files kept beside the newest, in case the newest state is the one being lost. */
-const TENSOR_FILES_KEPT = 2;
 
 /** Sums over the steps of an epoch done so far, so a run resumed mid-epoch reports the same epoch. */
 export interface EpochPartial {
@@ -128,11 +126,8 @@ export async function writeCheckpoint(
   }
   const state: CheckpointState = { version: 1, savedAt: new Date().toISOString(), ...base, tensors };
   await storage.write(CHECKPOINT_STATE, JSON.stringify(state, null, 2), CONTENT_TYPES.json);
-  const stale = previous
-    .map((o) => o.key)
-    .filter((key) => key.endsWith('.f32') && key !== tensors?.key)
-    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
-    .slice(0, -(TENSOR_FILES_KEPT - 1) || undefined);
+  // Only now that the new state is in place are the older tensors unreferenced.
+  const stale = previous.map((o) => o.key).filter((key) => key.endsWith('.f32') && key !== tensors?.key);
   await Promise.all(stale.map((key) => storage.delete(key)));
 }
 

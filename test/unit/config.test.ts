@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { envName, resolveRunConfig } from '../../job/config.js';
+import { UsageError } from '../../job/errors.js';
+
+const NOW = new Date('2026-11-28T12:34:56.789Z');
+
+describe('resolveRunConfig', () => {
+  test('defaults match the Keras example', () => {
+    const config = resolveRunConfig({}, {}, NOW);
+    assert.equal(config.alpha, 0.2);
+    assert.equal(config.epochs, 10);
+    assert.equal(config.batchSize, 64);
+    assert.equal(config.seed, 42);
+    assert.equal(config.valSamples, 2000);
+    assert.equal(config.trainLimit, null);
+    assert.equal(config.out, './runs');
+    assert.equal(config.backend, 'auto');
+    assert.equal(config.arms, 'both');
+    assert.match(config.runId, /^20261128-123456Z-a0\.2-s42-[0-9a-f]{4}$/);
+  });
+
+  test('every setting is read from MIXUP_<NAME>', () => {
+    const config = resolveRunConfig({}, {
+      MIXUP_ALPHA: '0.4', MIXUP_EPOCHS: '3', MIXUP_BATCH_SIZE: '32', MIXUP_SEED: '7', MIXUP_VAL_SAMPLES: '100',
+      MIXUP_TRAIN_LIMIT: '1000', MIXUP_DATA: '/d', MIXUP_OUT: 's3://b/p', MIXUP_RUN_ID: 'r1', MIXUP_BACKEND: 'cpu', MIXUP_ARMS: 'mixup',
+    });
+    assert.deepEqual(config, {
+      alpha: 0.4, epochs: 3, batchSize: 32, seed: 7, valSamples: 100, trainLimit: 1000, data: '/d', out: 's3://b/p',
+      runId: 'r1', backend: 'cpu', arms: 'mixup',
+    });
+  });
+
+  test('a flag beats its environment variable', () => {
+    assert.equal(resolveRunConfig({ alpha: '1.5' }, { MIXUP_ALPHA: '0.4' }).alpha, 1.5);
+  });
+
+  test('α = 0 is allowed', () => {
+    assert.equal(resolveRunConfig({ alpha: '0' }, {}).alpha, 0);
+  });
+
+  const bad: [string, Record<string, string>, Record<string, string>, RegExp][] = [
+    ['negative α', { alpha: '-0.1' }, {}, /--alpha "-0\.1": must be ≥ 0/],
+    ['non-numeric α', { alpha: 'abc' }, {}, /--alpha "abc": must be a number/],
+    ['batch size 0', { batchSize: '0' }, {}, /--batch-size "0": must be ≥ 1/],
+    ['fractional epochs', { epochs: '1.5' }, {}, /--epochs "1\.5": must be an integer/],
+    ['unknown backend', { backend: 'gpu' }, {}, /--backend "gpu": must be one of auto, tensorflow, wasm, cpu/],
+    ['unknown arms', { arms: 'all' }, {}, /--arms "all": must be one of both, mixup, baseline/],
+    ['a run id with a slash', { runId: '../x' }, {}, /--run-id "\.\.\/x": must be/],
+    ['a bad variable', {}, { MIXUP_BATCH_SIZE: '-3' }, /--batch-size \(from MIXUP_BATCH_SIZE="-3"\): must be ≥ 1/],
+  ];
+  for (const [what, flags, env, message] of bad) {
+    test(`${what} is a usage error naming the flag and the rule`, () => {
+      assert.throws(() => resolveRunConfig(flags, env), (error: unknown) => error instanceof UsageError && message.test(error.message));
+    });
+  }
+
+  test('several problems are reported together', () => {
+    assert.throws(() => resolveRunConfig({ alpha: '-1', epochs: '0' }, {}), /--alpha.*; --epochs/);
+  });
+
+  test('under AWS Batch the run id is the job id, stable across retries', () => {
+    assert.equal(resolveRunConfig({}, { AWS_BATCH_JOB_ID: 'abc-123:4' }).runId, 'abc-123-4');
+  });
+
+  test('a sweep child takes α, seed and run id from its grid point', () => {
+    const config = resolveRunConfig({}, { MIXUP_GRID_ALPHAS: '0,0.4', MIXUP_GRID_SEEDS: '1,2', AWS_BATCH_JOB_ARRAY_INDEX: '3', AWS_BATCH_JOB_ID: 'j:3' });
+    assert.equal(config.alpha, 0.4);
+    assert.equal(config.seed, 2);
+    assert.doesNotMatch(config.runId, /^j/);
+  });
+
+  test('variable names follow the flags', () => {
+    assert.equal(envName('batchSize'), 'MIXUP_BATCH_SIZE');
+    assert.equal(envName('runId'), 'MIXUP_RUN_ID');
+  });
+});

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import * as tf from '@tensorflow/tfjs';
+
+import type { ArmName, Metrics, RunConfig } from '../../job/artifacts/metrics-schema.js';
+import { loadModel } from '../../job/artifacts/model-io.js';
+import { initBackend } from '../../job/backend/select.js';
+import { runExperiment } from '../../job/commands/run.js';
+import { resolveRunConfig } from '../../job/config.js';
+import { loadFashionMnist } from '../../job/data/fashion-mnist.js';
+import { openDataSource } from '../../job/data/source.js';
+import { prepareSplits } from '../../job/data/splits.js';
+import { JobError } from '../../job/errors.js';
+import { createModel } from '../../job/model.js';
+import type { Reporter } from '../../job/progress.js';
+import { LocalStorage } from '../../job/storage/local.js';
+import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
+import { evaluate, freshProgress, trainArm } from '../../job/train.js';
+import { createOptimizer } from '../../job/train-step.js';
+import { writeFakeFashionMnist } from '../support/fake-dataset.js';
+
+function quietReporter(events: { name: string; fields: Record<string, unknown> }[] = []): Reporter {
+  return { event: (name, fields = {}) => events.push({ name, fields }), step() {}, epoch() {}, close() {} };
+}
+
+/** The numbers a run computes, without its timings. */
+function numbers(metrics: Metrics): unknown {
+  return Object.fromEntries(
+    Object.entries(metrics.arms).map(([arm, m]) => [
+      arm,
+      { test: m.test, history: m.history.map(({ seconds: _seconds, ...rest }) => rest) },
+    ]),
+  );
+}
+
+describe('mixup run on small generated data', () => {
+  let dir: string;
+  let data: string;
+  const config = (overrides: Partial<Record<string, string>> = {}): RunConfig =>
+    resolveRunConfig({ epochs: '2', batchSize: '32', valSamples: '64', seed: '5', backend: 'wasm', data, out: path.join(dir, 'runs'), ...overrides }, {});
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'mixup-run-'));
+    data = path.join(dir, 'data');
+    await writeFakeFashionMnist(data, { train: 384, test: 128, seed: 3 });
+    await initBackend('wasm');
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  let first: Metrics;
+  test('writes metrics, history, pictures, models and, last, a manifest that verifies', async () => {
+    const result = await runExperiment(config({ runId: 'a' }), { reporter: quietReporter() });
+    assert.equal(result.status, 'completed');
+    first = result.metrics!;
+    const run = new LocalStorage(path.join(dir, 'runs', 'a'));
+    const manifest = await readManifest(run);
+    assert.ok(manifest);
+    assert.deepEqual(await verifyManifest(run, manifest), []);
+    const keys = manifest.objects.map((o) => o.key).sort();
+    for (const key of ['metrics.json', 'history.csv', 'samples.png', 'curves.png', 'models/initial/model.json', 'models/mixup/weights.bin', 'models/baseline/model.json']) {
+      assert.ok(keys.includes(key), `${key} in manifest`);
+    }
+    const metrics = JSON.parse(await readFile(path.join(dir, 'runs', 'a', 'metrics.json'), 'utf8')) as Metrics;
+    assert.equal(metrics.backend, 'wasm');
+    assert.equal(metrics.config.alpha, 0.2);
+    assert.equal(metrics.config.data, data);
+    assert.ok(metrics.versions['@tensorflow/tfjs']);
+    for (const arm of ['mixup', 'baseline'] as ArmName[]) {
+      const m = metrics.arms[arm]!;
+      assert.equal(m.history.length, 2);
+      for (const field of ['loss', 'accuracy', 'valLoss', 'valAccuracy', 'seconds'] as const) {
+        assert.ok(Number.isFinite(m.history[1]![field]), `${arm} ${field}`);
+      }
+      assert.ok(m.test.accuracy > 0.2, `${arm} learns: test accuracy ${m.test.accuracy}`);
+      assert.ok(m.imagesPerSecond > 0);
+    }
+    const csv = (await readFile(path.join(dir, 'runs', 'a', 'history.csv'), 'utf8')).trim().split('\n');
+    assert.equal(csv.length, 1 + 4);
+  });
+
+  test('saved models load back with tf.loadLayersModel and give the recorded test accuracy', async () => {
+    const run = new LocalStorage(path.join(dir, 'runs', 'a'));
+    const raw = await loadFashionMnist(openDataSource(data));
+    const { test: testSplit } = prepareSplits(raw, { valSamples: 64 });
+    for (const arm of ['mixup', 'baseline'] as ArmName[]) {
+      const model = await loadModel(run, `models/${arm}`);
+      assert.equal(evaluate(model, testSplit, 32).accuracy, first.arms[arm]!.test.accuracy);
+      model.dispose();
+    }
+  });
+
+  test('both arms start from the initial weights the run saved, which the seed alone decides', async () => {
+    const saved = await loadModel(new LocalStorage(path.join(dir, 'runs', 'a')), 'models/initial');
+    const fresh = createModel(5);
+    const other = createModel(6);
+    saved.getWeights().forEach((w, i) => {
+      assert.deepEqual(w.dataSync(), fresh.getWeights()[i]!.dataSync());
+    });
+    assert.notDeepEqual(saved.getWeights()[0]!.dataSync(), other.getWeights()[0]!.dataSync());
+    [saved, fresh, other].forEach((m) => m.dispose());
+  });
+
+  test('at α = 0 the mixup arm trains exactly like the baseline (same weights, batches and dropout)', async () => {
+    const { metrics } = await runExperiment(config({ runId: 'alpha0', alpha: '0', epochs: '1' }), { reporter: quietReporter() });
+    assert.deepEqual(metrics!.arms.mixup!.test, metrics!.arms.baseline!.test);
+  });
+
+  test('the same seed and backend give the same numbers, bit for bit', async () => {
+    const { metrics } = await runExperiment(config({ runId: 'b' }), { reporter: quietReporter() });
+    assert.deepEqual(numbers(metrics!), numbers(first));
+  });
+
+  test('a run stopped mid-epoch (SIGTERM) resumes from its checkpoint to the same numbers', async () => {
+    let steps = 0;
+    const stopSignal = {
+      get stopped() {
+        return ++steps > 17; // epoch 2 of the mixup arm: 10 steps per epoch
+      },
+    };
+    const events: { name: string; fields: Record<string, unknown> }[] = [];
+    const stopped = await runExperiment(config({ runId: 'c' }), { reporter: quietReporter(events), stopSignal });
+    assert.equal(stopped.status, 'interrupted');
+    assert.equal(await new LocalStorage(path.join(dir, 'runs', 'c')).exists('manifest.json'), false);
+    const resumed = await runExperiment(config({ runId: 'c' }), { reporter: quietReporter(events) });
+    assert.equal(resumed.status, 'completed');
+    const resume = events.find((e) => e.name === 'resume');
+    assert.deepEqual(resume?.fields, { completedArms: [], arm: 'mixup', epoch: 1, step: 7 });
+    assert.deepEqual(numbers(resumed.metrics!), numbers(first));
+  });
+
+  test('a completed run started again does nothing and says so', async () => {
+    const events: { name: string; fields: Record<string, unknown> }[] = [];
+    const again = await runExperiment(config({ runId: 'a' }), { reporter: quietReporter(events) });
+    assert.equal(again.status, 'already-complete');
+    assert.equal(events[0]?.name, 'already-complete');
+  });
+
+  test('a run id reused with other settings is refused', async () => {
+    let steps = 0;
+    const stopSignal = { get stopped() { return ++steps > 3; } };
+    await runExperiment(config({ runId: 'd' }), { reporter: quietReporter(), stopSignal });
+    await assert.rejects(runExperiment(config({ runId: 'd', alpha: '0.4' }), { reporter: quietReporter() }), (error: unknown) =>
+      error instanceof JobError && /other settings \(alpha 0\.2 → 0\.4\)/.test(error.message));
+  });
+
+  test('training leaks no tensors: the count is the same after every epoch', async () => {
+    const raw = await loadFashionMnist(openDataSource(data));
+    const splits = prepareSplits(raw, { valSamples: 64 });
+    const model = createModel(1);
+    const optimizer = createOptimizer();
+    const counts: number[] = [];
+    await trainArm(model, optimizer, splits, { arm: 'mixup', alpha: 0.2, epochs: 4, batchSize: 32, seed: 1 }, freshProgress('mixup'), {
+      onEpochEnd: async () => {
+        counts.push(tf.memory().numTensors);
+      },
+    });
+    assert.equal(new Set(counts).size, 1, `tensors after each epoch: ${counts.join(', ')}`);
+    model.dispose();
+    optimizer.dispose();
+  });
+});
