@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Duration, Size } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { synthesize } from './support.js';
+
+// GIVEN the stack with cdk.json's defaults, synthesized once for this file
+const { template, stack } = synthesize();
+const jobDefinition = Object.values(template.findResources('AWS::Batch::JobDefinition'))[0]!.Properties;
+const container = jobDefinition.ContainerProperties;
+const dataBucketId = stack.getLogicalId(stack.dataBucket.node.defaultChild as never);
+const resultsBucketId = stack.getLogicalId(stack.resultsBucket.node.defaultChild as never);
+
+function requirement(type: string): string | undefined {
+  return container.ResourceRequirements.find((r: { Type: string }) => r.Type === type)?.Value;
+}
+
+function environment(): Record<string, unknown> {
+  return Object.fromEntries(container.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]));
+}
+
+test('a job asks for exactly one GPU', () => {
+  assert.equal(requirement('GPU'), '1');
+});
+
+test('a job reserves a whole *.xlarge: 4 vCPUs and 14336 MiB', () => {
+  assert.equal(requirement('VCPU'), '4');
+  assert.equal(requirement('MEMORY'), '14336');
+});
+
+test('jobs run on EC2, not Fargate (Fargate has no GPUs)', () => {
+  assert.deepEqual(jobDefinition.PlatformCapabilities, ['EC2']);
+});
+
+test('the job reads data from the data bucket and writes runs to the results bucket', () => {
+  const env = environment();
+  assert.deepEqual(env.MIXUP_DATA, { 'Fn::Join': ['', ['s3://', { Ref: dataBucketId }, '/fashion-mnist']] });
+  assert.deepEqual(env.MIXUP_OUT, { 'Fn::Join': ['', ['s3://', { Ref: resultsBucketId }, '/runs']] });
+});
+
+test('TensorFlow grows GPU memory instead of taking it all', () => {
+  assert.equal(environment().TF_FORCE_GPU_ALLOW_GROWTH, 'true');
+});
+
+test('the job is told its region, which the SDK would not find on its own', () => {
+  assert.deepEqual(environment().AWS_REGION, { Ref: 'AWS::Region' });
+});
+
+test('a spot reclaim (Host EC2*) is retried and any other failure exits', () => {
+  assert.deepEqual(jobDefinition.RetryStrategy, {
+    Attempts: 5,
+    EvaluateOnExit: [
+      { Action: 'RETRY', OnStatusReason: 'Host EC2*' },
+      { Action: 'EXIT', OnReason: '*' },
+    ],
+  });
+});
+
+test('an attempt times out after 120 minutes by default', () => {
+  assert.deepEqual(jobDefinition.Timeout, { AttemptDurationSeconds: 7200 });
+});
+
+test('the image is a Docker asset in the CDK asset repository', () => {
+  assert.match(JSON.stringify(container.Image), /container-assets/);
+});
+
+test('logs go to the stack log group through awslogs', () => {
+  const logGroupId = stack.getLogicalId(stack.logGroup.node.defaultChild as never);
+  assert.equal(container.LogConfiguration.LogDriver, 'awslogs');
+  assert.deepEqual(container.LogConfiguration.Options['awslogs-group'], { Ref: logGroupId });
+});
+
+test('log groups keep 30 days of logs by default', () => {
+  const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+  assert.ok(groups.length >= 2, 'a job log group and a flow log group');
+  for (const group of groups) assert.equal(group.Properties.RetentionInDays, 30);
+});
+
+test('tags propagate from the job to the ECS task, for cost allocation', () => {
+  assert.equal(jobDefinition.PropagateTags, true);
+});
+
+test('sizing, timeout and log retention follow the props', () => {
+  // WHEN
+  const { template: custom } = synthesize({
+    jobVcpus: 8, jobMemory: Size.mebibytes(30_000), jobTimeout: Duration.minutes(30), logRetention: RetentionDays.ONE_WEEK,
+  });
+  // THEN
+  const props = Object.values(custom.findResources('AWS::Batch::JobDefinition'))[0]!.Properties;
+  assert.deepEqual(props.Timeout, { AttemptDurationSeconds: 1800 });
+  assert.deepEqual(
+    props.ContainerProperties.ResourceRequirements.filter((r: { Type: string }) => r.Type !== 'GPU'),
+    [{ Type: 'MEMORY', Value: '30000' }, { Type: 'VCPU', Value: '8' }],
+  );
+  custom.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+});
+
+test('a timeout under Batch minimum of 60 s is refused with a reason', () => {
+  assert.throws(() => synthesize({ jobTimeout: Duration.seconds(30) }), /'jobTimeout' = 30 s; Batch needs at least 60 s/);
+});
