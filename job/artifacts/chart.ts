@@ -437,13 +437,18 @@ export function niceAxis(
   }
   let step = niceNumber(niceNumber(hi - lo, false) / Math.max(count - 1, 1), true);
   if (integer) step = Math.max(1, Math.round(step));
-  const min = snap ? Math.floor(lo / step + 1e-9) * step : lo;
-  const max = snap ? Math.ceil(hi / step - 1e-9) * step : hi;
+  const min = snap ? round12(Math.floor(lo / step + 1e-9) * step) : lo;
+  const max = snap ? round12(Math.ceil(hi / step - 1e-9) * step) : hi;
   const ticks: number[] = [];
   for (let t = Math.ceil(min / step - 1e-9) * step; t <= max + step * 1e-9; t += step) {
-    ticks.push(Number(t.toPrecision(12)));
+    ticks.push(round12(t));
   }
   return { min, max, step, ticks };
+}
+
+/** Drops binary floating-point noise (0.30000000000000004) from computed tick values. */
+function round12(value: number): number {
+  return Number(value.toPrecision(12));
 }
 
 function explicitAxis(ticks: readonly number[], [lo, hi]: readonly [number, number]): Axis {
