@@ -511,7 +511,8 @@ export function defaultCli(): { command: string; args: string[] } {
   const root = packageRoot();
   const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
   return fromSource
-    ? { command: process.execPath, args: ['--import', 'tsx', path.join(root, 'job', 'cli.ts')] }
+    ? // tsx resolved from here, not from the working directory, which need not be this package.
+      { command: process.execPath, args: ['--import', import.meta.resolve('tsx'), path.join(root, 'job', 'cli.ts')] }
     : { command: process.execPath, args: [path.join(root, 'dist', 'job', 'cli.js')] };
 }
 
