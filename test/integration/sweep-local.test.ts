@@ -1,0 +1,129 @@
+/**
+ * A whole local sweep as a user runs it, against a real S3-compatible server on 127.0.0.1:
+ * `mixup sweep --executor local` (2 α × 2 seeds, 1 epoch, 256 training images) and then
+ * `mixup results` on what it wrote, both as separate CLI processes.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+
+import type { Metrics } from '../../job/artifacts/metrics-schema.js';
+import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
+import { openStorage } from '../../job/storage/open.js';
+import type { ResultsSummary } from '../../scripts/results.js';
+import { seedData } from '../../scripts/seed-data.js';
+import type { SweepRecord } from '../../scripts/sweep.js';
+import { writeFakeFashionMnist } from '../support/fake-dataset.js';
+import { startS3Server, type S3Server } from '../support/s3-server.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BUCKET = 'mixup-sweeps';
+const RESULTS = `s3://${BUCKET}/results`;
+const DATA = `s3://${BUCKET}/data/fashion-mnist`;
+const SWEEP_ID = 'it-local';
+const RUN_IDS = ['alpha-0_seed-1', 'alpha-0_seed-2', 'alpha-0.4_seed-1', 'alpha-0.4_seed-2'];
+
+let server: S3Server;
+let work: string;
+let env: NodeJS.ProcessEnv;
+const savedEnv = { ...process.env };
+
+function mixup(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // From a scratch directory: the sweep must start its children from any working directory.
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'job/cli.ts'), ...args], {
+    cwd: work,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('local sweep on S3, then results', () => {
+  before(async () => {
+    server = await startS3Server();
+    env = {
+      ...process.env,
+      ...server.env,
+      AWS_MAX_ATTEMPTS: '2',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // A stray setting in the user's shell must not reach the grid's runs.
+      MIXUP_ALPHA: '0.9',
+    };
+    Object.assign(process.env, server.env);
+    await server.createBucket(BUCKET);
+    work = await mkdtemp(path.join(os.tmpdir(), 'sweep-local-'));
+    const fake = path.join(work, 'fake');
+    await writeFakeFashionMnist(fake, { train: 300, test: 100, seed: 5 });
+    await seedData({ from: fake, to: DATA });
+  });
+
+  after(async () => {
+    await server?.stop();
+    await rm(work, { recursive: true, force: true });
+    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+    Object.assign(process.env, savedEnv);
+  });
+
+  test('the sweep runs every grid point and the results read them all back', { timeout: 240_000 }, async () => {
+    const sweep = await mixup([
+      'sweep', '--executor', 'local', '--alphas', '0,0.4', '--seeds', '2', '--concurrency', '2',
+      '--epochs', '1', '--batch-size', '32', '--val-samples', '44', '--backend', 'wasm',
+      '--data', DATA, '--results', RESULTS, '--sweep-id', SWEEP_ID, '--json',
+    ]);
+    assert.equal(sweep.code, 0, sweep.stderr);
+    const outcome = JSON.parse(sweep.stdout) as { record: SweepRecord; final: Record<string, number>; failed: string[] };
+    assert.deepEqual(outcome.final, { SUCCEEDED: 4 });
+    assert.deepEqual(outcome.record.runs.map((run) => run.runId), RUN_IDS);
+
+    const sweepStorage = openStorage(RESULTS).child(`sweeps/${SWEEP_ID}`);
+    const record = JSON.parse((await sweepStorage.read('sweep.json')).toString()) as SweepRecord;
+    assert.equal(record.runsUri, `${RESULTS}/sweeps/${SWEEP_ID}/runs`);
+    for (const point of record.runs) {
+      const run = sweepStorage.child(`runs/${point.runId}`);
+      const manifest = await readManifest(run);
+      assert.ok(manifest, `${point.runId} has a manifest`);
+      assert.deepEqual(await verifyManifest(run, manifest), []);
+      const metrics = JSON.parse((await run.read('metrics.json')).toString()) as Metrics;
+      assert.equal(metrics.config.alpha, point.alpha, `${point.runId} trained its own α`);
+      assert.equal(metrics.config.seed, point.seed);
+      assert.equal(metrics.config.epochs, 1);
+      assert.equal(metrics.config.trainLimit, null);
+      assert.equal(metrics.arms.baseline!.history.length, 1);
+    }
+    // Same seed, same initial weights: the baseline arm cannot depend on α.
+    const baseline = async (runId: string) =>
+      (JSON.parse((await sweepStorage.read(`runs/${runId}/metrics.json`)).toString()) as Metrics).arms.baseline!.history[0]!.loss;
+    assert.equal(await baseline('alpha-0_seed-1'), await baseline('alpha-0.4_seed-1'));
+    assert.notEqual(await baseline('alpha-0_seed-1'), await baseline('alpha-0_seed-2'));
+
+    const read = await mixup(['results', '--sweep', SWEEP_ID, '--results', RESULTS, '--format', 'json', '--report']);
+    assert.equal(read.code, 0, read.stderr);
+    const summary = JSON.parse(read.stdout) as ResultsSummary;
+    assert.deepEqual(summary.rows.map((row) => [row.alpha, row.runs.complete, row.mixup?.n, row.baseline?.n, row.difference?.n]), [
+      [0, 2, 2, 2, 2],
+      [0.4, 2, 2, 2, 2],
+    ]);
+    assert.equal(summary.report, `${RESULTS}/sweeps/${SWEEP_ID}/report.html`);
+    const html = (await sweepStorage.read('report.html')).toString();
+    assert.equal((html.match(/<tr data-alpha=/g) ?? []).length, 2);
+
+    const table = await mixup(['results', '--sweep', SWEEP_ID, '--results', RESULTS]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^\s*0\.4\s+2\s+\d+\.\d\d ± \d+\.\d\d\s+\d+\.\d\d ± \d+\.\d\d\s+[+-]?\d+\.\d\d ± \d+\.\d\d\s+2\/2 complete$/m);
+  });
+
+  test('a bad grid is refused with exit code 2 and nothing written', async () => {
+    const bad = await mixup(['sweep', '--executor', 'local', '--alphas', '0.2,-1,0.2', '--seeds', '2', '--results', RESULTS, '--sweep-id', 'bad']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /bad sweep grid: 'alphas' contains -1; α must be ≥ 0.*'alphas' repeats 0.2/);
+    assert.deepEqual(await openStorage(RESULTS).list('sweeps/bad'), []);
+  });
+});
