@@ -29,8 +29,11 @@ export function buildProgram(): Command {
   const program = new Command('mixup')
     .description('MixUp vs baseline on Fashion-MNIST, locally or as AWS Batch GPU jobs; sweep α and read the results.')
     .version(version())
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .configureOutput({
+      // Commander's own usage errors, in the same one-line form as ours.
+      outputError: (text, write) => write(`mixup: ${text.replace(/^error: /, '').trim()} (see --help)\n`),
+    });
 
   const run = program
     .command('run')
@@ -77,7 +80,6 @@ export function buildProgram(): Command {
 /** The one place errors meet users: one line and exit 2 (usage) or 1 (failure); stacks only for bugs. */
 export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram();
-  program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+const CLI = path.resolve('job/cli.ts');
+
+function mixup(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('the mixup CLI', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'mixup-cli-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('--help lists the commands and exits 0', () => {
+    const { code, stdout } = mixup(['--help']);
+    assert.equal(code, 0);
+    for (const command of ['run', 'seed-data', 'sweep', 'results']) assert.match(stdout, new RegExp(`\\n  ${command} `));
+  });
+
+  test('run --help names every option and its variable', () => {
+    const { code, stdout } = mixup(['run', '--help']);
+    assert.equal(code, 0);
+    assert.match(stdout, /--alpha <value>[\s\S]*MIXUP_ALPHA/);
+    assert.match(stdout, /--arms <value>[\s\S]*MIXUP_ARMS/);
+  });
+
+  const usage: [string, string[], Record<string, string>, RegExp][] = [
+    ['a negative α flag', ['run', '--alpha', '-1'], {}, /^mixup: --alpha "-1": must be ≥ 0/],
+    ['a bad α variable', ['run'], { MIXUP_ALPHA: 'x' }, /^mixup: --alpha \(from MIXUP_ALPHA="x"\): must be a number/],
+    ['an unknown backend', ['run', '--backend', 'tpu'], {}, /^mixup: --backend "tpu": must be one of/],
+    ['an unknown option', ['run', '--bogus'], {}, /^mixup: unknown option '--bogus'/],
+  ];
+  for (const [what, args, env, message] of usage) {
+    test(`${what} exits 2 with one line`, async () => {
+      const out = path.join(dir, 'untouched');
+      const { code, stderr } = mixup([...args, '--out', out], env);
+      assert.equal(code, 2);
+      assert.equal(stderr.trim().split('\n').length, 1, stderr);
+      assert.match(stderr, message);
+      await assert.rejects(readdir(out), 'nothing is written');
+    });
+  }
+
+  test('missing data exits 1 with one line naming the file', () => {
+    const { code, stderr } = mixup(['run', '--data', path.join(dir, 'nowhere'), '--out', dir, '--backend', 'cpu'], {});
+    assert.equal(code, 1);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.match(stderr, /not found: .*nowhere\/train-images-idx3-ubyte\.gz/);
+  });
+});
