@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Duration, Size } from 'aws-cdk-lib';
+import { InstanceClass } from 'aws-cdk-lib/aws-ec2';
+import { UsageError } from '../../job/errors.js';
+import { CONTEXT_KEYS, readContext, type ContextKey } from '../../infra/context.js';
+import {
+  DEFAULT_CAPACITY_WAIT, DEFAULT_CHECKPOINT_EXPIRATION, DEFAULT_INSTANCE_CLASSES, DEFAULT_JOB_MEMORY,
+  DEFAULT_JOB_TIMEOUT, DEFAULT_JOB_VCPUS, DEFAULT_LOG_RETENTION, DEFAULT_MAX_VCPUS,
+} from '../../infra/stack.js';
+import { DEFAULT_STACK_NAME } from '../../scripts/stack-names.js';
+import { CDK_JSON_CONTEXT } from './support.js';
+
+const from = (values: Partial<Record<ContextKey, unknown>>) => (key: ContextKey) => values[key];
+
+test('no context gives the default stack name and leaves every prop to the stack', () => {
+  const { stackName, props } = readContext(from({}));
+  assert.equal(stackName, DEFAULT_STACK_NAME);
+  assert.deepEqual(Object.values(props).filter((v) => v !== undefined), []);
+});
+
+test('cdk.json holds a default for every option except vpcId', () => {
+  const documented = Object.keys(CDK_JSON_CONTEXT).filter((k) => !k.startsWith('@'));
+  assert.deepEqual(documented.sort(), CONTEXT_KEYS.filter((k) => k !== 'vpcId').sort());
+});
+
+test("cdk.json's defaults are the stack's own defaults", () => {
+  const { stackName, props } = readContext((key) => CDK_JSON_CONTEXT[key]);
+  assert.equal(stackName, DEFAULT_STACK_NAME);
+  assert.deepEqual(props.instanceClasses, DEFAULT_INSTANCE_CLASSES);
+  assert.equal(props.maxvCpus, DEFAULT_MAX_VCPUS);
+  assert.equal(props.spot, true);
+  assert.equal(props.onDemand, true);
+  assert.equal(props.vpcId, undefined);
+  assert.equal(props.s3GatewayEndpoint, true);
+  assert.equal(props.autoDeleteBuckets, false);
+  assert.equal(props.logRetention, DEFAULT_LOG_RETENTION);
+  assert.equal(props.jobTimeout?.toSeconds(), DEFAULT_JOB_TIMEOUT.toSeconds());
+  assert.equal(props.jobVcpus, DEFAULT_JOB_VCPUS);
+  assert.equal(props.jobMemory?.toMebibytes(), DEFAULT_JOB_MEMORY.toMebibytes());
+  assert.equal(props.checkpointExpiration?.toSeconds(), DEFAULT_CHECKPOINT_EXPIRATION.toSeconds());
+  assert.equal(props.capacityWait?.toSeconds(), DEFAULT_CAPACITY_WAIT.toSeconds());
+});
+
+test('values typed after -c arrive as strings and are converted', () => {
+  const { stackName, props } = readContext(from({
+    stackName: 'MixupDev', instanceClasses: 'g5, G6E', maxvCpus: '32', spot: 'false', onDemand: 'true',
+    vpcId: 'vpc-0123456789abcdef0', autoDeleteBuckets: 'true', logRetentionDays: '7', jobTimeoutMinutes: '45',
+    jobVcpus: '8', jobMemoryMiB: '30000', checkpointExpirationDays: '3', capacityWaitMinutes: '60',
+  }));
+  assert.equal(stackName, 'MixupDev');
+  assert.deepEqual(props.instanceClasses, [InstanceClass.G5, InstanceClass.G6E]);
+  assert.equal(props.maxvCpus, 32);
+  assert.equal(props.spot, false);
+  assert.equal(props.onDemand, true);
+  assert.equal(props.vpcId, 'vpc-0123456789abcdef0');
+  assert.equal(props.autoDeleteBuckets, true);
+  assert.equal(props.logRetention, 7);
+  assert.equal(props.jobTimeout?.toSeconds(), Duration.minutes(45).toSeconds());
+  assert.equal(props.jobVcpus, 8);
+  assert.equal(props.jobMemory?.toMebibytes(), Size.mebibytes(30_000).toMebibytes());
+  assert.equal(props.checkpointExpiration?.toSeconds(), Duration.days(3).toSeconds());
+  assert.equal(props.capacityWait?.toSeconds(), Duration.minutes(60).toSeconds());
+});
+
+test('a non-NVIDIA or non-x86 instance class is refused with the list of usable ones', () => {
+  assert.throws(() => readContext(from({ instanceClasses: 'g4dn,g4ad' })),
+    (e: Error) => e instanceof UsageError && /'instanceClasses' = "g4dn,g4ad"; g4ad is not an x86 NVIDIA GPU class \(use some of g4dn, g5/.test(e.message));
+  assert.throws(() => readContext(from({ instanceClasses: 'c5' })), /c5 is not an x86 NVIDIA GPU class/);
+});
+
+test('a repeated instance class is refused', () => {
+  assert.throws(() => readContext(from({ instanceClasses: 'g5,g5' })), /'instanceClasses' = "g5,g5"; each instance class may appear only once/);
+});
+
+test('a boolean option accepts only true or false', () => {
+  assert.throws(() => readContext(from({ spot: 'yes' })), /'spot' = "yes"; must be true or false/);
+});
+
+test('a whole-number option refuses fractions and words', () => {
+  assert.throws(() => readContext(from({ maxvCpus: '1.5' })), /'maxvCpus' = "1.5"; must be a whole number/);
+  assert.throws(() => readContext(from({ jobVcpus: 'four' })), /'jobVcpus' = "four"; must be a whole number/);
+});
+
+test('a log retention CloudWatch does not offer is refused with the allowed values', () => {
+  assert.throws(() => readContext(from({ logRetentionDays: '10' })), /'logRetentionDays' = 10; CloudWatch Logs accepts only 1, 3, 5, 7, 14, 30/);
+});
+
+test('a malformed VPC id or stack name is refused', () => {
+  assert.throws(() => readContext(from({ vpcId: 'my-vpc' })), /'vpcId' = "my-vpc"; must look like vpc-/);
+  assert.throws(() => readContext(from({ stackName: '1bad_name' })), /'stackName' = "1bad_name"; must start with a letter/);
+});
+
+test('several bad values are reported together', () => {
+  assert.throws(() => readContext(from({ spot: 'maybe', maxvCpus: '-' })), (e: Error) =>
+    e.message.includes("'spot' = \"maybe\"") && e.message.includes("'maxvCpus' = \"-\""));
+});
