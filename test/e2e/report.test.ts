@@ -59,7 +59,7 @@ describe('sweep report in Chromium', { skip: existsSync(CHROMIUM) ? false : `no 
     });
     await page.goto(pathToFileURL(reportFile).href);
     assert.equal(await page.title(), 'MixUp sweep rep');
-    const rows = await page.$$eval('#results tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    const rows = await page.$$eval('#results tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
     assert.equal(rows.length, 2);
     assert.deepEqual(rows[0]!.slice(0, 2), ['0', '2']);
     assert.match(rows[0]![2]!, /^86\.65 ± \d+\.\d\d$/);
