@@ -42,8 +42,7 @@ export async function initBackend(choice: BackendChoice): Promise<SelectedBacken
     }
   }
   if (choice === 'auto' || choice === 'wasm') {
-    setWasmPaths(`${dirname(require.resolve(`${WASM_PACKAGE}/dist/tfjs-backend-wasm.wasm`))}/`);
-    const failure = await trySetBackend('wasm');
+    const failure = await trySetBackend('wasm', pointWasmAtItsBinaries);
     if (failure === null) {
       registerCustomKernels('wasm');
       return { backend: 'wasm', package: WASM_PACKAGE, versions: versionsWith(WASM_PACKAGE, version_wasm) };
@@ -55,6 +54,19 @@ export async function initBackend(choice: BackendChoice): Promise<SelectedBacken
   if (failure !== null) throw new JobError(`backend 'cpu' failed to start: ${failure} (earlier: ${failures.join('; ')})`);
   registerCustomKernels('cpu');
   return { backend: 'cpu', package: null, versions: versionsWith(null, null) };
+}
+
+let wasmPathsSet = false;
+
+/**
+ * The binaries' directory, resolved from this module, so that the backend finds them wherever
+ * node_modules is (a bundle or another working directory would otherwise break the default lookup).
+ * tfjs-backend-wasm refuses a second call after a failed start, hence once.
+ */
+function pointWasmAtItsBinaries(): void {
+  if (wasmPathsSet) return;
+  setWasmPaths(`${dirname(require.resolve(`${WASM_PACKAGE}/dist/tfjs-backend-wasm.wasm`))}/`);
+  wasmPathsSet = true;
 }
 
 function versionsWith(pkg: string | null, version: string | null): Record<string, string | null> {
@@ -97,11 +109,12 @@ function readVersion(pkg: string): string | null {
  * tf.setBackend reports a failed initialisation through console.warn (with the full error) and a
  * `false` result; both are captured here so the caller can print one short sentence.
  */
-async function trySetBackend(name: BackendName): Promise<string | null> {
+async function trySetBackend(name: BackendName, prepare?: () => void): Promise<string | null> {
   const warnings: string[] = [];
   const warn = console.warn;
   console.warn = (...args: unknown[]) => warnings.push(args.map(String).join(' '));
   try {
+    prepare?.();
     const ok = await tf.setBackend(name);
     await tf.ready();
     if (ok && tf.getBackend() === name) return null;

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../job/backend/select.js';
+import { JobError } from '../../job/errors.js';
+
+const require = createRequire(import.meta.url);
+const nativeInstalled = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'].some((pkg) => {
+  try {
+    require.resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+/** A wasm start that fails the way a broken binary does: with a huge message. */
+const HUGE = `RuntimeError: abort(${'var a=function(){};'.repeat(2000)})`;
+
+before(() => {
+  tf.removeBackend('wasm');
+  tf.registerBackend('wasm', async () => {
+    throw new Error(HUGE);
+  });
+});
+
+test("a failed wasm start becomes one short JobError sentence, with nothing dumped to stderr", async (t) => {
+  const warn = t.mock.method(console, 'warn');
+  const error = t.mock.method(console, 'error');
+  await assert.rejects(initBackend('wasm'), (err: unknown) => {
+    assert.ok(err instanceof JobError);
+    assert.match(err.message, /^backend 'wasm' failed to start: .*RuntimeError: abort/);
+    assert.match(err.message, /try --backend cpu$/);
+    assert.ok(err.message.length < 500, `message is ${err.message.length} characters`);
+    return true;
+  });
+  assert.equal(warn.mock.callCount(), 0);
+  assert.equal(error.mock.callCount(), 0);
+});
+
+test("'auto' falls back to cpu when wasm cannot start", { skip: nativeInstalled && 'a native TensorFlow package is installed' }, async () => {
+  const selected = await initBackend('auto');
+  assert.equal(selected.backend, 'cpu');
+  assert.equal(tf.getBackend(), 'cpu');
+});
