@@ -45,6 +45,18 @@ export interface Metrics {
   readonly backend: string;
   /** e.g. { node: '20.20.2', '@tensorflow/tfjs': '4.22.0', 'tfjs-node-gpu': null } */
   readonly versions: Record<string, string | null>;
+  /** What was actually trained on: counts after the split, and which integrity checks passed. */
+  readonly dataset: {
+    readonly location: string;
+    readonly train: number;
+    readonly val: number;
+    readonly test: number;
+    /** Every file matched the published Fashion-MNIST checksums. */
+    readonly standard: boolean;
+    /** The location's SHA256SUMS file was present and matched. */
+    readonly sha256sums: boolean;
+    readonly loadSeconds: number;
+  };
   readonly startedAt: string; // ISO 8601
   readonly finishedAt: string;
   readonly wallSeconds: number;

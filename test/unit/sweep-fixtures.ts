@@ -104,6 +104,7 @@ export async function writeFixtureRun(run: Storage, fixture: FixtureRun, runId =
     },
     backend: 'cpu',
     versions: { node: process.versions.node },
+    dataset: { location: '/data', train: 200, val: 100, test: 100, standard: false, sha256sums: false, loadSeconds: 0.01 },
     startedAt: '2026-01-01T00:00:00.000Z',
     finishedAt: '2026-01-01T00:01:00.000Z',
     wallSeconds: 60,
