@@ -39,6 +39,7 @@ export type Executor = (typeof EXECUTORS)[number];
 export const DEFAULT_EXECUTOR: Executor = 'batch';
 export const DEFAULT_CONCURRENCY = 1;
 export const DEFAULT_POLL_SECONDS = 30;
+const MAX_UNSEEN_POLLS = 3;
 /** Where a local sweep writes when `--results` is absent. */
 export const DEFAULT_LOCAL_RESULTS = '.';
 const SWEEP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
@@ -267,6 +268,15 @@ export function planSweep(options: SweepOptions, now: Date): Plan {
         '(it becomes part of the Batch job name)',
     );
   }
+  if (executor === 'batch') {
+    // Batch children run in AWS: a path on this machine would be a path inside their container.
+    if (options.results !== undefined && !/^s3:\/\//i.test(options.results)) {
+      problems.push(`--results '${options.results}': AWS Batch children cannot write to this machine; use s3://bucket/prefix or --executor local`);
+    }
+    if (options.data !== undefined && !/^(s3|https):\/\//i.test(options.data)) {
+      problems.push(`--data '${options.data}': AWS Batch children cannot read this machine's files; use s3://… or https://…`);
+    }
+  }
   const settings: Record<string, string | number> = {};
   const settingsEnv: Record<string, string> = {};
   for (const name of FORWARDED_SETTINGS) {
@@ -386,10 +396,16 @@ export async function waitForBatch(
   deps: Pick<SweepDeps, 'batch' | 'log' | 'status' | 'sleep'>,
 ): Promise<{ counts: Record<string, number>; failed: string[] }> {
   const batch = deps.batch();
+  let unseen = 0;
   for (;;) {
     const described = await batch.describeJobs([jobId]);
     const job = described.jobs?.[0];
-    if (!job) throw new JobError(`AWS Batch does not know job ${jobId} (sweep ${record.sweepId})`);
+    if (!job) {
+      // A job submitted a moment ago can be missing from DescribeJobs for a poll or two.
+      if (++unseen > MAX_UNSEEN_POLLS) throw new JobError(`AWS Batch does not know job ${jobId} (sweep ${record.sweepId})`);
+      await deps.sleep(pollSeconds * 1000);
+      continue;
+    }
     const counts: Record<string, number> = job.arrayProperties?.statusSummary
       ? { ...job.arrayProperties.statusSummary }
       : { [job.status ?? 'UNKNOWN']: 1 };

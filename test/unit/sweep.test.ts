@@ -194,6 +194,8 @@ describe('sweep on AWS Batch', () => {
     ['a bad run setting', { settings: { epochs: 0 } }, /--epochs "0": must be ≥ 1/],
     ['a bad sweep id', { sweepId: 'has space' }, /--sweep-id 'has space'/],
     ['concurrency for Batch', { concurrency: 2 }, /--concurrency 2: only the local executor/],
+    ['a local results folder for Batch', { results: '/tmp/results' }, /--results '\/tmp\/results': AWS Batch children cannot write to this machine/],
+    ['a local data folder for Batch', { data: './data' }, /--data '.\/data': AWS Batch children cannot read/],
   ];
   for (const [what, change, message] of badGrids) {
     test(`refuses ${what} before anything is looked up, written or submitted`, async () => {
@@ -273,6 +275,23 @@ describe('sweep on AWS Batch', () => {
     assert.deepEqual(outcome.final, { SUCCEEDED: 5, FAILED: 1 });
     const countLines = rec.logs.filter((line) => line.includes('(of 6)'));
     assert.deepEqual(countLines, ['RUNNABLE 6 (of 6)', 'RUNNING 4 · SUCCEEDED 2 (of 6)', 'SUCCEEDED 5 · FAILED 1 (of 6)']);
+  });
+
+  test('--wait tolerates a job that DescribeJobs does not show yet, but not for ever', async () => {
+    let polls = 0;
+    const rec = recorder({
+      batch: {
+        describeJobs: async () => {
+          polls++;
+          if (polls <= 2) return { jobs: [], $metadata: {} } as never;
+          return { jobs: [{ jobId: 'job-123', status: 'SUCCEEDED', arrayProperties: { statusSummary: { SUCCEEDED: 6 } } }], $metadata: {} } as never;
+        },
+      },
+    });
+    const outcome = await sweep({ ...flagsGiven, wait: true }, rec.deps);
+    assert.deepEqual(outcome.final, { SUCCEEDED: 6 });
+    const never = recorder({ batch: { describeJobs: async () => ({ jobs: [], $metadata: {} }) as never } });
+    await assert.rejects(sweep({ ...flagsGiven, wait: true }, never.deps), /AWS Batch does not know job job-123 \(sweep alpha-study\)/);
   });
 
   test('--wait on a terminal rewrites one status line and prints the final count', async () => {
@@ -410,7 +429,7 @@ describe('sweep flags', () => {
   });
 
   test('--json prints the plan as JSON', async () => {
-    const { out } = await parse(['--alphas', '0.2', '--seeds', '2', '--dry-run', '--json', '--queue', 'q', '--job-definition', 'd', '--results', '/tmp/x', '--data', '/tmp/d']);
+    const { out } = await parse(['--alphas', '0.2', '--seeds', '2', '--dry-run', '--json', '--queue', 'q', '--job-definition', 'd', '--results', 's3://x-bucket', '--data', 's3://d-bucket/fm']);
     const parsed = JSON.parse(out);
     assert.equal(parsed.record.grid.size, 2);
     assert.equal(parsed.dryRun, true);
