@@ -180,7 +180,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
       queue ??= found.jobQueueArn ?? '(from SSM, unavailable)';
       jobDefinition ??= found.jobDefinitionArn ?? '(from SSM, unavailable)';
       results ??= found.resultsBucket ? `s3://${found.resultsBucket}` : 's3://(results bucket from SSM, unavailable)';
-      data ??= found.dataBucket ? `s3://${found.dataBucket}/${DATA_PREFIX}` : null;
+      data ??= `s3://${found.dataBucket ?? '(data bucket from SSM, unavailable)'}/${DATA_PREFIX}`;
     }
   }
 
