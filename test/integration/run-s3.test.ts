@@ -144,6 +144,26 @@ describe('mixup run against S3', () => {
   });
 });
 
+describe('mixup seed-data', () => {
+  test('uploads through the CLI, prints a JSON report, and skips everything on a second run', async () => {
+    const to = `s3://${BUCKET}/data/cli`;
+    const args = ['seed-data', '--to', to, '--from', path.join(work, 'fake')];
+    const first = await mixup(args);
+    assert.equal(first.code, 0, first.stderr);
+    const report = JSON.parse(first.stdout) as { to: string; files: { action: string }[] };
+    assert.equal(report.to, to);
+    assert.deepEqual(report.files.map((f) => f.action), ['uploaded', 'uploaded', 'uploaded', 'uploaded']);
+    const second = JSON.parse((await mixup(args)).stdout) as { files: { action: string }[] };
+    assert.deepEqual(second.files.map((f) => f.action), ['skipped', 'skipped', 'skipped', 'skipped']);
+  });
+
+  test('an invalid bucket name is a usage error, exit 2, naming the option and the rule', async () => {
+    const result = await mixup(['seed-data', '--to', 's3://Bad_Bucket/x', '--from', path.join(work, 'fake')]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^mixup: --to 's3:\/\/Bad_Bucket\/x': bucket name 'Bad_Bucket' may only contain lower-case letters/m);
+  });
+});
+
 describe('mixup run refuses bad data on S3', () => {
   test('a data file that differs from SHA256SUMS stops the run before training, with no manifest', async () => {
     const data = `s3://${BUCKET}/data/tampered`;
