@@ -20,8 +20,12 @@ test('no context gives the default stack name and leaves every prop to the stack
 });
 
 test('cdk.json holds a default for every option except vpcId', () => {
-  const documented = Object.keys(CDK_JSON_CONTEXT).filter((k) => !k.startsWith('@'));
+  const documented = Object.keys(CDK_JSON_CONTEXT).filter((k) => !k.startsWith('@') && k !== 'cli-telemetry');
   assert.deepEqual(documented.sort(), CONTEXT_KEYS.filter((k) => k !== 'vpcId').sort());
+});
+
+test('cdk.json turns CLI telemetry off, so an offline synth makes no network request', () => {
+  assert.equal(CDK_JSON_CONTEXT['cli-telemetry'], false);
 });
 
 test("cdk.json's defaults are the stack's own defaults", () => {
