@@ -9,6 +9,7 @@ import { initBackend } from '../backend/select.js';
 import { EpochBatches } from '../batches.js';
 import {
   assertSameExperiment,
+  CHECKPOINT_DIR,
   type CheckpointState,
   readCheckpoint,
   restoreTraining,
@@ -135,6 +136,8 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
       keys.push(`${RUN_FILES.models}/${name}/${MODEL_JSON}`, `${RUN_FILES.models}/${name}/${WEIGHTS_BIN}`);
     }
     await writeManifest(run, config.runId, keys);
+    // Complete runs are read through their manifest; the checkpoint's state is spent.
+    await Promise.all((await run.list(`${CHECKPOINT_DIR}/`)).map((o) => run.delete(o.key)));
     reporter.event('done', {
       runId: config.runId,
       uri: run.uri,

@@ -78,6 +78,7 @@ describe('mixup run on small generated data', () => {
       assert.ok(m.test.accuracy > 0.2, `${arm} learns: test accuracy ${m.test.accuracy}`);
       assert.ok(m.imagesPerSecond > 0);
     }
+    assert.deepEqual(await run.list('checkpoints/'), [], 'a complete run keeps no checkpoint');
     const csv = (await readFile(path.join(dir, 'runs', 'a', 'history.csv'), 'utf8')).trim().split('\n');
     assert.equal(csv.length, 1 + 4);
   });
