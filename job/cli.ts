@@ -79,6 +79,8 @@ export function buildProgram(): Command {
 
 /** The one place errors meet users: one line and exit 2 (usage) or 1 (failure); stacks only for bugs. */
 export async function main(argv: string[] = process.argv): Promise<number> {
+  // The pinned SDK supports Node 20; its 7-line notice about releases after January 2027 would bury our one-line errors.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
