@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ArmMetrics, ArmName, EpochRecord, RunConfig } from './artifacts/metrics-schema.js';
 import { JobError } from './errors.js';
 import type { Storage } from './storage/storage.js';
-import { CONTENT_TYPES } from './storage/storage.js';
+import { CHECKPOINT_TAGS, CONTENT_TYPES } from './storage/storage.js';
 
 export const CHECKPOINT_DIR = 'checkpoints';
 export const CHECKPOINT_STATE = `${CHECKPOINT_DIR}/state.json`;
@@ -121,11 +121,11 @@ export async function writeCheckpoint(
     const { arm, epoch, partial } = base.current;
     const key = `${CHECKPOINT_DIR}/${arm}-epoch${epoch}-step${partial.steps}.f32`;
     const bytes = Buffer.concat(chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
-    await storage.write(key, bytes, CONTENT_TYPES.binary);
+    await storage.write(key, bytes, CONTENT_TYPES.binary, CHECKPOINT_TAGS);
     tensors = { key, model, optimizer, optimizerProducts };
   }
   const state: CheckpointState = { version: 1, savedAt: new Date().toISOString(), ...base, tensors };
-  await storage.write(CHECKPOINT_STATE, JSON.stringify(state, null, 2), CONTENT_TYPES.json);
+  await storage.write(CHECKPOINT_STATE, JSON.stringify(state, null, 2), CONTENT_TYPES.json, CHECKPOINT_TAGS);
   // Only now that the new state is in place are the older tensors unreferenced.
   const stale = previous.map((o) => o.key).filter((key) => key.endsWith('.f32') && key !== tensors?.key);
   await Promise.all(stale.map((key) => storage.delete(key)));

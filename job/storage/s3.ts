@@ -10,7 +10,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { createS3Client, endpointFrom } from './s3-client.js';
 import { mapS3Error } from './s3-errors.js';
 import { formatS3Uri, type S3Location } from './s3-uri.js';
-import type { Storage, StoredObject } from './storage.js';
+import type { Storage, StoredObject, ObjectTags } from './storage.js';
 
 /** Bodies above this go up in parts, so a dropped connection costs one part, not the whole object. */
 export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
@@ -78,14 +78,16 @@ export class S3Storage implements Storage {
     }
   }
 
-  async write(key: string, body: Buffer | string, contentType: string): Promise<void> {
+  async write(key: string, body: Buffer | string, contentType: string, tags?: ObjectTags): Promise<void> {
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const params = { Bucket: this.location.bucket, Key: this.keyOf(key), Body: bytes, ContentType: contentType };
+    const tagList = Object.entries(tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
     try {
       if (bytes.length <= this.multipartThreshold) {
-        await this.client.send(new PutObjectCommand(params));
+        const tagging = tagList.length ? new URLSearchParams(tagList.map((t) => [t.Key, t.Value])).toString() : undefined;
+        await this.client.send(new PutObjectCommand({ ...params, Tagging: tagging }));
       } else {
-        await new Upload({ client: this.client, params, partSize: PART_SIZE, queueSize: PART_CONCURRENCY }).done();
+        await new Upload({ client: this.client, params, tags: tagList, partSize: PART_SIZE, queueSize: PART_CONCURRENCY }).done();
       }
     } catch (error) {
       throw this.mapError(error, key);

@@ -7,6 +7,11 @@ export interface StoredObject {
   readonly size: number;
 }
 
+export type ObjectTags = Readonly<Record<string, string>>;
+
+/** The tag the stack's lifecycle rule expires checkpoints by (run ids vary, so no prefix can). */
+export const CHECKPOINT_TAGS: ObjectTags = { kind: 'checkpoint' };
+
 export interface Storage {
   /** The base URI, e.g. `/abs/runs/r1` or `s3://bucket/prefix/r1`. */
   readonly uri: string;
@@ -16,8 +21,11 @@ export interface Storage {
   read(key: string): Promise<Buffer>;
   /** True when the object exists. */
   exists(key: string): Promise<boolean>;
-  /** Writes the whole object atomically: a reader sees the old object or the new one, never half. */
-  write(key: string, body: Buffer | string, contentType: string): Promise<void>;
+  /**
+   * Writes the whole object atomically: a reader sees the old object or the new one, never half.
+   * `tags` become S3 object tags (lifecycle rules select on them); local directories ignore them.
+   */
+  write(key: string, body: Buffer | string, contentType: string, tags?: ObjectTags): Promise<void>;
   /** Every object under `prefix` (recursive), keys relative to the base. */
   list(prefix?: string): Promise<StoredObject[]>;
   /** Removes the object; no error when it is already gone. */

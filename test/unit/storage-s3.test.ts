@@ -5,7 +5,9 @@ import { JobError, NotFoundError, UsageError } from '../../job/errors.js';
 import { contentTypeOf } from '../../job/storage/content-type.js';
 import { createS3Client, DEFAULT_MAX_ATTEMPTS, endpointFrom, maxAttemptsFrom } from '../../job/storage/s3-client.js';
 import { mapS3Error } from '../../job/storage/s3-errors.js';
+import { S3Storage } from '../../job/storage/s3.js';
 import { parseS3Uri } from '../../job/storage/s3-uri.js';
+import { CHECKPOINT_TAGS } from '../../job/storage/storage.js';
 
 describe('parseS3Uri', () => {
   test('splits bucket and prefix, dropping slashes at either end of the prefix', () => {
@@ -106,5 +108,18 @@ describe('contentTypeOf', () => {
     assert.equal(contentTypeOf('report.html'), 'text/html');
     assert.equal(contentTypeOf('model/weights.bin'), 'application/octet-stream');
     assert.equal(contentTypeOf('SHA256SUMS'), 'application/octet-stream');
+  });
+});
+
+describe('S3Storage object tags', () => {
+  test('checkpoint objects carry the tag the lifecycle rule expires them by', async () => {
+    const sent: { input: { Tagging?: string; Key?: string } }[] = [];
+    const client = { send: async (command: { input: { Tagging?: string } }) => { sent.push(command); return {}; } };
+    const storage = new S3Storage({ bucket: 'results', prefix: 'runs/r1' }, { client: client as never, env: {} });
+    await storage.write('checkpoints/state.json', '{}', 'application/json', CHECKPOINT_TAGS);
+    await storage.write('metrics.json', '{}', 'application/json');
+    assert.equal(sent[0]!.input.Key, 'runs/r1/checkpoints/state.json');
+    assert.equal(sent[0]!.input.Tagging, 'kind=checkpoint');
+    assert.equal(sent[1]!.input.Tagging, undefined);
   });
 });
