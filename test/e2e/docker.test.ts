@@ -138,7 +138,7 @@ describe('[slow][docker] the job image on a real Docker engine against the local
     let exited = false;
     void first.done.then(() => (exited = true));
     while (!exited && !(await run.exists('checkpoints/state.json'))) await sleep(POLL_MS);
-    assert.ok(!exited, `the run ended before its first checkpoint: ${describeRun(await first.done)}`);
+    if (exited) assert.fail(`the run ended before its first checkpoint: ${describeRun(await first.done)}`);
     killContainer(first.name);
     const killed = await first.done;
     assert.equal(killed.code, 137, describeRun(killed));
@@ -148,6 +148,12 @@ describe('[slow][docker] the job image on a real Docker engine against the local
     assert.equal(second.code, 0, describeRun(second));
     const resumed = jobEvents(second.stdout).find((event) => event.event === 'resume');
     assert.ok(resumed, `the second container did not log a resume event:\n${describeRun(second)}`);
+    // Resuming means the epochs the checkpoint holds are not trained again.
+    const retrained = jobEvents(second.stdout).filter(
+      (event) => event.event === 'epoch' && event.arm === resumed.arm && Number(event.epoch) <= Number(resumed.epoch),
+    );
+    assert.ok(Number(resumed.epoch) >= 1, `resumed from ${JSON.stringify(resumed)}`);
+    assert.deepEqual(retrained, [], 'the resumed container trained checkpointed epochs again');
     await assertCompleteRun(runId, epochs);
     console.log(`# killed after ${killed.seconds.toFixed(1)}s; resumed ${JSON.stringify(resumed)} and completed in ${second.seconds.toFixed(1)}s`);
   });
