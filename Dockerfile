@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The mixup-batch job image: AWS Batch runs it on GPU instances as `mixup run`, configured by
 # MIXUP_* environment variables and/or arguments.
 #
@@ -6,6 +5,7 @@
 #
 # Every base image and the npm registry are build arguments, so the same file builds where Docker Hub
 # cannot be reached (test/support/base-image.sh builds a local stand-in; see README "Container").
+# No `# syntax=` line: BuildKit would pull that frontend image from Docker Hub even for offline builds.
 
 # Where the TypeScript is compiled; any image with Node ≥ 20.11 and npm.
 ARG BUILD_BASE=node:22-bookworm-slim
