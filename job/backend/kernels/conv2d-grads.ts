@@ -60,12 +60,22 @@ function fallBack(
 }
 
 /**
- * Conv2DBackpropFilter as one forward convolution (stride 1, any padding):
- * dW[kh,kw,ci,co] = Σ_{b,oh,ow} x[b,oh+kh−top,ow+kw−left,ci]·dy[b,oh,ow,co], i.e. x transposed to
- * [ci,H,W,b] convolved with dy transposed to [OH,OW,b,co], transposed back to [KH,KW,ci,co].
- * Forward convolutions are the fastest kernels both backends have (XNNPACK on wasm), and the wasm
- * backend has no filter gradient at all. (An im2col + BatchMatMul variant measured slower here:
- * building the column matrix in JavaScript costs more than the two transposes.)
+ * Input channels up to which the filter gradient is one matrix product over im2col patches rather
+ * than a forward convolution. With one channel (the model's first layer, batch 64), the convolution
+ * form is a 24×24-filter convolution XNNPACK handles badly: 9.0 ms of CPU against 4.9 ms for the
+ * patches (25 × 36,864) and their product with dy. With 16 channels (second layer) the patches are
+ * 16 times larger and the product form loses, 9.2 ms against 6.5 ms (bench/conv-grads.ts).
+ */
+const IM2COL_MAX_IN_CHANNELS = 4;
+
+/**
+ * Conv2DBackpropFilter for stride 1 and any padding, in one of two forms chosen by input channels:
+ * - few channels: dW[kh·kw·ci, co] = patches[kh·kw·ci, b·oh·ow] × dy[b·oh·ow, co], the patches built
+ *   in JavaScript already transposed, because tfjs' wasm BatchMatMul runs on XNNPACK only without
+ *   transposes (its transposed path is a scalar loop, ~15 times slower);
+ * - otherwise one forward convolution: x transposed to [ci,H,W,b] convolved with dy transposed to
+ *   [OH,OW,b,co], transposed back to [KH,KW,ci,co] (XNNPACK on wasm).
+ * The wasm backend has no filter gradient of its own.
  */
 export function conv2DBackpropFilterKernel(backendName: KernelBackendName, fallback: Fallback): tf.KernelFunc {
   return (args) => {
@@ -74,27 +84,95 @@ export function conv2DBackpropFilterKernel(backendName: KernelBackendName, fallb
     const info = convInfoOf(x.shape, attrs.filterShape, attrs);
     const reason = unsupportedReason(info);
     if (reason !== null) return fallBack('Conv2DBackpropFilter', backendName, reason, fallback, args);
-
     const t = new TensorAccess(backendName, args.backend);
-    const { top, bottom, left, right } = info.padInfo;
-    const xT = t.run('Transpose', { x }, { perm: [3, 1, 2, 0] });
-    const dyT = t.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
-    const dwT = t.run(
-      'Conv2D',
-      { x: xT, filter: dyT },
-      { strides: 1, pad: explicitPad(top, bottom, left, right), dataFormat: 'NHWC', dilations: 1 },
-    );
-    t.dispose(xT);
-    t.dispose(dyT);
-    const dw = t.run('Transpose', { x: dwT }, { perm: [1, 2, 0, 3] });
-    t.dispose(dwT);
-    return dw;
+    return info.inChannels <= IM2COL_MAX_IN_CHANNELS ? filterGradByPatches(t, x, dy, info) : filterGradByConv(t, x, dy, info);
   };
 }
 
+export function filterGradByPatches(
+  t: TensorAccess,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
+  const rows = info.batchSize * info.outHeight * info.outWidth;
+  const patches = t.output([1, kh * kw * ci, rows], (out) => im2colTransposed(t.float32(x), out, info));
+  const dy3 = t.reshape(dy, [1, rows, co]);
+  const dw3 = t.run('BatchMatMul', { a: patches, b: dy3 }, { transposeA: false, transposeB: false });
+  t.dispose(patches);
+  t.dispose(dy3);
+  const dw = t.reshape(dw3, [kh, kw, ci, co]);
+  t.dispose(dw3);
+  return dw;
+}
+
 /**
- * Conv2DBackpropInput as one forward convolution (stride 1): dy, padded by K−1−pad on each side,
- * convolved with the filter rotated 180° and its in/out channels swapped.
+ * patches[(kh, kw, ci), (b, oh, ow)] = x[b, oh + kh − top, ow + kw − left, ci], zero in the padding.
+ * For one channel, each (kh, kw, b, oh) is a contiguous run of the image row.
+ */
+function im2colTransposed(x: Float32Array, out: Float32Array, info: tf.backend_util.Conv2DInfo): void {
+  const { batchSize, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: kh, filterWidth: kw } = info;
+  const { top, left } = info.padInfo;
+  let o = 0;
+  for (let fr = 0; fr < kh; fr++) {
+    for (let fc = 0; fc < kw; fc++) {
+      // Output columns whose window column fc lies inside the image: [lo, hi).
+      const lo = Math.min(ow, Math.max(0, left - fc));
+      const hi = Math.max(lo, Math.min(ow, w + left - fc));
+      for (let c = 0; c < ci; c++) {
+        for (let b = 0; b < batchSize; b++) {
+          for (let r = 0; r < oh; r++) {
+            const y = r - top + fr;
+            if (y < 0 || y >= h) {
+              out.fill(0, o, o + ow);
+              o += ow;
+              continue;
+            }
+            for (let s = 0; s < lo; s++) out[o++] = 0;
+            let src = ((b * h + y) * w + lo - left + fc) * ci + c;
+            for (let s = lo; s < hi; s++, src += ci) out[o++] = x[src]!;
+            for (let s = hi; s < ow; s++) out[o++] = 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+export function filterGradByConv(
+  t: TensorAccess,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { top, bottom, left, right } = info.padInfo;
+  const xT = t.run('Transpose', { x }, { perm: [3, 1, 2, 0] });
+  const dyT = t.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+  const dwT = t.run(
+    'Conv2D',
+    { x: xT, filter: dyT },
+    { strides: 1, pad: explicitPad(top, bottom, left, right), dataFormat: 'NHWC', dilations: 1 },
+  );
+  t.dispose(xT);
+  t.dispose(dyT);
+  const dw = t.run('Transpose', { x: dwT }, { perm: [1, 2, 0, 3] });
+  t.dispose(dwT);
+  return dw;
+}
+
+/** The filter-gradient forms, by name, for benchmarks (bench/conv-grads.ts). */
+export const FILTER_GRAD_FORMS = { conv: filterGradByConv, patches: filterGradByPatches } as const;
+
+type InputGradForm = (t: TensorAccess, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo) => tf.TensorInfo;
+
+/**
+ * Conv2DBackpropInput for stride 1 and padding up to the filter size minus one, as a forward
+ * convolution. (A matrix product dy × Wᵀ followed by a col2im scatter-add does 52M instead of 118M
+ * multiply-adds on the second layer, but measured 13–14 ms of CPU against 9–10 ms: its 6.5 MB
+ * column matrix leaves the cache between the product and the scatter-add, and splitting it into
+ * per-image chunks cost more in per-call overhead than it saved; bench/conv-grads.ts.)
  */
 export function conv2DBackpropInputKernel(backendName: KernelBackendName, fallback: Fallback): tf.KernelFunc {
   return (args) => {
@@ -102,33 +180,47 @@ export function conv2DBackpropInputKernel(backendName: KernelBackendName, fallba
     const attrs = args.attrs as unknown as ConvGradAttrs & { inputShape: [number, number, number, number] };
     const info = convInfoOf(attrs.inputShape, filter.shape, attrs);
     const { top, bottom, left, right } = info.padInfo;
-    const [kh, kw] = [info.filterHeight, info.filterWidth];
-    const pads = [kh - 1 - top, kh - 1 - bottom, kw - 1 - left, kw - 1 - right];
+    const pads = [info.filterHeight - 1 - top, info.filterHeight - 1 - bottom, info.filterWidth - 1 - left, info.filterWidth - 1 - right];
     const reason =
       unsupportedReason(info) ??
       (pads.some((p) => p < 0) ? `padding larger than the filter minus one (${top},${bottom},${left},${right})` : null);
     if (reason !== null) return fallBack('Conv2DBackpropInput', backendName, reason, fallback, args);
-
-    const t = new TensorAccess(backendName, args.backend);
-    const [ci, co] = [info.inChannels, info.outChannels];
-    const rotated = t.output([kh, kw, co, ci], (out) => {
-      const w = t.float32(filter);
-      for (let r = 0; r < kh; r++) {
-        for (let s = 0; s < kw; s++) {
-          const src = ((kh - 1 - r) * kw + (kw - 1 - s)) * ci * co;
-          const dst = (r * kw + s) * co * ci;
-          for (let i = 0; i < ci; i++) {
-            for (let o = 0; o < co; o++) out[dst + o * ci + i] = w[src + i * co + o];
-          }
-        }
-      }
-    });
-    const dx = t.run(
-      'Conv2D',
-      { x: dy, filter: rotated },
-      { strides: 1, pad: explicitPad(pads[0], pads[1], pads[2], pads[3]), dataFormat: 'NHWC', dilations: 1 },
-    );
-    t.dispose(rotated);
-    return dx;
+    return inputGradByConv(new TensorAccess(backendName, args.backend), dy, filter, info);
   };
 }
+
+/**
+ * The input gradient as one forward convolution: dy, padded by K−1−pad on each side, convolved
+ * with the filter rotated 180° and its in/out channels swapped.
+ */
+export const inputGradByConv: InputGradForm = (t, dy, filter, info) => {
+  const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
+  const { top, bottom, left, right } = info.padInfo;
+  const rotated = t.output([kh, kw, co, ci], (out) => {
+    const w = t.float32(filter);
+    for (let r = 0; r < kh; r++) {
+      for (let s = 0; s < kw; s++) {
+        const src = ((kh - 1 - r) * kw + (kw - 1 - s)) * ci * co;
+        const dst = (r * kw + s) * co * ci;
+        for (let i = 0; i < ci; i++) {
+          for (let o = 0; o < co; o++) out[dst + o * ci + i] = w[src + i * co + o]!;
+        }
+      }
+    }
+  });
+  const dx = t.run(
+    'Conv2D',
+    { x: dy, filter: rotated },
+    {
+      strides: 1,
+      pad: explicitPad(kh - 1 - top, kh - 1 - bottom, kw - 1 - left, kw - 1 - right),
+      dataFormat: 'NHWC',
+      dilations: 1,
+    },
+  );
+  t.dispose(rotated);
+  return dx;
+};
+
+/** The input-gradient forms, by name, for benchmarks (bench/conv-grads.ts). */
+export const INPUT_GRAD_FORMS = { conv: inputGradByConv } as const;

@@ -67,6 +67,11 @@ export class TensorAccess {
     return config.kernelFunc({ inputs, backend: this.backend, attrs }) as tf.TensorInfo;
   }
 
+  /** The same data under another shape of the same size, without a copy (both backends share it). */
+  reshape(info: tf.TensorInfo, shape: number[]): tf.TensorInfo {
+    return this.run('Reshape', { x: info }, { shape });
+  }
+
   /** Frees an intermediate produced by `run` or `output`. */
   dispose(info: tf.TensorInfo): void {
     (this.backend as WasmBackendLike | CpuBackendLike).disposeData(info.dataId);
