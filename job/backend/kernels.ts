@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterKernel, conv2DBackpropInputKernel, type Fallback } from './kernels/conv2d-grads.js';
+import { identityKernel } from './kernels/identity.js';
 import { maxPoolGradKernel } from './kernels/max-pool-grad.js';
 import type { KernelBackendName } from './kernels/tensor-access.js';
 
@@ -8,9 +9,16 @@ const CUSTOM_KERNELS: Readonly<Record<string, (backend: KernelBackendName, stock
   [tf.Conv2DBackpropFilter]: conv2DBackpropFilterKernel,
   [tf.Conv2DBackpropInput]: conv2DBackpropInputKernel,
   [tf.MaxPoolGrad]: (backend) => maxPoolGradKernel(backend),
+  [tf.Identity]: (_backend, stock) => identityKernel(stock),
 };
 
 const registered = new Map<string, tf.KernelFunc>();
+const stock = new Map<string, tf.KernelFunc>();
+
+/** The kernel a custom one replaced on `backend`, for benchmarks; undefined where there was none. */
+export function stockKernel(kernelName: string, backend: KernelBackendName): tf.KernelFunc | undefined {
+  return stock.get(`${backend}/${kernelName}`);
+}
 
 /**
  * Registers the custom kernels for `backend`, replacing stock ones (which stay reachable as the
@@ -28,6 +36,7 @@ export function registerCustomKernels(backend: KernelBackendName): string[] {
     // tfjs refuses to register a second kernel under the same name, so the stock one is removed first.
     if (current !== undefined) tf.unregisterKernel(kernelName, backend);
     const kernelFunc = build(backend, current?.kernelFunc);
+    if (current !== undefined) stock.set(key, current.kernelFunc);
     // The stock setup (wasm's cwrap of its C++ function) must still run when a backend is re-created.
     const setupFunc = current?.setupFunc;
     tf.registerKernel({ kernelName, backendName: backend, kernelFunc, ...(setupFunc ? { setupFunc } : {}) });

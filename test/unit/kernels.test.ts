@@ -142,6 +142,24 @@ describe('custom wasm kernels', () => {
     for (const c of CASES) assert.deepEqual(runCase(c), runCase(c), c.name);
   });
 
+  test('Identity shares the data, and the copy outlives its source', () => {
+    const source = tf.tensor(randomArray(6 * 5, 3), [6, 5]);
+    const expected = source.dataSync().slice();
+    const buffers = () => tf.backend().numDataIds();
+    const before = buffers();
+    const copy = tf.clone(source);
+    assert.equal(buffers(), before, 'no new buffer for the copy');
+    source.dispose();
+    assert.deepEqual(copy.dataSync(), expected);
+    copy.dispose();
+    assert.equal(buffers(), before - 1, 'freed once both are disposed');
+  });
+
+  test('Identity of a string tensor still works (stock kernel)', () => {
+    const copy = tf.clone(tf.tensor(['a', 'bc']));
+    assert.deepEqual(copy.dataSync(), ['a', 'bc']);
+  });
+
   test('Conv2DBackpropInput with stride 2 falls back to the stock wasm kernel', () => {
     assertClose(runCase(STRIDED_INPUT), reference.get(STRIDED_INPUT.name)!, STRIDED_INPUT.name);
   });

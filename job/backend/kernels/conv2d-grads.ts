@@ -64,7 +64,7 @@ function fallBack(
  * than a forward convolution. With one channel (the model's first layer, batch 64), the convolution
  * form is a 24×24-filter convolution XNNPACK handles badly: 9.0 ms of CPU against 4.9 ms for the
  * patches (25 × 36,864) and their product with dy. With 16 channels (second layer) the patches are
- * 16 times larger and the product form loses, 9.2 ms against 6.5 ms (bench/conv-grads.ts).
+ * 16 times larger and the product form loses, 9.2 ms against 6.5 ms (bench/kernels.ts).
  */
 const IM2COL_MAX_IN_CHANNELS = 4;
 
@@ -162,7 +162,7 @@ export function filterGradByConv(
   return dw;
 }
 
-/** The filter-gradient forms, by name, for benchmarks (bench/conv-grads.ts). */
+/** The filter-gradient forms, by name, for benchmarks (bench/kernels.ts). */
 export const FILTER_GRAD_FORMS = { conv: filterGradByConv, patches: filterGradByPatches } as const;
 
 type InputGradForm = (t: TensorAccess, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo) => tf.TensorInfo;
@@ -172,7 +172,7 @@ type InputGradForm = (t: TensorAccess, dy: tf.TensorInfo, filter: tf.TensorInfo,
  * convolution. (A matrix product dy × Wᵀ followed by a col2im scatter-add does 52M instead of 118M
  * multiply-adds on the second layer, but measured 13–14 ms of CPU against 9–10 ms: its 6.5 MB
  * column matrix leaves the cache between the product and the scatter-add, and splitting it into
- * per-image chunks cost more in per-call overhead than it saved; bench/conv-grads.ts.)
+ * per-image chunks cost more in per-call overhead than it saved.)
  */
 export function conv2DBackpropInputKernel(backendName: KernelBackendName, fallback: Fallback): tf.KernelFunc {
   return (args) => {
@@ -222,5 +222,5 @@ export const inputGradByConv: InputGradForm = (t, dy, filter, info) => {
   return dx;
 };
 
-/** The input-gradient forms, by name, for benchmarks (bench/conv-grads.ts). */
+/** The input-gradient forms, by name, for benchmarks (bench/kernels.ts). */
 export const INPUT_GRAD_FORMS = { conv: inputGradByConv } as const;

@@ -1,12 +1,14 @@
 /**
- * A/B benchmark of the forms a custom conv-gradient kernel can take, on the model's layer shapes
- * at batch 64: `node --import tsx bench/conv-grads.ts [--backend wasm] [--repeats 30]`.
- * The forms run interleaved (A, B, A, B, …) in one process and each figure is a median of process
- * CPU time, so that load from other processes on a shared machine hits every form alike.
+ * A/B benchmark of the custom kernels, on the model's shapes at batch 64:
+ * `node --import tsx bench/kernels.ts [--backend wasm] [--repeats 30]`. For each custom kernel that
+ * replaced a stock one, stock against custom; for the conv gradients, each form they can take.
+ * Contenders run interleaved (A, B, A, B, …) in one process and each figure is a median of process
+ * CPU time, so that load from other processes on a shared machine hits every contender alike.
  * Prints one JSON object on stdout.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
+import { stockKernel } from '../job/backend/kernels.js';
 import { initBackend } from '../job/backend/select.js';
 import { FILTER_GRAD_FORMS, INPUT_GRAD_FORMS } from '../job/backend/kernels/conv2d-grads.js';
 import { TensorAccess, type KernelBackendName } from '../job/backend/kernels/tensor-access.js';
@@ -53,6 +55,39 @@ function race(forms: Record<string, () => tf.TensorInfo>, t: TensorAccess, repea
   return Object.fromEntries(names.map((n) => [n, Number(median(times.get(n)!).toFixed(3))]));
 }
 
+interface KernelCase {
+  readonly kernel: string;
+  readonly inputs: Record<string, number[]>;
+  readonly attrs: tf.NamedAttrMap;
+}
+
+/** The model's calls of the kernels that replace stock ones (shapes from bench/kernel-profile.ts). */
+const KERNEL_CASES: readonly KernelCase[] = [
+  { kernel: 'Identity', inputs: { x: [BATCH_SIZE, 24, 24, 16] }, attrs: {} },
+  {
+    kernel: 'MaxPoolGrad',
+    inputs: { dy: [BATCH_SIZE, 12, 12, 16], input: [BATCH_SIZE, 24, 24, 16], output: [BATCH_SIZE, 12, 12, 16] },
+    attrs: { filterSize: 2, strides: 2, pad: 'valid' },
+  },
+  {
+    kernel: 'Conv2DBackpropInput',
+    inputs: { dy: [BATCH_SIZE, 8, 8, 32], filter: [5, 5, 16, 32] },
+    attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [BATCH_SIZE, 12, 12, 16] },
+  },
+];
+
+function raceStockAndCustom(backendName: KernelBackendName, t: TensorAccess, repeats: number) {
+  return KERNEL_CASES.map((c) => {
+    const stock = stockKernel(c.kernel, backendName);
+    const custom = tf.getKernel(c.kernel, backendName)!.kernelFunc;
+    const inputs = Object.fromEntries(Object.entries(c.inputs).map(([name, shape]) => [name, tf.randomUniform(shape)]));
+    const call = (f: tf.KernelFunc) => () => f({ inputs, attrs: c.attrs, backend: tf.backend() }) as tf.TensorInfo;
+    const cpuMs = race(stock === undefined ? { custom: call(custom) } : { stock: call(stock), custom: call(custom) }, t, repeats);
+    tf.dispose(Object.values(inputs));
+    return { kernel: c.kernel, shapes: c.inputs, cpuMs };
+  });
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { backend: { type: 'string', default: 'wasm' }, repeats: { type: 'string', default: '30' } },
@@ -84,10 +119,11 @@ async function main(): Promise<void> {
     });
     tf.dispose([x, dy, filter]);
   }
-  process.stdout.write(`${JSON.stringify({ backend: backendName, repeats, layers: results }, null, 2)}\n`);
+  const kernels = raceStockAndCustom(backendName, t, repeats);
+  process.stdout.write(`${JSON.stringify({ backend: backendName, repeats, convGradForms: results, kernels }, null, 2)}\n`);
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`conv-grads: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`kernels: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(err instanceof UsageError ? 2 : 1);
 });
