@@ -52,12 +52,26 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # `prepare` compiles with tsc, a dev dependency that --omit=dev leaves out; dist/ comes from the
 # build stage instead. Install scripts stay on: @tensorflow/tfjs-node-gpu (optional) downloads
-# libtensorflow in its own; where that host is unreachable it fails and npm drops it, and the job
-# falls back to the wasm backend. Source maps are half of tfjs's 290 MB and nothing reads them.
-RUN node /usr/local/lib/node_modules/npm/bin/npm-cli.js pkg delete scripts.prepare \
+# libtensorflow in its own, and where that fails npm drops the package without failing the install.
+# A GPU image without it would train on wasm, hours instead of minutes, so by default that fails the
+# build; GPU_BACKEND=optional accepts it (offline builds, where the job falls back to wasm).
+# Source maps are half of tfjs's 290 MB and nothing reads them.
+ARG GPU_BACKEND=required
+RUN case "$GPU_BACKEND" in required|optional) ;; \
+      *) echo "GPU_BACKEND='$GPU_BACKEND' must be 'required' or 'optional'" >&2; exit 2 ;; esac \
+ && node /usr/local/lib/node_modules/npm/bin/npm-cli.js pkg delete scripts.prepare \
  && node /usr/local/lib/node_modules/npm/bin/npm-cli.js ci --omit=dev --foreground-scripts \
  && node /usr/local/lib/node_modules/npm/bin/npm-cli.js cache clean --force \
- && find node_modules -name '*.map' -delete
+ && find node_modules -name '*.map' -delete \
+ && if node -e "require.resolve('@tensorflow/tfjs-node-gpu')" 2>/dev/null; then \
+      echo "@tensorflow/tfjs-node-gpu installed: the job will train on the GPU"; \
+    elif [ "$GPU_BACKEND" = required ]; then \
+      echo "@tensorflow/tfjs-node-gpu did not install (its log is above), so the job would train on wasm;" \
+           "fix the download, or build with --build-arg GPU_BACKEND=optional to accept that" >&2; \
+      exit 1; \
+    else \
+      echo "@tensorflow/tfjs-node-gpu not installed; GPU_BACKEND=optional: the job will use wasm"; \
+    fi
 
 # ---- runtime ---------------------------------------------------------------------------------------
 FROM ${RUNTIME_BASE} AS runtime

@@ -22,6 +22,7 @@ docker build --network host \
   --build-arg NODE_IMAGE="$BASE" \
   --build-arg NPM_REGISTRY="$REGISTRY" \
   --build-arg NODE_EXTRA_CA_CERTS="$CA_BUNDLE" \
+  --build-arg GPU_BACKEND=optional \
   -t "$TAG" "$ROOT" >&2
 SIZE=$(docker image inspect --format '{{.Size}}' "$TAG")
 echo "docker-build.sh: built $TAG in $(( $(date +%s) - START ))s, $(( SIZE / 1000000 )) MB" >&2
