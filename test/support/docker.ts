@@ -23,8 +23,6 @@ export interface RunningContainer {
   readonly name: string;
   /** Settles when the container has exited (or been killed). */
   readonly done: Promise<ContainerResult>;
-  /** Output so far, for polling logs while it runs. */
-  output(): { readonly stdout: string; readonly stderr: string };
 }
 
 /** Builds the image with test/support/docker-build.sh; the build log goes to `logFile`. */
@@ -66,7 +64,7 @@ export function startContainer(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 }));
   });
-  return { name, done, output: () => ({ stdout, stderr }) };
+  return { name, done };
 }
 
 export function runContainer(
