@@ -11,12 +11,15 @@ interface KernelCase {
   readonly name: string;
   readonly kernel: string;
   /** Input names, shapes and, optionally, how to draw the values. */
-  readonly inputs: Record<string, { shape: number[]; draw?: 'relu' }>;
+  readonly inputs: Record<string, { shape: number[]; draw?: Draw }>;
   readonly attrs: tf.NamedAttrMap;
 }
 
+/** 'relu': coarse values with ties; 'sparse': 80 % zeros, as dy after a 2×2 max-pool gradient and ReLU. */
+type Draw = 'relu' | 'sparse';
+
 /** A small deterministic generator (mulberry32), so every backend sees the same numbers. */
-function randomArray(size: number, seed: number, draw?: 'relu'): Float32Array {
+function randomArray(size: number, seed: number, draw?: Draw): Float32Array {
   let a = seed >>> 0;
   const out = new Float32Array(size);
   for (let i = 0; i < size; i++) {
@@ -25,12 +28,14 @@ function randomArray(size: number, seed: number, draw?: 'relu'): Float32Array {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     // Coarse values after ReLU give the ties max-pooling meets in training.
-    out[i] = draw === 'relu' ? Math.max(0, Math.round(u * 8) - 4) : u * 2 - 1;
+    if (draw === 'relu') out[i] = Math.max(0, Math.round(u * 8) - 4);
+    else if (draw === 'sparse') out[i] = u < 0.8 ? 0 : u * 10 - 9;
+    else out[i] = u * 2 - 1;
   }
   return out;
 }
 
-function convCase(name: string, x: number[], filter: number[], pad: Pad, strides = 1): KernelCase[] {
+function convCase(name: string, x: number[], filter: number[], pad: Pad, strides = 1, dyDraw?: Draw): KernelCase[] {
   const info = tf.backend_util.computeConv2DInfo(
     x as [number, number, number, number],
     filter as [number, number, number, number],
@@ -43,13 +48,13 @@ function convCase(name: string, x: number[], filter: number[], pad: Pad, strides
     {
       name: `Conv2DBackpropFilter ${name}`,
       kernel: 'Conv2DBackpropFilter',
-      inputs: { x: { shape: x }, dy: { shape: info.outShape } },
+      inputs: { x: { shape: x }, dy: { shape: info.outShape, draw: dyDraw } },
       attrs: { ...base, filterShape: filter },
     },
     {
       name: `Conv2DBackpropInput ${name}`,
       kernel: 'Conv2DBackpropInput',
-      inputs: { dy: { shape: info.outShape }, filter: { shape: filter } },
+      inputs: { dy: { shape: info.outShape, draw: dyDraw }, filter: { shape: filter } },
       attrs: { ...base, inputShape: x },
     },
   ];
@@ -74,6 +79,12 @@ const CASES: KernelCase[] = [
   ...convCase('one channel, batch 1, odd sizes, SAME', [1, 11, 7, 1], [5, 3, 1, 6], 'same'),
   ...convCase('four channels, padding wider than the image on one side', [3, 4, 5, 4], [3, 5, 4, 2], [[0, 0], [2, 0], [0, 4], [0, 0]]),
   ...convCase('five channels, VALID', [2, 8, 7, 5], [3, 3, 5, 3], 'valid'),
+  // Mostly-zero dy, long enough runs: the sparse forms on wasm.
+  ...convCase('sparse dy, the second model layer', [3, 12, 12, 16], [5, 5, 16, 32], 'valid', 1, 'sparse'),
+  ...convCase('sparse dy, batch 1, odd sizes, run not a multiple of 4', [1, 9, 7, 6], [3, 3, 6, 5], 'valid', 1, 'sparse'),
+  ...convCase('sparse dy, SAME', [2, 9, 6, 5], [5, 4, 5, 7], 'same', 1, 'sparse'),
+  ...convCase('sparse dy, explicit padding', [2, 6, 7, 8], [3, 4, 8, 3], [[0, 0], [2, 1], [0, 3], [0, 0]], 1, 'sparse'),
+  ...convCase('sparse dy, one channel (dense forms)', [2, 12, 12, 1], [5, 5, 1, 16], 'valid', 1, 'sparse'),
   poolCase('2x2 stride 2, the first model layer', [5, 24, 24, 16], 2, 2, 'valid'),
   poolCase('2x2 stride 2, batch 1, odd sizes', [1, 7, 9, 3], 2, 2, 'valid'),
   poolCase('2x2 stride 2, SAME, odd sizes', [2, 5, 7, 3], 2, 2, 'same'),

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { filterGradBySparseRuns, inputGradBySparseRuns, useSparseForm } from './sparse-conv-grads.js';
 import { TensorAccess, type KernelBackendName } from './tensor-access.js';
 
 type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
@@ -85,6 +86,8 @@ export function conv2DBackpropFilterKernel(backendName: KernelBackendName, fallb
     const reason = unsupportedReason(info);
     if (reason !== null) return fallBack('Conv2DBackpropFilter', backendName, reason, fallback, args);
     const t = new TensorAccess(backendName, args.backend);
+    const sparse = useSparseForm(t, dy, info) ? filterGradBySparseRuns(t, x, dy, info) : null;
+    if (sparse !== null) return sparse;
     return info.inChannels <= IM2COL_MAX_IN_CHANNELS ? filterGradByPatches(t, x, dy, info) : filterGradByConv(t, x, dy, info);
   };
 }
@@ -163,7 +166,12 @@ export function filterGradByConv(
 }
 
 /** The filter-gradient forms, by name, for benchmarks (bench/kernels.ts). */
-export const FILTER_GRAD_FORMS = { conv: filterGradByConv, patches: filterGradByPatches } as const;
+export const FILTER_GRAD_FORMS = {
+  conv: filterGradByConv,
+  patches: filterGradByPatches,
+  sparse: (t: TensorAccess, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo) =>
+    filterGradBySparseRuns(t, x, dy, info) ?? filterGradByConv(t, x, dy, info),
+} as const;
 
 type InputGradForm = (t: TensorAccess, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo) => tf.TensorInfo;
 
@@ -185,7 +193,9 @@ export function conv2DBackpropInputKernel(backendName: KernelBackendName, fallba
       unsupportedReason(info) ??
       (pads.some((p) => p < 0) ? `padding larger than the filter minus one (${top},${bottom},${left},${right})` : null);
     if (reason !== null) return fallBack('Conv2DBackpropInput', backendName, reason, fallback, args);
-    return inputGradByConv(new TensorAccess(backendName, args.backend), dy, filter, info);
+    const t = new TensorAccess(backendName, args.backend);
+    const sparse = useSparseForm(t, dy, info) ? inputGradBySparseRuns(t, filter, dy, info) : null;
+    return sparse ?? inputGradByConv(t, dy, filter, info);
   };
 }
 
@@ -223,4 +233,7 @@ export const inputGradByConv: InputGradForm = (t, dy, filter, info) => {
 };
 
 /** The input-gradient forms, by name, for benchmarks (bench/kernels.ts). */
-export const INPUT_GRAD_FORMS = { conv: inputGradByConv } as const;
+export const INPUT_GRAD_FORMS = {
+  conv: inputGradByConv,
+  sparse: ((t, dy, filter, info) => inputGradBySparseRuns(t, filter, dy, info) ?? inputGradByConv(t, dy, filter, info)) as InputGradForm,
+} as const;

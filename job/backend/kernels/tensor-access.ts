@@ -24,7 +24,7 @@ interface CpuBackendLike {
 export class TensorAccess {
   constructor(
     readonly backendName: KernelBackendName,
-    private readonly backend: object,
+    readonly backend: object,
   ) {}
 
   /**
