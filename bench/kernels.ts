@@ -16,7 +16,10 @@ import { UsageError } from '../job/errors.js';
 
 const BATCH_SIZE = 64;
 const WARMUP = 3;
-/** The non-zero share of dy in the conv-gradient races (≤ 1/4 after a 2×2 max-pool, fewer after ReLU). */
+/**
+ * The non-zero share of every dy: as in training, where dy comes out of a 2×2 max-pool gradient
+ * (≤ 1/4 non-zero) and a ReLU.
+ */
 const DY_DENSITY = 0.2;
 
 interface Layer {
@@ -29,6 +32,10 @@ const LAYERS: readonly Layer[] = [
   { name: 'first layer', x: [BATCH_SIZE, 28, 28, 1], filter: [5, 5, 1, 16] },
   { name: 'second layer', x: [BATCH_SIZE, 12, 12, 16], filter: [5, 5, 16, 32] },
 ];
+
+function sparseDy(shape: number[]): tf.Tensor {
+  return tf.tidy(() => tf.randomUniform(shape).mul(tf.randomUniform(shape).less(DY_DENSITY)));
+}
 
 function cpuNowMs(): number {
   const { user, system } = process.cpuUsage();
@@ -65,6 +72,8 @@ interface KernelCase {
 
 /** The model's calls of the kernels that replace stock ones (shapes from bench/kernel-profile.ts). */
 const KERNEL_CASES: readonly KernelCase[] = [
+  { kernel: 'Sum', inputs: { x: [BATCH_SIZE, 24, 24, 16] }, attrs: { axis: [0, 1, 2], keepDims: false } },
+  { kernel: 'Sum', inputs: { x: [BATCH_SIZE, 8, 8, 32] }, attrs: { axis: [0, 1, 2], keepDims: false } },
   { kernel: 'Identity', inputs: { x: [BATCH_SIZE, 24, 24, 16] }, attrs: {} },
   {
     kernel: 'MaxPoolGrad',
@@ -82,7 +91,9 @@ function raceStockAndCustom(backendName: KernelBackendName, t: TensorAccess, rep
   return KERNEL_CASES.map((c) => {
     const stock = stockKernel(c.kernel, backendName);
     const custom = tf.getKernel(c.kernel, backendName)!.kernelFunc;
-    const inputs = Object.fromEntries(Object.entries(c.inputs).map(([name, shape]) => [name, tf.randomUniform(shape)]));
+    const inputs = Object.fromEntries(
+      Object.entries(c.inputs).map(([name, shape]) => [name, name === 'dy' ? sparseDy(shape) : tf.randomUniform(shape)]),
+    );
     const call = (f: tf.KernelFunc) => () => f({ inputs, attrs: c.attrs, backend: tf.backend() }) as tf.TensorInfo;
     const cpuMs = race(stock === undefined ? { custom: call(custom) } : { stock: call(stock), custom: call(custom) }, t, repeats);
     tf.dispose(Object.values(inputs));
@@ -104,8 +115,7 @@ async function main(): Promise<void> {
   for (const layer of LAYERS) {
     const info = tf.backend_util.computeConv2DInfo(layer.x, layer.filter, 1, 1, 'valid');
     const x = tf.randomUniform(layer.x);
-    // As in training: dy comes out of a 2×2 max-pool gradient and a ReLU, so most of it is zero.
-    const dy = tf.tidy(() => tf.randomUniform(info.outShape).mul(tf.randomUniform(info.outShape).less(DY_DENSITY)));
+    const dy = sparseDy(info.outShape);
     const filter = tf.randomUniform(layer.filter);
     const filterForms = Object.fromEntries(
       Object.entries(FILTER_GRAD_FORMS).map(([name, form]) => [name, () => form(t, x, dy, info)]),

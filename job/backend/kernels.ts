@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterKernel, conv2DBackpropInputKernel, type Fallback } from './kernels/conv2d-grads.js';
 import { identityKernel } from './kernels/identity.js';
 import { maxPoolGradKernel } from './kernels/max-pool-grad.js';
+import { sumKernel } from './kernels/sum.js';
 import type { KernelBackendName } from './kernels/tensor-access.js';
 
 /** The kernels this project registers, by name, built from the stock kernel they replace (if any). */
@@ -10,6 +11,7 @@ const CUSTOM_KERNELS: Readonly<Record<string, (backend: KernelBackendName, stock
   [tf.Conv2DBackpropInput]: conv2DBackpropInputKernel,
   [tf.MaxPoolGrad]: (backend) => maxPoolGradKernel(backend),
   [tf.Identity]: (_backend, stock) => identityKernel(stock),
+  [tf.Sum]: sumKernel,
 };
 
 const registered = new Map<string, tf.KernelFunc>();

@@ -70,7 +70,17 @@ function poolCase(name: string, x: number[], filterSize: number, strides: number
   };
 }
 
+function sumCase(name: string, x: number[], axis: number[], keepDims: boolean): KernelCase {
+  return { name: `Sum ${name}`, kernel: 'Sum', inputs: { x: { shape: x } }, attrs: { axis, keepDims } };
+}
+
 const CASES: KernelCase[] = [
+  sumCase('over batch, height and width (a bias gradient)', [5, 24, 24, 16], [0, 1, 2], false),
+  sumCase('over leading axes, negative and unordered, keepDims', [3, 7, 5], [-2, 0], true),
+  sumCase('rows not a multiple of the block', [1, 1, 1030, 1], [0, 1, 2], false),
+  sumCase('rows longer than a block', [3, 2000], [0], false),
+  sumCase('over trailing axes (stock kernel)', [4, 6, 5], [1, 2], false),
+  sumCase('over every axis (stock kernel)', [4, 6], [0, 1], false),
   ...convCase('batch 1, odd sizes, VALID', [1, 7, 9, 3], [3, 2, 3, 4], 'valid'),
   ...convCase('the first model layer, VALID', [4, 28, 28, 1], [5, 5, 1, 16], 'valid'),
   ...convCase('the second model layer, VALID', [3, 12, 12, 16], [5, 5, 16, 32], 'valid'),
