@@ -97,6 +97,8 @@ const CASES: KernelCase[] = [
   ...convCase('sparse dy, one channel (dense forms)', [2, 12, 12, 1], [5, 5, 1, 16], 'valid', 1, 'sparse'),
   poolCase('2x2 stride 2, the first model layer', [5, 24, 24, 16], 2, 2, 'valid'),
   poolCase('2x2 stride 2, batch 1, odd sizes', [1, 7, 9, 3], 2, 2, 'valid'),
+  poolCase('2x2 stride 2, channels in fours, odd sizes (SIMD on wasm)', [2, 7, 9, 8], 2, 2, 'valid'),
+  poolCase('2x2 stride 2, four channels, batch 1 (SIMD on wasm)', [1, 4, 6, 4], 2, 2, 'valid'),
   poolCase('2x2 stride 2, SAME, odd sizes', [2, 5, 7, 3], 2, 2, 'same'),
   poolCase('3x3 stride 2, SAME (overlapping windows)', [2, 9, 8, 4], 3, 2, 'same'),
   poolCase('3x3 stride 1, VALID', [1, 6, 7, 2], 3, 1, 'valid'),
