@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { stockKernel } from '../job/backend/kernels.js';
+import { RELU_GRAD } from '../job/backend/kernels/relu-grad.js';
 import { initBackend } from '../job/backend/select.js';
 import { FILTER_GRAD_FORMS, INPUT_GRAD_FORMS } from '../job/backend/kernels/conv2d-grads.js';
 import { TensorAccess, type KernelBackendName } from '../job/backend/kernels/tensor-access.js';
@@ -101,6 +102,30 @@ function raceStockAndCustom(backendName: KernelBackendName, t: TensorAccess, rep
   });
 }
 
+/** tfjs' ReLU gradient, mul(dy, cast(step(x))), against the fused kernel, on the first layer's activations. */
+function raceReluGradient(backendName: KernelBackendName, t: TensorAccess, repeats: number) {
+  const shape = [BATCH_SIZE, 24, 24, 16];
+  const x = tf.randomUniform(shape, -1, 1);
+  const dy = sparseDy(shape);
+  const cpuMs = race(
+    {
+      stock: () => {
+        const step = t.run('Step', { x }, { alpha: 0 });
+        const mask = t.run('Cast', { x: step }, { dtype: 'float32' });
+        const dx = t.run('Multiply', { a: dy, b: mask }, {});
+        t.dispose(step);
+        t.dispose(mask);
+        return dx;
+      },
+      custom: () => t.run(RELU_GRAD, { dy, x }, {}),
+    },
+    t,
+    repeats,
+  );
+  tf.dispose([x, dy]);
+  return { kernel: `ReLU gradient (${backendName})`, shapes: { dy: shape, x: shape }, cpuMs };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { backend: { type: 'string', default: 'wasm' }, repeats: { type: 'string', default: '30' } },
@@ -132,7 +157,7 @@ async function main(): Promise<void> {
     });
     tf.dispose([x, dy, filter]);
   }
-  const kernels = raceStockAndCustom(backendName, t, repeats);
+  const kernels = [...raceStockAndCustom(backendName, t, repeats), raceReluGradient(backendName, t, repeats)];
   process.stdout.write(`${JSON.stringify({ backend: backendName, repeats, convGradForms: results, kernels }, null, 2)}\n`);
 }
 

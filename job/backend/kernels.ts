@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterKernel, conv2DBackpropInputKernel, type Fallback } from './kernels/conv2d-grads.js';
 import { identityKernel } from './kernels/identity.js';
 import { maxPoolGradKernel } from './kernels/max-pool-grad.js';
+import { RELU_GRAD, registerReluGradient, reluGradKernel } from './kernels/relu-grad.js';
 import { sumKernel } from './kernels/sum.js';
 import type { KernelBackendName } from './kernels/tensor-access.js';
 
@@ -12,6 +13,7 @@ const CUSTOM_KERNELS: Readonly<Record<string, (backend: KernelBackendName, stock
   [tf.MaxPoolGrad]: (backend) => maxPoolGradKernel(backend),
   [tf.Identity]: (_backend, stock) => identityKernel(stock),
   [tf.Sum]: sumKernel,
+  [RELU_GRAD]: (backend) => reluGradKernel(backend),
 };
 
 const registered = new Map<string, tf.KernelFunc>();
@@ -27,6 +29,7 @@ export function stockKernel(kernelName: string, backend: KernelBackendName): tf.
  * fallback for configurations the custom kernels do not cover). Idempotent.
  */
 export function registerCustomKernels(backend: KernelBackendName): string[] {
+  registerReluGradient();
   const names: string[] = [];
   for (const [kernelName, build] of Object.entries(CUSTOM_KERNELS)) {
     const key = `${backend}/${kernelName}`;

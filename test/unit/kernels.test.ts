@@ -142,6 +142,19 @@ function assertClose(actual: Float32Array, expected: Float32Array, what: string)
   );
 }
 
+/** ReLU's gradient through tf.grad, against dy where x > 0 else 0, on an odd length with zeros. */
+function checkReluGradient(): void {
+  const size = 4 * 257 + 3;
+  const xs = randomArray(size, 11);
+  for (let i = 0; i < size; i += 7) xs[i] = 0;
+  const dys = randomArray(size, 12);
+  const [x, dy] = [tf.tensor(xs, [size]), tf.tensor(dys, [size])];
+  const grad = tf.grad((v: tf.Tensor) => tf.relu(v).mul(dy).sum())(x);
+  const expected = dys.map((g, i) => (xs[i]! > 0 ? g : 0));
+  assert.deepEqual(grad.dataSync(), expected);
+  tf.dispose([x, dy, grad]);
+}
+
 const reference = new Map<string, Float32Array>();
 
 before(async () => {
@@ -160,6 +173,11 @@ describe('custom wasm kernels', () => {
       assertClose(runCase(c), reference.get(c.name)!, c.name);
     });
   }
+
+  test("ReLU's gradient is one fused kernel: dy where x > 0, else 0", () => {
+    assert.ok(tf.getKernel('MixupReluGrad', 'wasm'));
+    checkReluGradient();
+  });
 
   test('kernels are deterministic: a second run is bit-identical', () => {
     for (const c of CASES) assert.deepEqual(runCase(c), runCase(c), c.name);
@@ -227,6 +245,10 @@ describe('custom cpu kernels', () => {
       assertClose(runCase(c), reference.get(c.name)!, c.name);
     });
   }
+
+  test("ReLU's gradient on cpu: dy where x > 0, else 0", () => {
+    checkReluGradient();
+  });
 
   test('conv gradients with stride 2 fall back to the stock cpu kernels', () => {
     for (const c of [STRIDED_FILTER, STRIDED_INPUT]) assertClose(runCase(c), reference.get(c.name)!, c.name);
