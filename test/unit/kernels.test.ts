@@ -89,6 +89,9 @@ const CASES: KernelCase[] = [
   ...convCase('one channel, batch 1, odd sizes, SAME', [1, 11, 7, 1], [5, 3, 1, 6], 'same'),
   ...convCase('four channels, padding wider than the image on one side', [3, 4, 5, 4], [3, 5, 4, 2], [[0, 0], [2, 0], [0, 4], [0, 0]]),
   ...convCase('five channels, VALID', [2, 8, 7, 5], [3, 3, 5, 3], 'valid'),
+  // Unpadded, output width a multiple of 4: the filter gradient by image rows on wasm.
+  ...convCase('three channels, 3 output channels per call', [2, 9, 6, 3], [2, 3, 3, 6], 'valid'),
+  ...convCase('seven taps, an odd number of output channels', [1, 5, 14, 2], [3, 7, 2, 5], 'valid'),
   // Mostly-zero dy, long enough runs: the sparse forms on wasm.
   ...convCase('sparse dy, the second model layer', [3, 12, 12, 16], [5, 5, 16, 32], 'valid', 1, 'sparse'),
   ...convCase('sparse dy, batch 1, odd sizes, run not a multiple of 4', [1, 9, 7, 6], [3, 3, 6, 5], 'valid', 1, 'sparse'),

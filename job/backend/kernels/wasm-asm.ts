@@ -49,19 +49,24 @@ export const op = {
   i32Load: (offset: number) => [0x28, 2, offset],
   f32Load: (offset: number) => [0x2a, 2, offset],
   f32Store: [0x38, 2, 0],
+  f32StoreAt: (offset: number) => [0x38, 2, ...uleb(offset)],
   i32Eqz: [0x45],
   i32Add: [0x6a],
+  i32Mul: [0x6c],
   i32Sub: [0x6b],
   i32Shl: [0x74],
   i32And: [0x71],
   i32GeU: [0x4f],
   i32LtU: [0x49],
   f32Add: [0x92],
+  i32Ne: [0x47],
   f32Mul: [0x94],
   // SIMD: alignment hint 0, so unaligned addresses are fine.
   v128Load: [0xfd, 0x00, 0, 0],
+  v128LoadAt: (offset: number) => [0xfd, 0x00, 0, ...uleb(offset)],
   v128Store: [0xfd, 0x0b, 0, 0],
   f32x4Splat: [0xfd, 0x13],
+  f32x4ExtractLane: (lane: number) => [0xfd, 0x1f, lane],
   f32x4Eq: [0xfd, 0x41],
   f32x4Gt: [0xfd, 0x44],
   v128And: [0xfd, 0x4e],
@@ -79,11 +84,14 @@ export function body(locals: [number, number][], code: number[]): number[] {
   return [...uleb(bytes.length), ...bytes];
 }
 
-/** A module importing env.memory and exporting one function `run` of `params` i32 parameters. */
-export function moduleBytes(params: number, functionBody: number[]): Uint8Array<ArrayBuffer> {
+/**
+ * A module importing env.memory and exporting one function `run` of `params` i32 parameters and
+ * the given results.
+ */
+export function moduleBytes(params: number, functionBody: number[], results: number[] = []): Uint8Array<ArrayBuffer> {
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, ...uleb(params), ...new Array<number>(params).fill(I32), 0]),
+    ...section(1, [1, 0x60, ...uleb(params), ...new Array<number>(params).fill(I32), ...uleb(results.length), ...results]),
     ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x00]),
     ...section(3, [1, 0]),
     ...section(7, [1, ...name('run'), 0x00, 0]),
