@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerCustomKernels } from '../../job/backend/kernels.js';
 import { initBackend } from '../../job/backend/select.js';
 import { createModel } from '../../job/model.js';
+import { axpyFor } from '../../job/backend/kernels/wasm-axpy.js';
 
 type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -234,6 +235,28 @@ describe('custom wasm kernels', () => {
     await tf.setBackend('wasm');
     const wasm = await gradients('wasm', cpu.initial);
     cpu.values.forEach((expected, i) => assertClose(wasm.values[i]!, expected, cpu.names[i]!));
+  });
+});
+
+describe('hand-assembled wasm routines', () => {
+  test('axpy adds v · src into dst for runs of every length class (16s, 4s, single floats)', () => {
+    const memory = new WebAssembly.Memory({ initial: 2 });
+    const axpy = axpyFor({ asm: { memory }, _malloc: () => 0, _free: () => undefined, HEAPU8: new Uint8Array(memory.buffer) });
+    assert.ok(axpy, 'WebAssembly SIMD is available in Node 20');
+    const f32 = new Float32Array(memory.buffer);
+    const u32 = new Uint32Array(memory.buffer);
+    const [src, dst, list] = [4096, 8192, 16384];
+    for (const length of [0, 1, 3, 4, 7, 16, 37, 80, 83]) {
+      for (let i = 0; i < 100; i++) [f32[src / 4 + i], f32[dst / 4 + i]] = [i + 1, 100];
+      // Two entries over the same destination: they add up, in order.
+      for (const [e, v] of [[0, 2], [1, -0.5]] as const) {
+        f32[list / 4 + 4 * e] = v;
+        [u32[list / 4 + 4 * e + 1], u32[list / 4 + 4 * e + 2], u32[list / 4 + 4 * e + 3]] = [src, dst, length];
+      }
+      axpy!(list, 2);
+      const expected = Array.from({ length: 100 }, (_, i) => (i < length ? 100 + 1.5 * (i + 1) : 100));
+      assert.deepEqual(Array.from(f32.subarray(dst / 4, dst / 4 + 100)), expected, `length ${length}`);
+    }
   });
 });
 

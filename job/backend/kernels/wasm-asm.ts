@@ -24,6 +24,18 @@ export function uleb(value: number): number[] {
   return out;
 }
 
+/** Signed LEB128, what i32.const takes (0x40 alone would read as −64). */
+export function sleb(value: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = value & 0x7f;
+    value >>= 7;
+    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
 function section(id: number, body: number[]): number[] {
   return [id, ...uleb(body.length), ...body];
 }
@@ -44,8 +56,7 @@ export const op = {
   get: (i: number) => [0x20, i],
   set: (i: number) => [0x21, i],
   tee: (i: number) => [0x22, i],
-  i32Const: (v: number) => [0x41, ...uleb(v)], // small non-negative values only (LEB of a signed number)
-  i32ConstMinus4: [0x41, 0x7c],
+  i32Const: (v: number) => [0x41, ...sleb(v)],
   i32Load: (offset: number) => [0x28, 2, offset],
   f32Load: (offset: number) => [0x2a, 2, offset],
   f32Store: [0x38, 2, 0],
@@ -65,6 +76,7 @@ export const op = {
   v128Load: [0xfd, 0x00, 0, 0],
   v128LoadAt: (offset: number) => [0xfd, 0x00, 0, ...uleb(offset)],
   v128Store: [0xfd, 0x0b, 0, 0],
+  v128StoreAt: (offset: number) => [0xfd, 0x0b, 0, ...uleb(offset)],
   f32x4Splat: [0xfd, 0x13],
   f32x4ExtractLane: (lane: number) => [0xfd, 0x1f, lane],
   f32x4Eq: [0xfd, 0x41],

@@ -15,10 +15,10 @@ export const AXPY_ENTRY_BYTES = 16;
 export type Axpy = (list: number, count: number) => void;
 
 function axpyBody(): number[] {
-  const [list, count, end, src, dst, vecEnd, runEnd, v, vv] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [list, count, end, src, dst, vecEnd, runEnd, blockEnd, v, vv] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   return body(
     [
-      [5, I32],
+      [6, I32],
       [1, F32],
       [1, V128],
     ],
@@ -34,7 +34,25 @@ function axpyBody(): number[] {
       ...op.get(v), ...op.f32x4Splat, ...op.set(vv),
       // vecEnd = src + (len & ~3) · 4; runEnd = src + len · 4
       ...op.get(src), ...op.get(list), ...op.i32Load(12), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.set(runEnd),
-      ...op.get(src), ...op.get(list), ...op.i32Load(12), ...op.i32ConstMinus4, ...op.i32And, ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.set(vecEnd),
+      ...op.get(src), ...op.get(list), ...op.i32Load(12), ...op.i32Const(-4), ...op.i32And, ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.set(vecEnd),
+      // blockEnd = src + (len & ~15) · 4
+      ...op.get(src), ...op.get(list), ...op.i32Load(12), ...op.i32Const(-16), ...op.i32And, ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.set(blockEnd),
+      // sixteen floats at a time, unrolled: a quarter of the loop's bookkeeping
+      ...op.block,
+      ...op.get(src), ...op.get(blockEnd), ...op.i32GeU, ...op.brIf(0),
+      ...op.loop,
+      ...[0, 16, 32, 48].flatMap((at) => [
+        ...op.get(dst),
+        ...op.get(dst), ...op.v128LoadAt(at),
+        ...op.get(vv), ...op.get(src), ...op.v128LoadAt(at), ...op.f32x4Mul,
+        ...op.f32x4Add,
+        ...op.v128StoreAt(at),
+      ]),
+      ...op.get(src), ...op.i32Const(64), ...op.i32Add, ...op.set(src),
+      ...op.get(dst), ...op.i32Const(64), ...op.i32Add, ...op.set(dst),
+      ...op.get(src), ...op.get(blockEnd), ...op.i32LtU, ...op.brIf(0),
+      ...op.end,
+      ...op.end,
       // four lanes at a time
       ...op.block,
       ...op.get(src), ...op.get(vecEnd), ...op.i32GeU, ...op.brIf(0),
