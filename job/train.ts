@@ -56,6 +56,8 @@ export async function trainArm(
     const batches = new EpochBatches(data.train, arm, alpha, batchSize, seed, epoch);
     let partial = progress.partial;
     for (let step = partial.steps; step < batches.steps; step++) {
+      // Steps are synchronous; without a turn of the event loop a SIGTERM would wait for the epoch's end.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (hooks.shouldStop?.()) return { stopped: true, progress: { ...progress, partial } };
       const began = performance.now();
       const batch = batches.batch(step);
