@@ -75,6 +75,7 @@ interface KernelCase {
 const KERNEL_CASES: readonly KernelCase[] = [
   { kernel: 'Sum', inputs: { x: [BATCH_SIZE, 24, 24, 16] }, attrs: { axis: [0, 1, 2], keepDims: false } },
   { kernel: 'Sum', inputs: { x: [BATCH_SIZE, 8, 8, 32] }, attrs: { axis: [0, 1, 2], keepDims: false } },
+  { kernel: 'Add', inputs: { a: [BATCH_SIZE, 24, 24, 16], b: [16] }, attrs: {} },
   { kernel: 'Identity', inputs: { x: [BATCH_SIZE, 24, 24, 16] }, attrs: {} },
   {
     kernel: 'MaxPoolGrad',

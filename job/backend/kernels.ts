@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { addKernel } from './kernels/add.js';
 import { conv2DBackpropFilterKernel, conv2DBackpropInputKernel, type Fallback } from './kernels/conv2d-grads.js';
 import { identityKernel } from './kernels/identity.js';
 import { maxPoolGradKernel } from './kernels/max-pool-grad.js';
@@ -13,6 +14,7 @@ const CUSTOM_KERNELS: Readonly<Record<string, (backend: KernelBackendName, stock
   [tf.MaxPoolGrad]: (backend) => maxPoolGradKernel(backend),
   [tf.Identity]: (_backend, stock) => identityKernel(stock),
   [tf.Sum]: sumKernel,
+  [tf.Add]: addKernel,
   [RELU_GRAD]: (backend) => reluGradKernel(backend),
 };
 

@@ -75,7 +75,17 @@ function sumCase(name: string, x: number[], axis: number[], keepDims: boolean): 
   return { name: `Sum ${name}`, kernel: 'Sum', inputs: { x: { shape: x } }, attrs: { axis, keepDims } };
 }
 
+function addCase(name: string, a: number[], b: number[]): KernelCase {
+  return { name: `Add ${name}`, kernel: 'Add', inputs: { a: { shape: a }, b: { shape: b } }, attrs: {} };
+}
+
 const CASES: KernelCase[] = [
+  addCase('of a bias, the first model layer', [5, 24, 24, 16], [16]),
+  addCase('of a bias, batch 1, four channels', [1, 3, 5, 4], [4]),
+  addCase('of a bias over a matrix', [7, 8], [8]),
+  addCase('of a bias not a multiple of 4 (stock kernel)', [2, 3, 6], [6]),
+  addCase('of two full tensors (stock kernel)', [2, 3, 4], [2, 3, 4]),
+  addCase('broadcasting the other way (stock kernel)', [4], [3, 4]),
   sumCase('over batch, height and width (a bias gradient)', [5, 24, 24, 16], [0, 1, 2], false),
   sumCase('over leading axes, negative and unordered, keepDims', [3, 7, 5], [-2, 0], true),
   sumCase('rows not a multiple of the block', [1, 1, 1030, 1], [0, 1, 2], false),
