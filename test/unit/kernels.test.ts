@@ -103,6 +103,9 @@ const CASES: KernelCase[] = [
   // Unpadded, output width a multiple of 4: the filter gradient by image rows on wasm.
   ...convCase('three channels, 3 output channels per call', [2, 9, 6, 3], [2, 3, 3, 6], 'valid'),
   ...convCase('seven taps, an odd number of output channels', [1, 5, 14, 2], [3, 7, 2, 5], 'valid'),
+  // One input channel, output channels in fours: the filter gradient by pixels on wasm.
+  ...convCase('one channel, twelve output channels, seven taps', [2, 9, 13, 1], [3, 7, 1, 12], 'valid'),
+  ...convCase('one channel, four output channels, batch 1', [1, 6, 5, 1], [2, 3, 1, 4], 'valid'),
   // Mostly-zero dy, long enough runs: the sparse forms on wasm.
   ...convCase('sparse dy, the second model layer', [3, 12, 12, 16], [5, 5, 16, 32], 'valid', 1, 'sparse'),
   ...convCase('sparse dy, batch 1, odd sizes, run not a multiple of 4', [1, 9, 7, 6], [3, 3, 6, 5], 'valid', 1, 'sparse'),

@@ -77,6 +77,7 @@ export const op = {
   v128LoadAt: (offset: number) => [0xfd, 0x00, 0, ...uleb(offset)],
   v128Store: [0xfd, 0x0b, 0, 0],
   v128StoreAt: (offset: number) => [0xfd, 0x0b, 0, ...uleb(offset)],
+  v128Load32SplatAt: (offset: number) => [0xfd, 0x09, 0, ...uleb(offset)],
   f32x4Splat: [0xfd, 0x13],
   f32x4ExtractLane: (lane: number) => [0xfd, 0x1f, lane],
   f32x4Eq: [0xfd, 0x41],
