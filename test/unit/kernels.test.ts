@@ -252,6 +252,11 @@ describe('custom wasm kernels', () => {
 });
 
 describe('hand-assembled wasm routines', () => {
+  test('a wasm build without an exported memory gets no routine (the kernels keep their other forms)', () => {
+    const noMemory = { _malloc: () => 0, _free: () => undefined, HEAPU8: new Uint8Array(0) };
+    assert.equal(axpyFor(noMemory as unknown as Parameters<typeof axpyFor>[0]), null);
+  });
+
   test('axpy adds v · src into dst for runs of every length class (16s, 4s, single floats)', () => {
     const memory = new WebAssembly.Memory({ initial: 2 });
     const axpy = axpyFor({ asm: { memory }, _malloc: () => 0, _free: () => undefined, HEAPU8: new Uint8Array(memory.buffer) });

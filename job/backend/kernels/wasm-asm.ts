@@ -120,7 +120,10 @@ export function moduleBytes(params: number, functionBody: number[], results: num
  * lacks WebAssembly SIMD (callers then keep their other form).
  */
 export function routineFor<F>(cache: WeakMap<WebAssembly.Memory, F | null>, module: EmscriptenModuleLike, bytes: () => Uint8Array<ArrayBuffer>): F | null {
-  const memory = module.asm.memory;
+  // The module's exported memory (Emscripten's `asm`); absent in another build, whose callers then
+  // keep their other forms.
+  const memory = (module as Partial<EmscriptenModuleLike>).asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) return null;
   if (cache.has(memory)) return cache.get(memory)!;
   let routine: F | null;
   try {
