@@ -76,6 +76,8 @@ const KERNEL_CASES: readonly KernelCase[] = [
   { kernel: 'Sum', inputs: { x: [BATCH_SIZE, 24, 24, 16] }, attrs: { axis: [0, 1, 2], keepDims: false } },
   { kernel: 'Sum', inputs: { x: [BATCH_SIZE, 8, 8, 32] }, attrs: { axis: [0, 1, 2], keepDims: false } },
   { kernel: 'Add', inputs: { a: [BATCH_SIZE, 24, 24, 16], b: [16] }, attrs: {} },
+  { kernel: 'BatchMatMul', inputs: { a: [BATCH_SIZE, 32], b: [BATCH_SIZE, 128] }, attrs: { transposeA: true, transposeB: false } },
+  { kernel: 'BatchMatMul', inputs: { a: [BATCH_SIZE, 128], b: [32, 128] }, attrs: { transposeA: false, transposeB: true } },
   { kernel: 'Identity', inputs: { x: [BATCH_SIZE, 24, 24, 16] }, attrs: {} },
   {
     kernel: 'MaxPoolGrad',

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { addKernel } from './kernels/add.js';
+import { batchMatMulKernel } from './kernels/batch-mat-mul.js';
 import { conv2DBackpropFilterKernel, conv2DBackpropInputKernel, type Fallback } from './kernels/conv2d-grads.js';
 import { identityKernel } from './kernels/identity.js';
 import { maxPoolGradKernel } from './kernels/max-pool-grad.js';
@@ -15,6 +16,7 @@ const CUSTOM_KERNELS: Readonly<Record<string, (backend: KernelBackendName, stock
   [tf.Identity]: (_backend, stock) => identityKernel(stock),
   [tf.Sum]: sumKernel,
   [tf.Add]: addKernel,
+  [tf.BatchMatMul]: batchMatMulKernel,
   [RELU_GRAD]: (backend) => reluGradKernel(backend),
 };
 

@@ -79,7 +79,18 @@ function addCase(name: string, a: number[], b: number[]): KernelCase {
   return { name: `Add ${name}`, kernel: 'Add', inputs: { a: { shape: a }, b: { shape: b } }, attrs: {} };
 }
 
+function matMulCase(name: string, a: number[], b: number[], transposeA: boolean, transposeB: boolean): KernelCase {
+  return { name: `BatchMatMul ${name}`, kernel: 'BatchMatMul', inputs: { a: { shape: a }, b: { shape: b } }, attrs: { transposeA, transposeB } };
+}
+
 const CASES: KernelCase[] = [
+  matMulCase('aᵀ·b, as in a dense layer weight gradient', [64, 32], [64, 128], true, false),
+  matMulCase('a·bᵀ, as in a dense layer input gradient', [64, 128], [32, 128], false, true),
+  matMulCase('aᵀ·bᵀ, odd sizes', [5, 3], [7, 5], true, true),
+  matMulCase('batch of one, rank 3, a·bᵀ', [1, 6, 10], [1, 9, 10], false, true),
+  matMulCase('ranks 3 and 2, aᵀ·b', [1, 4, 3], [4, 5], true, false),
+  matMulCase('batch of two (stock kernel)', [2, 4, 3], [2, 4, 5], true, false),
+  matMulCase('no transposes (stock kernel)', [3, 4], [4, 5], false, false),
   addCase('of a bias, the first model layer', [5, 24, 24, 16], [16]),
   addCase('of a bias, batch 1, four channels', [1, 3, 5, 4], [4]),
   addCase('of a bias over a matrix', [7, 8], [8]),
