@@ -64,18 +64,20 @@ function fallBack(
 }
 
 /**
- * Input channels up to which the filter gradient is one matrix product over im2col patches rather
- * than a forward convolution. With one channel (the model's first layer, batch 64), the convolution
- * form is a 24×24-filter convolution XNNPACK handles badly: 9.0 ms of CPU against 4.9 ms for the
- * patches (25 × 36,864) and their product with dy. With 16 channels (second layer) the patches are
- * 16 times larger and the product form loses, 9.2 ms against 6.5 ms (bench/kernels.ts).
+ * Input channels up to which the filter gradient, where no SIMD form applies (cpu, padding, odd
+ * widths), is one matrix product over im2col patches rather than a forward convolution. With one
+ * channel (the model's first layer, batch 64), the convolution form is a 24×24-filter convolution
+ * XNNPACK handles badly: 7–9 ms of CPU against 4–5 ms for the patches (25 × 36,864) and their
+ * product with dy. With 16 channels (second layer) the patches are 16 times larger and the product
+ * form loses, 9.0 ms against 6.1 ms (bench/kernels.ts).
  */
 const IM2COL_MAX_IN_CHANNELS = 4;
 
 /**
  * Conv2DBackpropFilter for stride 1 and any padding, the first form that applies:
  * - sparse (wasm, dy mostly zero, runs of kw·ci ≥ 16 floats): only dy's non-zeros
- *   (sparse-conv-grads.ts); the model's second layer, 3.5 ms of CPU at batch 64;
+ *   (sparse-conv-grads.ts); the model's second layer, 2.1 ms of CPU at batch 64 against 6.1 ms
+ *   for conv and 5.1 ms for rows;
  * - pixels (wasm, unpadded, one input channel, output channels in fours): NHWC x and dy in SIMD,
  *   output channels in lanes; the model's first layer, 1.2–1.5 ms of CPU at batch 64;
  * - rows (wasm, unpadded, output width a multiple of 4): image rows against image rows in SIMD,
