@@ -12,7 +12,7 @@ import { initBackend, type BackendName } from '../job/backend/select.js';
 import { EpochBatches } from '../job/batches.js';
 import { loadFashionMnist } from '../job/data/fashion-mnist.js';
 import { openDataSource } from '../job/data/source.js';
-import { prepareSplits, type Split } from '../job/data/splits.js';
+import { prepareSplits, type Split, type TrainSplit } from '../job/data/splits.js';
 import { JobError, UsageError } from '../job/errors.js';
 import { mixBatch, sampleLambda } from '../job/mixup.js';
 import { createModel } from '../job/model.js';
@@ -115,7 +115,7 @@ function parseOptions(argv: string[]): BenchOptions {
 function timeArm(
   model: tf.LayersModel,
   optimizer: tf.Optimizer,
-  train: Split,
+  train: TrainSplit,
   arm: ArmName,
   epoch: number,
   steps: number,
@@ -136,12 +136,12 @@ function timeArm(
 }
 
 /** Median milliseconds of drawing λ and mixing one batch, the work the mixup arm adds. */
-function timeMixup(train: Split): number {
+function timeMixup(images: Split): number {
   const rows = BATCH_SIZE;
-  const x1 = train.x.subarray(0, rows * 784);
-  const y1 = train.y.subarray(0, rows * 10);
-  const x2 = train.x.subarray(rows * 784, 2 * rows * 784);
-  const y2 = train.y.subarray(rows * 10, 2 * rows * 10);
+  const x1 = images.x.subarray(0, rows * 784);
+  const y1 = images.y.subarray(0, rows * 10);
+  const x2 = images.x.subarray(rows * 784, 2 * rows * 784);
+  const y2 = images.y.subarray(rows * 10, 2 * rows * 10);
   const out = { x: new Float32Array(rows * 784), y: new Float32Array(rows * 10) };
   const times: number[] = [];
   for (let i = 0; i < MIXUP_REPEATS; i++) {
@@ -152,7 +152,12 @@ function timeMixup(train: Split): number {
   return median(times);
 }
 
-async function benchBackend(name: BackendName, train: Split, options: BenchOptions): Promise<BackendFigures> {
+async function benchBackend(
+  name: BackendName,
+  train: TrainSplit,
+  images: Split,
+  options: BenchOptions,
+): Promise<BackendFigures> {
   let selected;
   try {
     selected = await initBackend(name);
@@ -190,7 +195,7 @@ async function benchBackend(name: BackendName, train: Split, options: BenchOptio
   const tensorLeak = tf.memory().numTensors - tensorsBefore;
   optimizer.dispose();
   model.dispose();
-  const mixupMs = timeMixup(train);
+  const mixupMs = timeMixup(images);
   return {
     backend: name,
     available: true,
@@ -214,7 +219,7 @@ async function main(): Promise<void> {
   const backends: BackendFigures[] = [];
   for (const name of options.backends) {
     process.stderr.write(`bench: ${name}…\n`);
-    backends.push(await benchBackend(name, splits.train, options));
+    backends.push(await benchBackend(name, splits.train, splits.val, options));
   }
   const report = {
     batchSize: BATCH_SIZE,

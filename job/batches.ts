@@ -1,7 +1,8 @@
 import type { ArmName } from './artifacts/metrics-schema.js';
 import { mixBatch, sampleLambda } from './mixup.js';
 import { NUM_CLASSES } from './model.js';
-import { batchCount, batchSlice, epochOrder, gatherRows } from './pairs.js';
+import { PIXEL_SCALE, type TrainSplit } from './data/splits.js';
+import { batchCount, batchSlice, epochOrder } from './pairs.js';
 import { rngFor } from './random.js';
 
 export const PIXELS = 28 * 28;
@@ -34,7 +35,7 @@ export class EpochBatches {
   private readonly buffers;
 
   constructor(
-    private readonly train: LabelledImages,
+    private readonly train: TrainSplit,
     arm: ArmName,
     private readonly alpha: number,
     private readonly batchSize: number,
@@ -59,17 +60,34 @@ export class EpochBatches {
     const rows1 = batchSlice(this.one, this.batchSize, step);
     const size = rows1.length;
     const b = this.buffers;
-    const x1 = gatherRows(this.train.x, PIXELS, rows1, b.x1.subarray(0, size * PIXELS));
-    const y1 = gatherRows(this.train.y, NUM_CLASSES, rows1, b.y1.subarray(0, size * NUM_CLASSES));
+    const x1 = gatherImages(this.train.pixels, rows1, b.x1.subarray(0, size * PIXELS));
+    const y1 = gatherOneHot(this.train.labels, rows1, b.y1.subarray(0, size * NUM_CLASSES));
     if (!this.two) return { x: x1, y: y1, size };
     const rows2 = batchSlice(this.two, this.batchSize, step);
-    const x2 = gatherRows(this.train.x, PIXELS, rows2, b.x2.subarray(0, size * PIXELS));
-    const y2 = gatherRows(this.train.y, NUM_CLASSES, rows2, b.y2.subarray(0, size * NUM_CLASSES));
+    const x2 = gatherImages(this.train.pixels, rows2, b.x2.subarray(0, size * PIXELS));
+    const y2 = gatherOneHot(this.train.labels, rows2, b.y2.subarray(0, size * NUM_CLASSES));
     const lam = sampleLambda(this.alpha, size, rngFor(this.seed, 'lambda', this.epoch, step));
     const out = { x: b.mixed.x.subarray(0, size * PIXELS), y: b.mixed.y.subarray(0, size * NUM_CLASSES) };
     mixBatch(x1, y1, x2, y2, lam, out);
     return { ...out, size, lam, rows: [rows1, rows2] };
   }
+}
+
+/** Rows `indices` of the training bytes, as pixels / 255. */
+export function gatherImages(pixels: Uint8Array, indices: Int32Array, out: Float32Array): Float32Array {
+  for (let i = 0; i < indices.length; i++) {
+    const from = indices[i]! * PIXELS;
+    const to = i * PIXELS;
+    for (let j = 0; j < PIXELS; j++) out[to + j] = PIXEL_SCALE[pixels[from + j]!]!;
+  }
+  return out;
+}
+
+/** One-hot rows for the labels at `indices`. */
+export function gatherOneHot(labels: Uint8Array, indices: Int32Array, out: Float32Array): Float32Array {
+  out.fill(0);
+  for (let i = 0; i < indices.length; i++) out[i * NUM_CLASSES + labels[indices[i]!]!] = 1;
+  return out;
 }
 
 /** A contiguous slice of rows, for validation and test batches (not shuffled, as in Keras). */

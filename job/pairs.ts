@@ -49,17 +49,3 @@ export function batchCount(count: number, batchSize: number): number {
 export function batchSlice(order: Int32Array, batchSize: number, step: number): Int32Array {
   return order.subarray(step * batchSize, Math.min(order.length, (step + 1) * batchSize));
 }
-
-/** Copies rows `indices` of a row-major matrix into `out` (allocated when absent). */
-export function gatherRows(
-  source: Float32Array,
-  rowLength: number,
-  indices: Int32Array,
-  out = new Float32Array(indices.length * rowLength),
-): Float32Array {
-  for (let i = 0; i < indices.length; i++) {
-    const start = indices[i]! * rowLength;
-    out.set(source.subarray(start, start + rowLength), i * rowLength);
-  }
-  return out;
-}

@@ -3,6 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { ArmName, EpochRecord } from './artifacts/metrics-schema.js';
 import { EpochBatches, type LabelledImages, sliceRows } from './batches.js';
 import { type ArmProgress, EMPTY_PARTIAL, type EpochPartial } from './checkpoint.js';
+import type { TrainSplit } from './data/splits.js';
 import { setDropoutSeed } from './model.js';
 import { deriveSeed } from './random.js';
 import { evaluateBatch, trainStep } from './train-step.js';
@@ -44,7 +45,7 @@ export function freshProgress(arm: ArmName): ArmProgress {
 export async function trainArm(
   model: tf.LayersModel,
   optimizer: tf.Optimizer,
-  data: { readonly train: LabelledImages; readonly val: LabelledImages },
+  data: { readonly train: TrainSplit; readonly val: LabelledImages },
   settings: ArmSettings,
   start: ArmProgress,
   hooks: TrainHooks = {},

@@ -17,8 +17,20 @@ export interface Split {
   readonly count: number;
 }
 
+/**
+ * The training images stay bytes: batches are normalised as they are gathered (the same table, so the
+ * same floats), which spares a 180 MB float copy and most of the load time.
+ */
+export interface TrainSplit {
+  /** count × 784 pixels, 0–255. */
+  readonly pixels: Uint8Array;
+  /** count class indices, 0–9. */
+  readonly labels: Uint8Array;
+  readonly count: number;
+}
+
 export interface Splits {
-  readonly train: Split;
+  readonly train: TrainSplit;
   readonly val: Split;
   readonly test: Split;
 }
@@ -32,8 +44,8 @@ export interface SplitOptions {
 
 export const DEFAULT_VAL_SAMPLES = 2000;
 
-/** 256 entries: dividing once per byte value instead of once per pixel keeps 47 M pixels cheap. */
-const PIXEL_SCALE = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+/** pixel / 255 for every byte value: one division per value, not per pixel. */
+export const PIXEL_SCALE = Float32Array.from({ length: 256 }, (_, v) => v / 255);
 
 export function prepareSplits(raw: Pick<RawDataset, 'train' | 'test'>, options: SplitOptions = {}): Splits {
   const valSamples = options.valSamples ?? DEFAULT_VAL_SAMPLES;
@@ -54,7 +66,11 @@ export function prepareSplits(raw: Pick<RawDataset, 'train' | 'test'>, options: 
   const trainCount = trainLimit === null ? available : Math.min(trainLimit, available);
   return {
     val: toSplit(raw.train, 0, valSamples),
-    train: toSplit(raw.train, valSamples, trainCount),
+    train: {
+      pixels: raw.train.images.subarray(valSamples * IMAGE_PIXELS, (valSamples + trainCount) * IMAGE_PIXELS),
+      labels: raw.train.labels.slice(valSamples, valSamples + trainCount),
+      count: trainCount,
+    },
     test: toSplit(raw.test, 0, raw.test.count),
   };
 }

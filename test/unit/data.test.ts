@@ -166,12 +166,14 @@ describe('prepareSplits', () => {
     assert.equal(testSplit.count, 12);
     assert.deepEqual(val.labels, raw.train.labels.slice(0, 10));
     assert.deepEqual(train.labels, raw.train.labels.slice(10));
-    assert.equal(train.x[0], Math.fround(raw.train.images[10 * 784]! / 255));
+    assert.deepEqual(train.pixels, raw.train.images.subarray(10 * 784));
   });
 
-  test('shapes: x is N×784, y is N×10', () => {
+  test('shapes: x is N×784, y is N×10; training images stay bytes, N×784', () => {
     const { train, val, test: testSplit } = prepareSplits(raw, { valSamples: 10 });
-    for (const split of [train, val, testSplit]) {
+    assert.equal(train.pixels.length, train.count * 784);
+    assert.equal(train.labels.length, train.count);
+    for (const split of [val, testSplit]) {
       assert.equal(split.x.length, split.count * 784);
       assert.equal(split.y.length, split.count * 10);
       assert.equal(split.labels.length, split.count);
@@ -188,11 +190,11 @@ describe('prepareSplits', () => {
   });
 
   test('labels are one-hot: a single 1 at the class index', () => {
-    const { train } = prepareSplits(raw, { valSamples: 10 });
-    for (let i = 0; i < train.count; i++) {
-      const row = Array.from(train.y.subarray(i * 10, i * 10 + 10));
+    const { val } = prepareSplits(raw, { valSamples: 10 });
+    for (let i = 0; i < val.count; i++) {
+      const row = Array.from(val.y.subarray(i * 10, i * 10 + 10));
       assert.equal(row.reduce((a, b) => a + b, 0), 1);
-      assert.equal(row[train.labels[i]!], 1);
+      assert.equal(row[val.labels[i]!], 1);
     }
     assert.deepEqual(Array.from(oneHot(Uint8Array.from([2, 0]), 3)), [0, 0, 1, 1, 0, 0]);
   });

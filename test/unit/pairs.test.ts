@@ -49,18 +49,28 @@ describe('epochOrder', () => {
 });
 
 describe('EpochBatches', () => {
+  test('training bytes become pixels / 255 and one-hot labels as they are gathered', () => {
+    const pixels = Uint8Array.from({ length: 3 * 784 }, (_, i) => (i * 7) % 256);
+    const batch = new EpochBatches({ pixels, labels: Uint8Array.from([3, 1, 4]), count: 3 }, 'baseline', 0, 8, 1, 1).batch(0);
+    for (let i = 0; i < batch.size; i++) {
+      const label = batch.y.subarray(i * 10, i * 10 + 10).indexOf(1);
+      const row = [3, 1, 4].indexOf(label);
+      for (let j = 0; j < 784; j++) assert.equal(batch.x[i * 784 + j], Math.fround(pixels[row * 784 + j]! / 255));
+    }
+  });
+
   const count = 40;
-  const x = Float32Array.from({ length: count * 784 }, (_, i) => Math.floor(i / 784) / count);
-  const y = new Float32Array(count * 10);
-  for (let r = 0; r < count; r++) y[r * 10 + (r % 10)] = 1;
-  const train = { x, y, count };
+  // Row r is filled with the byte r, so a mixed pixel tells which rows were mixed.
+  const pixels = Uint8Array.from({ length: count * 784 }, (_, i) => Math.floor(i / 784));
+  const labels = Uint8Array.from({ length: count }, (_, r) => r % 10);
+  const train = { pixels, labels, count };
 
   test('mixup pairs row i of stream one with row i of stream two, weighted by λ', () => {
     const batch = new EpochBatches(train, 'mixup', 0.2, 16, 9, 1).batch(0);
     const [rows1, rows2] = batch.rows!;
     for (let i = 0; i < batch.size; i++) {
       const l = batch.lam![i]!;
-      const expected = l * (rows1[i]! / count) + (1 - l) * (rows2[i]! / count);
+      const expected = l * (rows1[i]! / 255) + (1 - l) * (rows2[i]! / 255);
       assert.ok(Math.abs(batch.x[i * 784]! - expected) < 1e-6);
       assert.ok(Math.abs(batch.y[i * 10 + (rows1[i]! % 10)]! - (rows1[i]! % 10 === rows2[i]! % 10 ? 1 : l)) < 1e-6);
     }
