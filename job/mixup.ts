@@ -45,6 +45,15 @@ function mixRows(a: Float32Array, b: Float32Array, lam: Float32Array, width: num
   for (let i = 0; i < lam.length; i++) {
     const l = lam[i]!;
     const m = 1 - l;
-    for (let j = i * width, end = j + width; j < end; j++) out[j] = l * a[j]! + m * b[j]!;
+    let j = i * width;
+    const end = j + width;
+    // Unrolled by four: V8 does not vectorise, and the loop's bookkeeping was a third of its time.
+    for (const end4 = j + (width & ~3); j < end4; j += 4) {
+      out[j] = l * a[j]! + m * b[j]!;
+      out[j + 1] = l * a[j + 1]! + m * b[j + 1]!;
+      out[j + 2] = l * a[j + 2]! + m * b[j + 2]!;
+      out[j + 3] = l * a[j + 3]! + m * b[j + 3]!;
+    }
+    for (; j < end; j++) out[j] = l * a[j]! + m * b[j]!;
   }
 }
