@@ -13,23 +13,13 @@ import { initBackend } from '../job/backend/select.js';
 import { UsageError } from '../job/errors.js';
 import { createModel, IMAGE_SIZE, NUM_CLASSES } from '../job/model.js';
 import { createOptimizer, trainStep } from '../job/train-step.js';
+import { cpuNowMs, median } from './timing.js';
 
 const BATCH_SIZE = 64;
 
 interface Entry {
   calls: number;
   cpuMs: number;
-}
-
-function cpuNowMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**

@@ -14,6 +14,7 @@ import { initBackend } from '../job/backend/select.js';
 import { FILTER_GRAD_FORMS, INPUT_GRAD_FORMS } from '../job/backend/kernels/conv2d-grads.js';
 import { TensorAccess, type KernelBackendName } from '../job/backend/kernels/tensor-access.js';
 import { UsageError } from '../job/errors.js';
+import { cpuNowMs, median } from './timing.js';
 
 const BATCH_SIZE = 64;
 const WARMUP = 3;
@@ -36,17 +37,6 @@ const LAYERS: readonly Layer[] = [
 
 function sparseDy(shape: number[]): tf.Tensor {
   return tf.tidy(() => tf.randomUniform(shape).mul(tf.randomUniform(shape).less(DY_DENSITY)));
-}
-
-function cpuNowMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Median CPU ms of each form, the forms interleaved. */

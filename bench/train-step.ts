@@ -19,6 +19,7 @@ import { createModel } from '../job/model.js';
 import { rngFor } from '../job/random.js';
 import { createOptimizer, trainStep } from '../job/train-step.js';
 import type { ArmName } from '../job/artifacts/metrics-schema.js';
+import { median } from './timing.js';
 
 const BATCH_SIZE = 64;
 const ALPHA = 0.2;
@@ -70,12 +71,6 @@ type BackendFigures =
       /** Tensors alive after the last measured step minus after the warm-up: must be 0. */
       readonly tensorLeak: number;
     };
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 function round(value: number, digits = 3): number {
   return Number(value.toFixed(digits));

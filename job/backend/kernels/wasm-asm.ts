@@ -115,6 +115,18 @@ export function moduleBytes(params: number, functionBody: number[], results: num
   ]);
 }
 
+/** `routineFor` for routines generated per shape: one cache per `key`. */
+export function routineForKey<F>(
+  caches: Map<string, WeakMap<WebAssembly.Memory, F | null>>,
+  key: string,
+  module: EmscriptenModuleLike,
+  bytes: () => Uint8Array<ArrayBuffer>,
+): F | null {
+  let cache = caches.get(key);
+  if (cache === undefined) caches.set(key, (cache = new WeakMap()));
+  return routineFor(cache, module, bytes);
+}
+
 /**
  * `bytes`' `run`, bound to `module`'s memory and cached per memory, or null where this engine
  * lacks WebAssembly SIMD (callers then keep their other form).

@@ -1,4 +1,4 @@
-import { body, I32, moduleBytes, op, routineFor, V128, type EmscriptenModuleLike } from './wasm-asm.js';
+import { body, I32, moduleBytes, op, routineForKey, V128, type EmscriptenModuleLike } from './wasm-asm.js';
 
 /**
  * The filter gradient of an unpadded stride-1 convolution with one input channel, for one filter
@@ -93,8 +93,5 @@ const caches = new Map<string, WeakMap<WebAssembly.Memory, FilterPixels | null>>
 
 /** The routine for `taps` × `vectors`, bound to `module`'s memory; null without WebAssembly SIMD. */
 export function filterPixelsFor(module: EmscriptenModuleLike, taps: number, vectors: number): FilterPixels | null {
-  const key = `${taps}x${vectors}`;
-  let cache = caches.get(key);
-  if (cache === undefined) caches.set(key, (cache = new WeakMap()));
-  return routineFor(cache, module, () => moduleBytes(11, filterPixelsBody(taps, vectors)));
+  return routineForKey(caches, `${taps}x${vectors}`, module, () => moduleBytes(11, filterPixelsBody(taps, vectors)));
 }

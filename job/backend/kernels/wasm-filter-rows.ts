@@ -1,4 +1,4 @@
-import { body, I32, moduleBytes, op, routineFor, V128, type EmscriptenModuleLike } from './wasm-asm.js';
+import { body, I32, moduleBytes, op, routineForKey, V128, type EmscriptenModuleLike } from './wasm-asm.js';
 
 /**
  * The filter gradient of an unpadded stride-1 convolution for one filter row and input channel
@@ -110,9 +110,6 @@ const caches = new Map<string, WeakMap<WebAssembly.Memory, FilterRows | null>>()
 
 /** The routine for `taps` × `channels`, bound to `module`'s memory; null without WebAssembly SIMD. */
 export function filterRowsFor(module: EmscriptenModuleLike, taps: number, channels: number): FilterRows | null {
-  const key = `${taps}x${channels}`;
-  let cache = caches.get(key);
-  if (cache === undefined) caches.set(key, (cache = new WeakMap()));
-  return routineFor(cache, module, () => moduleBytes(11, filterRowsBody(taps, channels)));
+  return routineForKey(caches, `${taps}x${channels}`, module, () => moduleBytes(11, filterRowsBody(taps, channels)));
 }
 
