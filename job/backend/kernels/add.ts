@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Fallback } from './conv2d-grads.js';
 import { TensorAccess, type KernelBackendName } from './tensor-access.js';
-import type { EmscriptenModuleLike } from './wasm-asm.js';
+import { wasmModuleOf } from './wasm-asm.js';
 import { addBiasFor } from './wasm-add-bias.js';
 
 /**
@@ -22,7 +22,7 @@ export function addKernel(backendName: KernelBackendName, stock: Fallback): tf.K
       channels % 4 === 0 &&
       a.dtype === 'float32' &&
       b.dtype === 'float32';
-    const run = bias ? addBiasFor((args.backend as { wasm: EmscriptenModuleLike }).wasm) : null;
+    const run = bias ? addBiasFor(wasmModuleOf(args.backend)) : null;
     if (run === null) {
       if (stock === undefined) throw new Error(`Add on the ${backendName} backend has no stock kernel to fall back to`);
       return stock(args) as tf.TensorInfo;

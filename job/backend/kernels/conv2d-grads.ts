@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { filterGradBySparseRuns, inputGradBySparseRuns, useSparseForm } from './sparse-conv-grads.js';
+import { filterGradBySparseRuns, inputGradBySparseRuns, isUnpadded, useSparseForm } from './sparse-conv-grads.js';
 import { TensorAccess, type KernelBackendName } from './tensor-access.js';
-import type { EmscriptenModuleLike } from './wasm-asm.js';
+import { wasmModuleOf } from './wasm-asm.js';
 import { filterPixelsFor, vectorsPerCall } from './wasm-filter-pixels.js';
 import { channelsPerCall, filterRowsFor } from './wasm-filter-rows.js';
 
@@ -122,10 +122,10 @@ export function filterGradByRows(
 ): tf.TensorInfo | null {
   const { batchSize, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: kh, filterWidth: kw, padInfo } = info;
-  const unpadded = padInfo.top === 0 && padInfo.left === 0 && padInfo.bottom === 0 && padInfo.right === 0;
+  const unpadded = isUnpadded(padInfo);
   if (t.backendName !== 'wasm' || !unpadded || ow % 4 !== 0 || batchSize * oh * ow === 0) return null;
   const channels = channelsPerCall(kw, co);
-  const run = filterRowsFor((t.backend as { wasm: EmscriptenModuleLike }).wasm, kw, channels);
+  const run = filterRowsFor(wasmModuleOf(t.backend), kw, channels);
   if (run === null) return null;
   const xT = ci === 1 ? x : t.run('Transpose', { x }, { perm: [0, 3, 1, 2] });
   const dyT = t.run('Transpose', { x: dy }, { perm: [0, 3, 1, 2] });
@@ -178,10 +178,10 @@ export function filterGradByPixels(
 ): tf.TensorInfo | null {
   const { batchSize, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: kh, filterWidth: kw, padInfo } = info;
-  const unpadded = padInfo.top === 0 && padInfo.left === 0 && padInfo.bottom === 0 && padInfo.right === 0;
+  const unpadded = isUnpadded(padInfo);
   const vectors = vectorsPerCall(kw, co);
   if (t.backendName !== 'wasm' || !unpadded || ci !== 1 || vectors === 0 || batchSize * oh * ow === 0) return null;
-  const run = filterPixelsFor((t.backend as { wasm: EmscriptenModuleLike }).wasm, kw, vectors);
+  const run = filterPixelsFor(wasmModuleOf(t.backend), kw, vectors);
   if (run === null) return null;
   const group = 4 * vectors;
   const sums = t.output([kw * group], () => undefined);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { TensorAccess, type KernelBackendName } from './tensor-access.js';
-import type { EmscriptenModuleLike } from './wasm-asm.js';
+import { wasmModuleOf } from './wasm-asm.js';
 import { maxPoolGradRowFor, type MaxPoolGradRow } from './wasm-max-pool-grad.js';
 
 interface MaxPoolGradAttrs {
@@ -35,7 +35,7 @@ export function maxPoolGradKernel(backendName: KernelBackendName): tf.KernelFunc
     const tiled = fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * oh <= h && 2 * ow <= w;
     const simd =
       tiled && c % 4 === 0 && backendName === 'wasm'
-        ? maxPoolGradRowFor((args.backend as { wasm: EmscriptenModuleLike }).wasm)
+        ? maxPoolGradRowFor(wasmModuleOf(args.backend))
         : null;
     return t.output(input.shape, (dx) => {
       const x = t.float32(input);

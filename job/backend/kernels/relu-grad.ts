@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { TensorAccess, type KernelBackendName } from './tensor-access.js';
-import type { EmscriptenModuleLike } from './wasm-asm.js';
+import { wasmModuleOf } from './wasm-asm.js';
 import { reluGradFor } from './wasm-relu-grad.js';
 
 /** This project's kernel name: tfjs has no fused ReLU gradient. */
@@ -16,7 +16,7 @@ export function reluGradKernel(backendName: KernelBackendName): tf.KernelFunc {
   return (args) => {
     const { dy, x } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
     const t = new TensorAccess(backendName, args.backend);
-    const simd = backendName === 'wasm' ? reluGradFor((args.backend as { wasm: EmscriptenModuleLike }).wasm) : null;
+    const simd = backendName === 'wasm' ? reluGradFor(wasmModuleOf(args.backend)) : null;
     return t.output(x.shape, (dx) => {
       const xs = t.float32(x);
       const g = t.float32(dy);

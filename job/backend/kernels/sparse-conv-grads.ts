@@ -3,6 +3,11 @@ import { AXPY_ENTRY_BYTES, axpyFor, type Axpy, type EmscriptenModuleLike } from 
 import { sparseRunsFor } from './wasm-sparse-runs.js';
 import type { TensorAccess } from './tensor-access.js';
 
+/** A VALID convolution, or an explicit padding of zero on every side. */
+export function isUnpadded(padInfo: tf.backend_util.PadInfo): boolean {
+  return padInfo.top === 0 && padInfo.left === 0 && padInfo.bottom === 0 && padInfo.right === 0;
+}
+
 /**
  * Conv gradients (stride 1) that visit only the non-zero entries of dy, on the wasm backend.
  * In this model dy always comes out of a 2×2 max-pool gradient and a ReLU, so at most a quarter
@@ -129,7 +134,7 @@ function addRuns(
 ): void {
   const { batchSize, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: kh, filterWidth: kw, padInfo } = info;
-  const unpadded = padInfo.top === 0 && padInfo.left === 0 && padInfo.bottom === 0 && padInfo.right === 0;
+  const unpadded = isUnpadded(padInfo);
   const walk = unpadded && (kw * ci) % 4 === 0 && batchSize * oh * ow * co > 0 ? sparseRunsFor(module, toImage) : null;
   if (walk !== null) {
     walk(

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Fallback } from './conv2d-grads.js';
 import { TensorAccess, type KernelBackendName } from './tensor-access.js';
-import { AXPY_ENTRY_BYTES, axpyFor, type EmscriptenModuleLike } from './wasm-axpy.js';
+import { AXPY_ENTRY_BYTES, axpyFor } from './wasm-axpy.js';
+import { wasmModuleOf } from './wasm-asm.js';
 
 interface SumAttrs {
   axis: number | number[];
@@ -28,13 +29,13 @@ export function sumKernel(backendName: KernelBackendName, stock: Fallback): tf.K
     const rank = x.shape.length;
     const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
     const leading = rank >= 2 && axes.length === rank - 1 && axes.every((a, i) => a === i);
-    const axpy = backendName === 'wasm' ? axpyFor((args.backend as { wasm: EmscriptenModuleLike }).wasm) : null;
+    const axpy = backendName === 'wasm' ? axpyFor(wasmModuleOf(args.backend)) : null;
     if (!leading || x.dtype !== 'float32' || axpy === null || tf.util.sizeFromShape(x.shape) === 0) {
       if (stock === undefined) throw new Error(`Sum on the ${backendName} backend has no stock kernel to fall back to`);
       return stock(args) as tf.TensorInfo;
     }
     const t = new TensorAccess(backendName, args.backend);
-    const module = (args.backend as { wasm: EmscriptenModuleLike }).wasm;
+    const module = wasmModuleOf(args.backend);
     const channels = x.shape[rank - 1]!;
     const rows = tf.util.sizeFromShape(x.shape) / channels;
     const blockRows = Math.max(1, Math.min(rows, Math.floor(BLOCK_FLOATS / Math.max(1, channels))));

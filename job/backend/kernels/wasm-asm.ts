@@ -115,6 +115,11 @@ export function moduleBytes(params: number, functionBody: number[], results: num
   ]);
 }
 
+/** The wasm backend's Emscripten module, whose memory the routines run in. */
+export function wasmModuleOf(backend: object): EmscriptenModuleLike {
+  return (backend as { wasm: EmscriptenModuleLike }).wasm;
+}
+
 /** `routineFor` for routines generated per shape: one cache per `key`. */
 export function routineForKey<F>(
   caches: Map<string, WeakMap<WebAssembly.Memory, F | null>>,
