@@ -6,7 +6,7 @@ import { METRICS_VERSION, type ArmMetrics, type ArmName, type Metrics, type RunC
 import { loadModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../artifacts/model-io.js';
 import { renderSamplesGrid } from '../artifacts/samples-png.js';
 import { initBackend } from '../backend/select.js';
-import { EpochBatches } from '../batches.js';
+import { EpochBatches, PIXELS } from '../batches.js';
 import {
   assertSameExperiment,
   CHECKPOINT_DIR,
@@ -95,16 +95,19 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
         step: checkpoint.current?.partial.steps ?? null,
       });
     }
-    for (const arm of armsToTrain(config.arms)) {
-      if (completed[arm]) continue;
-      const outcome = await runArm(arm, fullConfig, run, initial, data, checkpoint, completed, reporter, deps);
-      if (!outcome) {
-        reporter.event('interrupted', { runId: config.runId, arm, note: 'checkpoint written; start again with the same --run-id to resume' });
-        return { status: 'interrupted', uri: run.uri, metrics: null };
+    try {
+      for (const arm of armsToTrain(config.arms)) {
+        if (completed[arm]) continue;
+        const outcome = await runArm(arm, fullConfig, run, initial, data, checkpoint, completed, reporter, deps);
+        if (!outcome) {
+          reporter.event('interrupted', { runId: config.runId, arm, note: 'checkpoint written; start again with the same --run-id to resume' });
+          return { status: 'interrupted', uri: run.uri, metrics: null };
+        }
+        completed[arm] = outcome;
       }
-      completed[arm] = outcome;
+    } finally {
+      initial.dispose();
     }
-    initial.dispose();
 
     const finishedAt = new Date();
     const metrics: Metrics = {
@@ -217,7 +220,7 @@ function sampleGrid(train: ReturnType<typeof prepareSplits>['train'], config: Ru
   const count = Math.min(SAMPLE_GRID_SIZE, batch.size);
   return renderSamplesGrid(
     Array.from({ length: count }, (_, i) => ({
-      pixels: batch.x.slice(i * 784, (i + 1) * 784),
+      pixels: batch.x.slice(i * PIXELS, (i + 1) * PIXELS),
       classA: train.labels[rows1[i]!]!,
       classB: train.labels[rows2[i]!]!,
       lamA: batch.lam![i]!,
