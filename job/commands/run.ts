@@ -56,7 +56,9 @@ export interface RunDeps {
  */
 export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Promise<RunResult> {
   const reporter = deps.reporter ?? createReporter();
-  const run = openStorage(config.out).child(config.runId);
+  const run = openStorage(config.out, '--out', {
+    onOutageWait: (wait) => reporter.event('storage-wait', { ...wait }),
+  }).child(config.runId);
   try {
     if (await readManifest(run)) {
       reporter.event('already-complete', { runId: config.runId, uri: run.uri });
