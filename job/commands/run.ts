@@ -21,6 +21,7 @@ import { openDataSource } from '../data/source.js';
 import { prepareSplits } from '../data/splits.js';
 import { createModel } from '../model.js';
 import { createReporter, type Reporter } from '../progress.js';
+import { assertSameIdentity, IDENTITY_KEY, identityOf, readIdentity, settingsOf, writeIdentity } from '../run-identity.js';
 import { readManifest, writeManifest } from '../storage/manifest.js';
 import { openStorage } from '../storage/open.js';
 import { CONTENT_TYPES, type Storage } from '../storage/storage.js';
@@ -60,17 +61,22 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     onOutageWait: (wait) => reporter.event('storage-wait', { ...wait }),
   }).child(config.runId);
   try {
+    const source = openDataSource(config.data || undefined);
+    const settings = settingsOf(config, source.location);
+    const saved = await readIdentity(run);
+    if (saved) assertSameIdentity(saved, { settings }, config.runId, run.uri);
+    const backend = await initBackend(config.backend);
+    if (saved) assertSameIdentity(saved, { backend: backend.backend }, config.runId, run.uri);
     if (await readManifest(run)) {
       reporter.event('already-complete', { runId: config.runId, uri: run.uri });
       const metrics = JSON.parse((await run.read(RUN_FILES.metrics)).toString('utf8')) as Metrics;
       return { status: 'already-complete', uri: run.uri, metrics };
     }
     const checkpoint = await readCheckpoint(run);
-    if (checkpoint) assertSameExperiment(checkpoint.config, config, run.uri);
+    // Runs from before run.json carry their settings in the checkpoint only.
+    if (checkpoint && !saved) assertSameExperiment(checkpoint.config, config, run.uri);
 
     const startedAt = new Date();
-    const backend = await initBackend(config.backend);
-    const source = openDataSource(config.data || undefined);
     reporter.event('start', { runId: config.runId, uri: run.uri, backend: backend.backend, data: source.location });
     const raw = await loadFashionMnist(source);
     const data = prepareSplits(raw, config);
@@ -81,6 +87,10 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
       standard: raw.standard,
       seconds: Number(raw.loadSeconds.toFixed(3)),
     });
+    const identity = identityOf(config.runId, settings, backend.backend, raw.contentSha256);
+    if (saved) assertSameIdentity(saved, identity, config.runId, run.uri);
+    // Before any artifact: a later start with this id is compared with it, however early this one dies.
+    else await writeIdentity(run, identity);
     const fullConfig: RunConfig = { ...config, data: source.location };
 
     const initial = await initialModel(run, config.seed);
@@ -136,7 +146,7 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     await run.write(RUN_FILES.metrics, `${JSON.stringify(metrics, null, 2)}\n`, CONTENT_TYPES.json);
     await run.write(RUN_FILES.history, renderHistoryCsv(histories), CONTENT_TYPES.csv);
     await run.write(RUN_FILES.curves, renderCurves(histories), CONTENT_TYPES.png);
-    const keys: string[] = [RUN_FILES.metrics, RUN_FILES.history, RUN_FILES.samples, RUN_FILES.curves];
+    const keys: string[] = [IDENTITY_KEY, RUN_FILES.metrics, RUN_FILES.history, RUN_FILES.samples, RUN_FILES.curves];
     for (const name of ['initial', ...Object.keys(completed)]) {
       keys.push(`${RUN_FILES.models}/${name}/${MODEL_JSON}`, `${RUN_FILES.models}/${name}/${WEIGHTS_BIN}`);
     }
