@@ -17,6 +17,7 @@ import {
 } from '../checkpoint.js';
 import { armsToTrain } from '../config.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { assertFiniteLoss } from '../finite-loss.js';
 import { openDataSource } from '../data/source.js';
 import { prepareSplits } from '../data/splits.js';
 import { createModel } from '../model.js';
@@ -227,7 +228,10 @@ async function runArm(
     writeCheckpoint(run, { runId: config.runId, config, completed, current: progress }, { model, optimizer });
   try {
     const outcome = await trainArm(model, optimizer, data, settings, start, {
-      onStep: (p) => reporter.step(p),
+      onStep: (p) => {
+        assertFiniteLoss(p);
+        reporter.step(p);
+      },
       onEpochEnd: async (progress, record) => {
         reporter.epoch(arm, record, config.epochs);
         await save(progress);
