@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import type { ArmMetrics, ArmName, EpochRecord, RunConfig } from './artifacts/metrics-schema.js';
+import { checkpointProblem } from './checkpoint-schema.js';
 import { JobError } from './errors.js';
 import type { Storage } from './storage/storage.js';
 import { CHECKPOINT_TAGS, CONTENT_TYPES } from './storage/storage.js';
@@ -81,11 +82,41 @@ function adamProducts(optimizer: tf.Optimizer): { name: string; tensor: tf.Varia
 
 export async function readCheckpoint(storage: Storage): Promise<CheckpointState | null> {
   if (!(await storage.exists(CHECKPOINT_STATE))) return null;
-  const state = JSON.parse((await storage.read(CHECKPOINT_STATE)).toString('utf8')) as CheckpointState;
-  if (state.version !== 1) {
-    throw new JobError(`unsupported checkpoint version ${state.version} at ${storage.uriOf(CHECKPOINT_STATE)}`);
+  const text = (await storage.read(CHECKPOINT_STATE)).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw damaged(storage, 'not valid JSON');
+  }
+  if ((parsed as { version?: unknown } | null)?.version !== 1) {
+    throw damaged(storage, `version ${JSON.stringify((parsed as { version?: unknown } | null)?.version)}, this program reads version 1`);
+  }
+  const problem = checkpointProblem(parsed);
+  if (problem) throw damaged(storage, problem);
+  const state = parsed as CheckpointState;
+  if (state.tensors) {
+    const stored = (await storage.list(`${CHECKPOINT_DIR}/`)).find((o) => o.key === state.tensors!.key);
+    const specs = [...state.tensors.model, ...state.tensors.optimizer, ...state.tensors.optimizerProducts];
+    const floats = specs.reduce((n, spec) => Math.max(n, spec.offset + spec.shape.reduce((a, b) => a * b, 1)), 0);
+    if (!stored) throw damaged(storage, `its tensors ${storage.uriOf(state.tensors.key)} are missing`);
+    if (stored.size !== floats * 4) {
+      throw damaged(storage, `its tensors ${storage.uriOf(state.tensors.key)} have ${stored.size} bytes, the state needs ${floats * 4}`);
+    }
   }
   return state;
+}
+
+/** Deletes the run's checkpoint (state and tensors), for a start from scratch. */
+export async function discardCheckpoint(storage: Storage): Promise<void> {
+  await Promise.all((await storage.list(`${CHECKPOINT_DIR}/`)).map((o) => storage.delete(o.key)));
+}
+
+function damaged(storage: Storage, reason: string): JobError {
+  return new JobError(
+    `checkpoint ${storage.uriOf(CHECKPOINT_STATE)} is damaged (${reason}); ` +
+      `start again with --discard-checkpoint to train this run from scratch`,
+  );
 }
 
 function pack(named: { name: string; tensor: tf.Tensor }[], offset: number, chunks: Float32Array[]): TensorSpec[] {

@@ -9,6 +9,7 @@ import { registerSweepCommand } from '../scripts/sweep.js';
 import { runExperiment } from './commands/run.js';
 import { envName, RUN_OPTIONS, type RunOptionName, resolveRunConfig } from './config.js';
 import { JobError, UsageError } from './errors.js';
+import { describeFsError } from './fs-errors.js';
 
 const REPORT_BUGS = 'this is a bug in mixup-batch; please report it with the stack above';
 
@@ -48,8 +49,10 @@ export function buildProgram(): Command {
     const defaultNote = option.default === undefined ? '' : ` (default: ${option.default})`;
     run.addOption(new Option(`${option.flag} <value>`, `${option.help}${defaultNote} [${envName(name)}]`));
   }
-  run.action(async (flags: Record<string, string | undefined>) => {
-    const config = resolveRunConfig(flags);
+  run.option('--discard-checkpoint', 'drop this run\'s checkpoint (e.g. a damaged one) and train it from scratch');
+  run.action(async (allFlags: Record<string, string | boolean | undefined>) => {
+    const { discardCheckpoint, ...flags } = allFlags;
+    const config = resolveRunConfig(flags as Record<string, string | undefined>);
     const stopSignal = { stopped: false };
     const onTerm = () => {
       if (stopSignal.stopped) process.exit(143);
@@ -58,7 +61,7 @@ export function buildProgram(): Command {
     };
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onTerm);
-    const result = await runExperiment(config, { stopSignal });
+    const result = await runExperiment(config, { stopSignal, discardCheckpoint: discardCheckpoint === true });
     if (result.status === 'interrupted') process.exitCode = 143;
   });
 
@@ -93,6 +96,11 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     if (error instanceof UsageError || error instanceof JobError) {
       process.stderr.write(`mixup: ${error.message}\n`);
       return error.exitCode;
+    }
+    const fsProblem = describeFsError(error);
+    if (fsProblem) {
+      process.stderr.write(`mixup: ${fsProblem}\n`);
+      return 1;
     }
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n${REPORT_BUGS}\n`);
     return 1;

@@ -11,6 +11,7 @@ import {
   assertSameExperiment,
   CHECKPOINT_DIR,
   type CheckpointState,
+  discardCheckpoint,
   readCheckpoint,
   restoreTraining,
   writeCheckpoint,
@@ -51,6 +52,8 @@ export interface RunDeps {
   readonly reporter?: Reporter;
   /** Set when the process is asked to stop (SIGTERM); training stops at the next step boundary. */
   readonly stopSignal?: { readonly stopped: boolean };
+  /** Drop the run's checkpoint (`--discard-checkpoint`) and train from scratch. */
+  readonly discardCheckpoint?: boolean;
 }
 
 /**
@@ -100,6 +103,10 @@ async function runHeld(config: RunConfig, deps: RunDeps, reporter: Reporter, run
     reporter.event('already-complete', { runId: config.runId, uri: run.uri });
     const metrics = JSON.parse((await run.read(RUN_FILES.metrics)).toString('utf8')) as Metrics;
     return { status: 'already-complete', uri: run.uri, metrics };
+  }
+  if (deps.discardCheckpoint) {
+    await discardCheckpoint(run);
+    reporter.event('checkpoint-discarded', { runId: config.runId });
   }
   const checkpoint = await readCheckpoint(run);
   // Runs from before run.json carry their settings in the checkpoint only.

@@ -49,6 +49,8 @@ describe('run identity', () => {
     assert.equal(Object.keys(identity.dataSha256).length, 4);
     const manifest = JSON.parse(await readFile(path.join(dir, 'runs', 'done', 'manifest.json'), 'utf8'));
     assert.ok(manifest.objects.some((o: { key: string }) => o.key === IDENTITY_KEY));
+    // The spent checkpoint leaves no empty checkpoints/ behind (issue 14, item 11).
+    await assert.rejects(readFile(path.join(dir, 'runs', 'done', 'checkpoints')), /ENOENT/);
   });
 
   test('(a) a completed run started again with other alpha, seed, epochs or data is refused, naming each difference', async () => {
