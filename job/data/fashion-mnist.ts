@@ -159,5 +159,6 @@ async function readSums(source: DataSource): Promise<Map<string, string> | undef
 }
 
 function where(source: DataSource, name: string): string {
+  if (source.describe) return source.describe(name);
   return `${source.location.replace(/\/+$/, '')}/${name}`;
 }
