@@ -127,7 +127,12 @@ async function runHeld(config: RunConfig, deps: RunDeps, reporter: Reporter, run
   if (saved) assertSameIdentity(saved, identity, config.runId, run.uri);
   // Before any artifact: a later start with this id is compared with it, however early this one dies.
   else await writeIdentity(run, identity);
-  const fullConfig: RunConfig = { ...config, data: source.location };
+  // What was used: the resolved data location, and a --train-limit above the data's size clamped to it.
+  const fullConfig: RunConfig = {
+    ...config,
+    data: source.location,
+    trainLimit: config.trainLimit === null ? null : data.train.count,
+  };
 
   const initial = await initialModel(run, config.seed);
   if (!(await run.exists(RUN_FILES.samples))) {

@@ -87,6 +87,15 @@ describe('run identity', () => {
     await initBackend('wasm');
   });
 
+  test('--train-limit above the data size: metrics.json records the limit used, run.json the one asked for', async () => {
+    const result = await runExperiment(config({ runId: 'limit', trainLimit: '100000', arms: 'baseline' }), { reporter: quiet });
+    assert.equal(result.metrics!.config.trainLimit, 192);
+    assert.equal(result.metrics!.dataset.train, 192);
+    const identity = JSON.parse(await readFile(path.join(dir, 'runs', 'limit', IDENTITY_KEY), 'utf8'));
+    assert.equal(identity.settings.trainLimit, 100000);
+    assert.equal((await runExperiment(config({ runId: 'limit', trainLimit: '100000', arms: 'baseline' }), { reporter: quiet })).status, 'already-complete');
+  });
+
   test('differences are listed in one phrase each', () => {
     const settings = { alpha: 0.2, epochs: 1, batchSize: 64, seed: 5, valSamples: 64, trainLimit: null, arms: 'both', data: '/d' };
     assert.deepEqual(identityDifferences({ settings, backend: 'wasm' }, { settings: { ...settings, trainLimit: 10 }, backend: 'cpu' }), [
