@@ -5,7 +5,8 @@
  * A lease not renewed for its lifetime (`MIXUP_LEASE_SECONDS`, default 120 s) is stale: its holder died
  * (SIGKILL, a lost host) and the next start takes it over with a conditional replace, so exactly one of
  * several starters wins. A later attempt of the same AWS Batch job takes over at once: Batch starts a
- * retry only after the previous attempt is gone.
+ * retry only after the previous attempt is gone. So does a start on the holder's host when the holder's
+ * pid no longer exists (a local run killed with SIGKILL is restarted at once).
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -116,7 +117,7 @@ export async function acquireLease(run: Storage, options: LeaseOptions): Promise
     const holder = parse(current.body);
     // Our own create, whose answer was lost and retried.
     if (holder?.token === record.token) return new RunLease(object, record, current.version, options.runId);
-    if (holder && !isStale(holder) && !isEarlierAttempt(holder, record)) {
+    if (holder && !isStale(holder) && !isEarlierAttempt(holder, record) && !isDeadHereAndNow(holder)) {
       const age = Math.round((Date.now() - Date.parse(holder.renewedAt)) / 1000);
       throw new JobError(
         `run ${options.runId} is in use by ${describe(current.body)} (lease renewed ${age} s ago, ${object.uri}); ` +
@@ -140,6 +141,17 @@ function isStale(holder: LeaseRecord): boolean {
 /** AWS_BATCH_JOB_ID is the same across a job's attempts; a new attempt means the old one has ended. */
 function isEarlierAttempt(holder: LeaseRecord, me: LeaseRecord): boolean {
   return holder.batchJobId !== null && holder.batchJobId === me.batchJobId;
+}
+
+/** A holder on this host whose process is gone (SIGKILL, OOM) need not be waited out. */
+function isDeadHereAndNow(holder: LeaseRecord): boolean {
+  if (holder.host !== os.hostname() || holder.pid === process.pid) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 function parse(body: string): LeaseRecord | null {

@@ -4,7 +4,9 @@
  * stops without writing.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { renameSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -68,6 +70,20 @@ describe('run lease on a directory', () => {
     await retry.release();
   });
 
+  test('a fresh lease whose holder was a process on this host that no longer exists is taken over at once', async () => {
+    const run = new LocalStorage(path.join(dir, 'r5'));
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const killed = { token: 'k', host: os.hostname(), pid: gone, batchJobId: null, renewedAt: new Date().toISOString(), ttlSeconds: 120 };
+    await run.write(LEASE_KEY, JSON.stringify(killed), 'application/json');
+    const previous: string[] = [];
+    const lease = await acquireLease(run, { runId: 'r5', env: {}, onTakeover: (p) => previous.push(p) });
+    assert.deepEqual(previous, [`pid ${gone} on ${os.hostname()}`]);
+    await lease.release();
+    // A live one on this host is not.
+    await run.write(LEASE_KEY, JSON.stringify({ ...killed, pid: process.ppid }), 'application/json');
+    await assert.rejects(acquireLease(run, { runId: 'r5', env: {} }), /in use by pid/);
+  });
+
   test('renewal keeps the lease fresh', async () => {
     const run = new LocalStorage(path.join(dir, 'r4'));
     const lease = await acquireLease(run, { runId: 'r4', env: {} });
@@ -116,7 +132,10 @@ describe('two runs with one run id', () => {
       get stopped() {
         if (++steps === 3) {
           // Another process took over (this one looked dead): its lease replaces ours.
-          void writeFile(run.uriOf(LEASE_KEY), JSON.stringify({ token: 'other', host: 'h2', pid: 2, batchJobId: null, renewedAt: new Date().toISOString(), ttlSeconds: 120 }));
+          // Written whole and renamed into place, as a takeover's conditional write is.
+          const temp = `${run.uriOf(LEASE_KEY)}.other`;
+          writeFileSync(temp, JSON.stringify({ token: 'other', host: 'h2', pid: 2, batchJobId: null, renewedAt: new Date().toISOString(), ttlSeconds: 120 }));
+          renameSync(temp, run.uriOf(LEASE_KEY));
         }
         return false;
       },
