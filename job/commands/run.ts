@@ -65,19 +65,126 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
   const run = openStorage(config.out, '--out', {
     onOutageWait: (wait) => reporter.event('storage-wait', { ...wait }),
   }).child(config.runId);
+  let lease: RunLease | null = null;
   try {
     // Before anything of the run is read: one process at a time per run id.
-    const lease = await acquireLease(run, {
+    lease = await acquireLease(run, {
       runId: config.runId,
       onTakeover: (previous) => reporter.event('lease-takeover', { runId: config.runId, previous }),
     });
-    try {
-      return await runHeld(config, { ...deps, stopSignal: heldStopSignal(lease, deps.stopSignal) }, reporter, run, lease);
-    } finally {
-      // A lease left behind goes stale after its lifetime; failing to remove it must not hide the result.
-      await lease.release().catch(() => {});
+    deps = { ...deps, stopSignal: heldStopSignal(lease, deps.stopSignal) };
+    const source = openDataSource(config.data || undefined);
+    const settings = settingsOf(config, source.location);
+    const saved = await readIdentity(run);
+    if (saved) assertSameIdentity(saved, { settings }, config.runId, run.uri);
+    const backend = await initBackend(config.backend);
+    if (saved) assertSameIdentity(saved, { backend: backend.backend }, config.runId, run.uri);
+    if (await readManifest(run)) {
+      reporter.event('already-complete', { runId: config.runId, uri: run.uri });
+      const metrics = JSON.parse((await run.read(RUN_FILES.metrics)).toString('utf8')) as Metrics;
+      return { status: 'already-complete', uri: run.uri, metrics };
     }
+    if (deps.discardCheckpoint) {
+      await discardCheckpoint(run);
+      reporter.event('checkpoint-discarded', { runId: config.runId });
+    }
+    const checkpoint = await readCheckpoint(run);
+    // Runs from before run.json carry their settings in the checkpoint only.
+    if (checkpoint && !saved) assertSameExperiment(checkpoint.config, config, run.uri);
+
+    const startedAt = new Date();
+    reporter.event('start', { runId: config.runId, uri: run.uri, backend: backend.backend, data: source.location });
+    const raw = await loadFashionMnist(source);
+    const data = prepareSplits(raw, config);
+    reporter.event('data', {
+      train: data.train.count,
+      val: data.val.count,
+      test: data.test.count,
+      standard: raw.standard,
+      seconds: Number(raw.loadSeconds.toFixed(3)),
+    });
+    const identity = identityOf(config.runId, settings, backend.backend, raw.contentSha256);
+    if (saved) assertSameIdentity(saved, identity, config.runId, run.uri);
+    // Before any artifact: a later start with this id is compared with it, however early this one dies.
+    else await writeIdentity(run, identity);
+    // What was used: the resolved data location, and a --train-limit above the data's size clamped to it.
+    const fullConfig: RunConfig = {
+      ...config,
+      data: source.location,
+      trainLimit: config.trainLimit === null ? null : data.train.count,
+    };
+
+    const initial = await initialModel(run, config.seed);
+    if (!(await run.exists(RUN_FILES.samples))) {
+      await run.write(RUN_FILES.samples, sampleGrid(data.train, config), CONTENT_TYPES.png);
+    }
+
+    const completed: Partial<Record<ArmName, ArmMetrics>> = { ...checkpoint?.completed };
+    if (checkpoint) {
+      reporter.event('resume', {
+        completedArms: Object.keys(completed),
+        arm: checkpoint.current?.arm ?? null,
+        epoch: checkpoint.current?.epoch ?? null,
+        step: checkpoint.current?.partial.steps ?? null,
+      });
+    }
+    try {
+      for (const arm of armsToTrain(config.arms)) {
+        if (completed[arm]) continue;
+        const outcome = await runArm(arm, fullConfig, run, initial, data, checkpoint, completed, reporter, deps);
+        if (!outcome) {
+          reporter.event('interrupted', { runId: config.runId, arm, note: 'checkpoint written; start again with the same --run-id to resume' });
+          return { status: 'interrupted', uri: run.uri, metrics: null };
+        }
+        completed[arm] = outcome;
+      }
+    } finally {
+      initial.dispose();
+    }
+
+    const finishedAt = new Date();
+    const metrics: Metrics = {
+      version: METRICS_VERSION,
+      runId: config.runId,
+      config: fullConfig,
+      backend: backend.backend,
+      versions: backend.versions,
+      dataset: {
+        location: source.location,
+        train: data.train.count,
+        val: data.val.count,
+        test: data.test.count,
+        standard: raw.standard,
+        sha256sums: raw.sha256sums,
+        loadSeconds: raw.loadSeconds,
+      },
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+      arms: completed,
+    };
+    const histories = Object.fromEntries(Object.entries(completed).map(([arm, m]) => [arm, m.history]));
+    await run.write(RUN_FILES.metrics, `${JSON.stringify(metrics, null, 2)}\n`, CONTENT_TYPES.json);
+    await run.write(RUN_FILES.history, renderHistoryCsv(histories), CONTENT_TYPES.csv);
+    await run.write(RUN_FILES.curves, renderCurves(histories), CONTENT_TYPES.png);
+    const keys: string[] = [IDENTITY_KEY, RUN_FILES.metrics, RUN_FILES.history, RUN_FILES.samples, RUN_FILES.curves];
+    for (const name of ['initial', ...Object.keys(completed)]) {
+      keys.push(`${RUN_FILES.models}/${name}/${MODEL_JSON}`, `${RUN_FILES.models}/${name}/${WEIGHTS_BIN}`);
+    }
+    lease.assertHeld();
+    await writeManifest(run, config.runId, keys);
+    // Complete runs are read through their manifest; the checkpoint's state is spent.
+    await Promise.all((await run.list(`${CHECKPOINT_DIR}/`)).map((o) => run.delete(o.key)));
+    reporter.event('done', {
+      runId: config.runId,
+      uri: run.uri,
+      ...Object.fromEntries(Object.entries(completed).map(([arm, m]) => [`${arm}TestAccuracy`, m.test.accuracy])),
+      wallSeconds: metrics.wallSeconds,
+    });
+    return { status: 'completed', uri: run.uri, metrics };
   } finally {
+    // A lease left behind goes stale after its lifetime; failing to remove it must not hide the result.
+    await lease?.release().catch(() => {});
     reporter.close();
   }
 }
@@ -90,118 +197,6 @@ function heldStopSignal(lease: RunLease, stop: RunDeps['stopSignal']): { readonl
       return stop?.stopped ?? false;
     },
   };
-}
-
-async function runHeld(config: RunConfig, deps: RunDeps, reporter: Reporter, run: Storage, lease: RunLease): Promise<RunResult> {
-  const source = openDataSource(config.data || undefined);
-  const settings = settingsOf(config, source.location);
-  const saved = await readIdentity(run);
-  if (saved) assertSameIdentity(saved, { settings }, config.runId, run.uri);
-  const backend = await initBackend(config.backend);
-  if (saved) assertSameIdentity(saved, { backend: backend.backend }, config.runId, run.uri);
-  if (await readManifest(run)) {
-    reporter.event('already-complete', { runId: config.runId, uri: run.uri });
-    const metrics = JSON.parse((await run.read(RUN_FILES.metrics)).toString('utf8')) as Metrics;
-    return { status: 'already-complete', uri: run.uri, metrics };
-  }
-  if (deps.discardCheckpoint) {
-    await discardCheckpoint(run);
-    reporter.event('checkpoint-discarded', { runId: config.runId });
-  }
-  const checkpoint = await readCheckpoint(run);
-  // Runs from before run.json carry their settings in the checkpoint only.
-  if (checkpoint && !saved) assertSameExperiment(checkpoint.config, config, run.uri);
-
-  const startedAt = new Date();
-  reporter.event('start', { runId: config.runId, uri: run.uri, backend: backend.backend, data: source.location });
-  const raw = await loadFashionMnist(source);
-  const data = prepareSplits(raw, config);
-  reporter.event('data', {
-    train: data.train.count,
-    val: data.val.count,
-    test: data.test.count,
-    standard: raw.standard,
-    seconds: Number(raw.loadSeconds.toFixed(3)),
-  });
-  const identity = identityOf(config.runId, settings, backend.backend, raw.contentSha256);
-  if (saved) assertSameIdentity(saved, identity, config.runId, run.uri);
-  // Before any artifact: a later start with this id is compared with it, however early this one dies.
-  else await writeIdentity(run, identity);
-  // What was used: the resolved data location, and a --train-limit above the data's size clamped to it.
-  const fullConfig: RunConfig = {
-    ...config,
-    data: source.location,
-    trainLimit: config.trainLimit === null ? null : data.train.count,
-  };
-
-  const initial = await initialModel(run, config.seed);
-  if (!(await run.exists(RUN_FILES.samples))) {
-    await run.write(RUN_FILES.samples, sampleGrid(data.train, config), CONTENT_TYPES.png);
-  }
-
-  const completed: Partial<Record<ArmName, ArmMetrics>> = { ...checkpoint?.completed };
-  if (checkpoint) {
-    reporter.event('resume', {
-      completedArms: Object.keys(completed),
-      arm: checkpoint.current?.arm ?? null,
-      epoch: checkpoint.current?.epoch ?? null,
-      step: checkpoint.current?.partial.steps ?? null,
-    });
-  }
-  try {
-    for (const arm of armsToTrain(config.arms)) {
-      if (completed[arm]) continue;
-      const outcome = await runArm(arm, fullConfig, run, initial, data, checkpoint, completed, reporter, deps);
-      if (!outcome) {
-        reporter.event('interrupted', { runId: config.runId, arm, note: 'checkpoint written; start again with the same --run-id to resume' });
-        return { status: 'interrupted', uri: run.uri, metrics: null };
-      }
-      completed[arm] = outcome;
-    }
-  } finally {
-    initial.dispose();
-  }
-
-  const finishedAt = new Date();
-  const metrics: Metrics = {
-    version: METRICS_VERSION,
-    runId: config.runId,
-    config: fullConfig,
-    backend: backend.backend,
-    versions: backend.versions,
-    dataset: {
-      location: source.location,
-      train: data.train.count,
-      val: data.val.count,
-      test: data.test.count,
-      standard: raw.standard,
-      sha256sums: raw.sha256sums,
-      loadSeconds: raw.loadSeconds,
-    },
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
-    arms: completed,
-  };
-  const histories = Object.fromEntries(Object.entries(completed).map(([arm, m]) => [arm, m.history]));
-  await run.write(RUN_FILES.metrics, `${JSON.stringify(metrics, null, 2)}\n`, CONTENT_TYPES.json);
-  await run.write(RUN_FILES.history, renderHistoryCsv(histories), CONTENT_TYPES.csv);
-  await run.write(RUN_FILES.curves, renderCurves(histories), CONTENT_TYPES.png);
-  const keys: string[] = [IDENTITY_KEY, RUN_FILES.metrics, RUN_FILES.history, RUN_FILES.samples, RUN_FILES.curves];
-  for (const name of ['initial', ...Object.keys(completed)]) {
-    keys.push(`${RUN_FILES.models}/${name}/${MODEL_JSON}`, `${RUN_FILES.models}/${name}/${WEIGHTS_BIN}`);
-  }
-  lease.assertHeld();
-  await writeManifest(run, config.runId, keys);
-  // Complete runs are read through their manifest; the checkpoint's state is spent.
-  await Promise.all((await run.list(`${CHECKPOINT_DIR}/`)).map((o) => run.delete(o.key)));
-  reporter.event('done', {
-    runId: config.runId,
-    uri: run.uri,
-    ...Object.fromEntries(Object.entries(completed).map(([arm, m]) => [`${arm}TestAccuracy`, m.test.accuracy])),
-    wallSeconds: metrics.wallSeconds,
-  });
-  return { status: 'completed', uri: run.uri, metrics };
 }
 
 /** The shared initial weights: made and saved once, then read back by every arm and every retry. */
