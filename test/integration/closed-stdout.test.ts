@@ -24,7 +24,7 @@ describe('a closed stdout', () => {
     const out = path.join(dir, 'runs');
     const child = spawn(
       'bash',
-      ['-c', `"${process.execPath}" --import tsx job/cli.ts run --epochs 2 --val-samples 64 --backend cpu --data "${data}" --out "${out}" --run-id p | head -c 10 >/dev/null; echo "run exit \${PIPESTATUS[0]}" >&2`],
+      ['-c', `"${process.execPath}" --import tsx job/cli.ts run --epochs 1 --val-samples 64 --backend wasm --data "${data}" --out "${out}" --run-id p | head -c 10 >/dev/null; echo "run exit \${PIPESTATUS[0]}" >&2`],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
