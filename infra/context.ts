@@ -2,7 +2,7 @@ import { Duration, Size } from 'aws-cdk-lib';
 import { InstanceClass } from 'aws-cdk-lib/aws-ec2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { UsageError } from '../job/errors.js';
-import { DEFAULT_STACK_NAME } from '../scripts/stack-names.js';
+import { DEFAULT_STACK_NAME } from '../job/shared/stack.js';
 import type { MixupBatchStackProps } from './stack.js';
 
 /**

@@ -22,7 +22,8 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { DATA_PREFIX, RUNS_PREFIX, SSM_PARAMETERS, SWEEPS_PREFIX, ssmParameterName } from '../scripts/stack-names.js';
+import { CHECKPOINT_TAG, DATA_PREFIX, RUNS_PREFIX, SWEEPS_PREFIX } from '../job/shared/layout.js';
+import { SSM_PARAMETERS, ssmParameterName } from '../job/shared/stack.js';
 import { acknowledgeFindings } from './acknowledgements.js';
 
 export interface MixupBatchStackProps extends StackProps {
@@ -107,8 +108,6 @@ export const DEFAULT_JOB_MEMORY = Size.mebibytes(14_336);
 export const DEFAULT_CHECKPOINT_EXPIRATION = Duration.days(7);
 export const DEFAULT_CAPACITY_WAIT = Duration.minutes(240);
 
-/** The object tag the job sets on checkpoint objects; the lifecycle rule that expires them filters on it. */
-export const CHECKPOINT_TAG = { key: 'kind', value: 'checkpoint' } as const;
 /** Spot reclaims are retried; with 5 attempts a job survives 4 reclaims. */
 export const JOB_ATTEMPTS = 5;
 /** Misconfigured jobs (no instance or CE can ever fit them) are cancelled after Batch's minimum wait. */

@@ -2,18 +2,16 @@ import { randomBytes } from 'node:crypto';
 
 import { z } from 'zod';
 
-import type { RunConfig } from './artifacts/metrics-schema.js';
+import { ARMS, BACKENDS, type RunConfig } from './shared/metrics.js';
 import { UsageError } from './errors.js';
-import { gridPointFromEnv } from './grid.js';
+import { gridPointFromEnv } from './shared/grid.js';
+import { DEFAULT_VAL_SAMPLES } from './shared/fashion-mnist.js';
 
 export const DEFAULT_ALPHA = 0.2;
 export const DEFAULT_EPOCHS = 10;
 export const DEFAULT_BATCH_SIZE = 64;
 export const DEFAULT_SEED = 42;
-export const DEFAULT_VAL_SAMPLES = 2000;
 export const DEFAULT_OUT = './runs';
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-export const ARMS = ['both', 'mixup', 'baseline'] as const;
 const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 const integer = (min: number, rule: string) =>

@@ -3,7 +3,7 @@ import { createCanvas } from '@napi-rs/canvas';
 
 import { drawChart, fillBackground } from './chart.js';
 import type { ChartSeries } from './chart.js';
-import type { ArmName, EpochRecord } from './metrics-schema.js';
+import type { ArmName, EpochRecord } from '../shared/metrics.js';
 
 const PANEL_WIDTH = 560;
 const PANEL_HEIGHT = 400;

@@ -1,8 +1,7 @@
 /** `samples.png`: a 3×3 grid of mixed training images, each captioned with its two classes and weights. */
 import { createCanvas } from '@napi-rs/canvas';
 
-import { CLASS_NAMES } from '../data/fashion-mnist.js';
-import { IMAGE_COLS, IMAGE_PIXELS, IMAGE_ROWS } from '../data/idx.js';
+import { CLASS_NAMES, IMAGE_COLS, IMAGE_PIXELS, IMAGE_ROWS } from '../shared/fashion-mnist.js';
 import { fillBackground, font } from './chart.js';
 
 export interface MixedSample {

@@ -13,10 +13,9 @@ import { z } from 'zod';
 import { JobError, NotFoundError } from '../errors.js';
 import { contentTypeOf } from './content-type.js';
 import { CONTENT_TYPES, type Storage } from './storage.js';
+import { CHECKPOINT_DIR, MANIFEST_KEY } from '../shared/layout.js';
 
-export const MANIFEST_KEY = 'manifest.json';
 export const MANIFEST_VERSION = 1;
-export const CHECKPOINT_PREFIX = 'checkpoints/';
 
 const manifestSchema = z.object({
   version: z.literal(MANIFEST_VERSION),
@@ -44,7 +43,7 @@ export function sha256(bytes: Buffer | string): string {
  * artifact is written; a storage error here leaves no manifest, so the run stays incomplete.
  */
 export async function writeManifest(storage: Storage, runId: string, keys: readonly string[]): Promise<Manifest> {
-  const listed = [...new Set(keys)].filter((key) => key !== MANIFEST_KEY && !key.startsWith(CHECKPOINT_PREFIX)).sort();
+  const listed = [...new Set(keys)].filter((key) => key !== MANIFEST_KEY && !key.startsWith(`${CHECKPOINT_DIR}/`)).sort();
   const objects: ManifestObject[] = [];
   for (const key of listed) {
     const bytes = await storage.read(key);

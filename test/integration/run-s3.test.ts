@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
-import type { Metrics } from '../../job/artifacts/metrics-schema.js';
+import type { Metrics } from '../../job/shared/metrics.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import { openStorage } from '../../job/storage/open.js';
 import { createS3Client } from '../../job/storage/s3-client.js';
