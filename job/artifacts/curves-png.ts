@@ -1,7 +1,8 @@
 /** `curves.png`: accuracy and loss per epoch, both arms, train (dashed) and validation (solid). */
 import { createCanvas } from '@napi-rs/canvas';
 
-import { drawChart, fillBackground } from './chart.js';
+import { fillBackground } from './canvas.js';
+import { drawChart } from './chart.js';
 import type { ChartSeries } from './chart.js';
 import type { ArmName, EpochRecord } from '../shared/metrics.js';
 

@@ -2,7 +2,7 @@
 import { createCanvas } from '@napi-rs/canvas';
 
 import { CLASS_NAMES, IMAGE_COLS, IMAGE_PIXELS, IMAGE_ROWS } from '../shared/fashion-mnist.js';
-import { fillBackground, font } from './chart.js';
+import { fillBackground, font } from './canvas.js';
 
 export interface MixedSample {
   /** 784 values in [0, 1]. */
