@@ -15,7 +15,7 @@ export const NVIDIA_GPU_CLASSES: readonly string[] = [
   InstanceClass.P5, InstanceClass.P5E, InstanceClass.P5EN,
 ];
 
-/** The deploy-time options a user sets with `npx cdk deploy -c key=value` (defaults in `cdk.json`). */
+/** The deploy-time options a user sets with `npx cdk deploy -c key=value`; an absent one takes the stack's default (infra/stack.ts). */
 export const CONTEXT_KEYS = [
   'stackName', 'instanceClasses', 'maxvCpus', 'spot', 'onDemand', 'vpcId', 's3GatewayEndpoint',
   'autoDeleteBuckets', 'logRetentionDays', 'jobTimeoutMinutes', 'jobVcpus', 'jobMemoryMiB',

@@ -47,5 +47,4 @@ export const sweepRecordSchema = z.object({
 });
 
 export type SweepRun = z.infer<typeof sweepRunSchema>;
-export type BatchSubmission = z.infer<typeof batchSubmissionSchema>;
 export type SweepRecord = z.infer<typeof sweepRecordSchema>;
