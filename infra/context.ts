@@ -3,7 +3,7 @@ import { InstanceClass } from 'aws-cdk-lib/aws-ec2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { UsageError } from '../job/errors.js';
 import { DEFAULT_STACK_NAME } from '../job/shared/stack.js';
-import type { MixupBatchStackProps } from './stack.js';
+import type { MixupBatchStackProps } from './props.js';
 
 /**
  * x86-64 instance classes with NVIDIA GPUs that Batch's ECS_AL2023_NVIDIA AMI drives. g4ad has AMD

@@ -7,7 +7,7 @@ import { CONTEXT_KEYS, readContext, type ContextKey } from '../../infra/context.
 import {
   DEFAULT_CAPACITY_WAIT, DEFAULT_CHECKPOINT_EXPIRATION, DEFAULT_INSTANCE_CLASSES, DEFAULT_JOB_MEMORY,
   DEFAULT_JOB_TIMEOUT, DEFAULT_JOB_VCPUS, DEFAULT_LOG_RETENTION, DEFAULT_MAX_VCPUS,
-} from '../../infra/stack.js';
+} from '../../infra/props.js';
 import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
 import { CDK_JSON_CONTEXT } from './support.js';
 
