@@ -11,7 +11,6 @@ import type { SKRSContext2D } from '@napi-rs/canvas';
 import { fillBackground, font } from './canvas.js';
 import { DEFAULT_TICK_COUNT, explicitAxis, extent, niceAxis, stepFormat } from './chart-axis.js';
 
-/** The bundled font family every picture uses, so no system fonts are needed (containers have none). */
 const DEFAULT_WIDTH = 800;
 const DEFAULT_HEIGHT = 500;
 const DEFAULT_SCALE = 2;
