@@ -12,7 +12,7 @@ export function parseStoredJson<T>(uri: string, text: string, schema: z.ZodType<
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new JobError(`${uri} is not ${what}: not valid JSON (${(error as Error).message})`);
+    throw new JobError(`${uri} is not valid JSON, so not ${what} (damaged or cut short?): ${(error as Error).message}`);
   }
   const result = schema.safeParse(parsed);
   if (!result.success) {

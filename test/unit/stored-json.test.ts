@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { loadModel } from '../../job/artifacts/model-io.js';
 import { readCheckpoint } from '../../job/checkpoint.js';
 import { runExperiment } from '../../job/commands/run.js';
 import { resolveRunConfig } from '../../job/config.js';
@@ -63,7 +64,7 @@ describe('JSON read back from storage', () => {
     await sweep.write(SWEEP_FILE, '{"version": 1, "runs": [', 'application/json');
     const { code, stderr } = await cli(['results', '--sweep', 'damaged', '--results', dir]);
     assert.equal(code, 1);
-    assert.match(stderr, /^mixup: .*sweep\.json is not a version 1 sweep record: not valid JSON \(.*\)\n$/);
+    assert.match(stderr, /^mixup: .*sweep\.json is not valid JSON, so not a version 1 sweep record \(damaged or cut short\?\): .*\n$/);
   });
 
   test('a foreign metrics.json behind a sound manifest leaves the run out as invalid, naming the field', async () => {
@@ -103,6 +104,14 @@ describe('JSON read back from storage', () => {
     });
     await run.write(CHECKPOINT_STATE, JSON.stringify({ version: 2 }), 'application/json');
     await assert.rejects(readCheckpoint(run), { message: /state\.json is not a version 1 checkpoint state: version: / });
+  });
+
+  test('a damaged model.json (the shared initial weights a resumed run loads) names the file and the field', async () => {
+    const run = new LocalStorage(path.join(dir, 'runs', 'model'));
+    await run.write(`${RUN_FILES.models}/initial/model.json`, JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: 'weights.bin' }] }), 'application/json');
+    await assert.rejects(loadModel(run, `${RUN_FILES.models}/initial`), {
+      message: `${run.uriOf(`${RUN_FILES.models}/initial/model.json`)} is not a saved tfjs model: weightsManifest.0.paths: Invalid input: expected array, received string`,
+    });
   });
 
   test('a foreign manifest names the file and the field', async () => {
