@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,6 +20,8 @@ async function writeTree(dir: string, files: Record<string, string>): Promise<vo
     JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', allowJs: true } }),
   );
   await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'fixture', type: 'module' }));
+  // The real packages, so an import of the Batch SDK resolves to node_modules as it does in the repository.
+  await symlink(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   for (const [file, text] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
     await writeFile(path.join(dir, file), text);
@@ -61,12 +63,13 @@ describe('import rules (dependency-cruiser)', () => {
       'job/cli.ts': "import { results } from '../scripts/results.js';\nimport { stack } from '../infra/stack.js';\nexport const cli = [results, stack];\n",
       'job/a.ts': "import { b } from './b.js';\nexport const a = () => b;\n",
       'job/b.ts': "import { a } from './a.js';\nexport const b = () => a;\n",
+      'job/submit.ts': "import { BatchClient } from '@aws-sdk/client-batch';\nexport const client = BatchClient;\n",
       'scripts/results.ts': "export const results = 1;\n",
       'infra/stack.ts': "import { results } from '../scripts/results.js';\nexport const stack = results;\n",
     });
     const { code, output } = cruise(bad);
     assert.notEqual(code, 0, output);
-    for (const rule of ['no-circular', 'job-not-to-scripts', 'job-not-to-infra', 'infra-not-to-scripts', 'shared-stays-light']) {
+    for (const rule of ['no-circular', 'job-not-to-scripts', 'job-not-to-infra', 'infra-not-to-scripts', 'job-not-to-batch-or-ssm', 'shared-stays-light']) {
       assert.match(output, new RegExp(`\\b${rule}\\b`), `${rule} not reported:\n${output}`);
     }
   });
