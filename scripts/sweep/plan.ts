@@ -17,7 +17,6 @@ export const DEFAULT_POLL_SECONDS = 30;
 /** Where a local sweep writes when `--results` is absent. */
 export const DEFAULT_LOCAL_RESULTS = '.';
 const SWEEP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
-/** Batch job states in lifecycle order, for counts that read left to right. */
 /** The `mixup run` settings a sweep forwards to every child (as `MIXUP_*` variables). */
 export const FORWARDED_SETTINGS = ['epochs', 'batchSize', 'valSamples', 'trainLimit', 'backend', 'arms'] as const;
 export type ForwardedSetting = (typeof FORWARDED_SETTINGS)[number];
