@@ -45,9 +45,12 @@ import {
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /**
  * Never part of the image; keeps staging in cdk.out small and the asset hash stable when only
- * infrastructure, tests or local outputs change. The `.dockerignore` applies as well.
+ * infrastructure, the user's commands (scripts/, bin/), tests or local outputs change. The
+ * `.dockerignore` applies as well.
  */
-const IMAGE_EXCLUDES = ['.git', 'node_modules', 'cdk.out', 'dist', 'runs', '.cache', 'infra', 'test', 'bench', 'cdk.json', '*.tsbuildinfo'];
+const IMAGE_EXCLUDES = [
+  '.git', 'node_modules', 'cdk.out', 'dist', 'runs', '.cache', 'infra', 'scripts', 'bin', 'test', 'bench', 'cdk.json', '*.tsbuildinfo',
+];
 
 /**
  * The cloud side of mixup-batch: a scale-to-zero GPU AWS Batch queue, the job definition that runs the
