@@ -1,57 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 
-import type { ArmMetrics, ArmName, EpochRecord, RunConfig } from './artifacts/metrics-schema.js';
-import { checkpointProblem } from './checkpoint-schema.js';
 import { JobError } from './errors.js';
-import type { Storage } from './storage/storage.js';
-import { CHECKPOINT_TAGS, CONTENT_TYPES } from './storage/storage.js';
-
-export const CHECKPOINT_DIR = 'checkpoints';
-export const CHECKPOINT_STATE = `${CHECKPOINT_DIR}/state.json`;
-
-/** Sums over the steps of an epoch done so far, so a run resumed mid-epoch reports the same epoch. */
-export interface EpochPartial {
-  readonly steps: number;
-  readonly lossSum: number;
-  readonly correct: number;
-  readonly seen: number;
-  readonly seconds: number;
-}
+import { checkpointStateSchema, type CheckpointState, type EpochPartial, type TensorSpec } from './shared/checkpoint-state.js';
+import { CHECKPOINT_DIR, CHECKPOINT_STATE, CHECKPOINT_TAGS } from './shared/layout.js';
+import type { RunConfig } from './shared/metrics.js';
+import { parseStoredJson } from './shared/stored-json.js';
+import { CONTENT_TYPES, type Storage } from './storage/storage.js';
 
 export const EMPTY_PARTIAL: EpochPartial = { steps: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 };
-
-/** Where one arm's training stands: `epoch` epochs done, plus `partial` of the next. */
-export interface ArmProgress {
-  readonly arm: ArmName;
-  readonly epoch: number;
-  readonly partial: EpochPartial;
-  readonly history: EpochRecord[];
-  readonly trainSeconds: number;
-  readonly trainImages: number;
-}
-
-interface TensorSpec {
-  readonly name: string;
-  readonly shape: number[];
-  readonly offset: number; // in float32 elements
-}
-
-export interface CheckpointState {
-  readonly version: 1;
-  readonly runId: string;
-  readonly config: RunConfig;
-  readonly savedAt: string;
-  /** Arms already trained and tested: their final metrics. */
-  readonly completed: Partial<Record<ArmName, ArmMetrics>>;
-  /** The arm in training, with its weights and optimizer state in `tensors`; null between arms. */
-  readonly current: ArmProgress | null;
-  readonly tensors: {
-    readonly key: string;
-    readonly model: TensorSpec[];
-    readonly optimizer: TensorSpec[];
-    readonly optimizerProducts: TensorSpec[];
-  } | null;
-}
 
 export interface Resumable {
   readonly model: tf.LayersModel;
@@ -83,26 +39,19 @@ function adamProducts(optimizer: tf.Optimizer): { name: string; tensor: tf.Varia
 export async function readCheckpoint(storage: Storage): Promise<CheckpointState | null> {
   if (!(await storage.exists(CHECKPOINT_STATE))) return null;
   const text = (await storage.read(CHECKPOINT_STATE)).toString('utf8');
-  let parsed: unknown;
+  let state: CheckpointState;
   try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw damaged(storage, 'not valid JSON');
+    state = parseStoredJson(storage.uriOf(CHECKPOINT_STATE), text, checkpointStateSchema, 'a version 1 checkpoint state');
+  } catch (error) {
+    throw error instanceof JobError ? new JobError(`${error.message}; ${DISCARD_HINT}`) : error;
   }
-  if ((parsed as { version?: unknown } | null)?.version !== 1) {
-    throw damaged(storage, `version ${JSON.stringify((parsed as { version?: unknown } | null)?.version)}, this program reads version 1`);
-  }
-  const problem = checkpointProblem(parsed);
-  if (problem) throw damaged(storage, problem);
-  const state = parsed as CheckpointState;
   if (state.tensors) {
     const stored = (await storage.list(`${CHECKPOINT_DIR}/`)).find((o) => o.key === state.tensors!.key);
     const specs = [...state.tensors.model, ...state.tensors.optimizer, ...state.tensors.optimizerProducts];
-    const floats = specs.reduce((n, spec) => Math.max(n, spec.offset + spec.shape.reduce((a, b) => a * b, 1)), 0);
-    if (!stored) throw damaged(storage, `its tensors ${storage.uriOf(state.tensors.key)} are missing`);
-    if (stored.size !== floats * 4) {
-      throw damaged(storage, `its tensors ${storage.uriOf(state.tensors.key)} have ${stored.size} bytes, the state needs ${floats * 4}`);
-    }
+    const floats = specs.reduce((n, spec) => Math.max(n, spec.offset + spec.shape.reduce((x, y) => x * y, 1)), 0);
+    const where = `checkpoint ${storage.uriOf(CHECKPOINT_STATE)} is damaged: its tensors ${storage.uriOf(state.tensors.key)}`;
+    if (!stored) throw new JobError(`${where} are missing; ${DISCARD_HINT}`);
+    if (stored.size !== floats * 4) throw new JobError(`${where} have ${stored.size} bytes, the state needs ${floats * 4}; ${DISCARD_HINT}`);
   }
   return state;
 }
@@ -112,12 +61,7 @@ export async function discardCheckpoint(storage: Storage): Promise<void> {
   await Promise.all((await storage.list(`${CHECKPOINT_DIR}/`)).map((o) => storage.delete(o.key)));
 }
 
-function damaged(storage: Storage, reason: string): JobError {
-  return new JobError(
-    `checkpoint ${storage.uriOf(CHECKPOINT_STATE)} is damaged (${reason}); ` +
-      `start again with --discard-checkpoint to train this run from scratch`,
-  );
-}
+const DISCARD_HINT = 'start again with --discard-checkpoint to train this run from scratch';
 
 function pack(named: { name: string; tensor: tf.Tensor }[], offset: number, chunks: Float32Array[]): TensorSpec[] {
   return named.map(({ name, tensor }) => {

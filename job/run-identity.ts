@@ -7,13 +7,14 @@
  */
 import { z } from 'zod';
 
-import type { RunConfig } from './artifacts/metrics-schema.js';
+import type { RunConfig } from './shared/metrics.js';
 import { FILES, type FileRole } from './data/fashion-mnist.js';
 import { JobError, NotFoundError } from './errors.js';
+import { RUN_IDENTITY } from './shared/layout.js';
 import type { Storage } from './storage/storage.js';
 import { CONTENT_TYPES } from './storage/storage.js';
 
-export const IDENTITY_KEY = 'run.json';
+export const IDENTITY_KEY = RUN_IDENTITY;
 export const IDENTITY_VERSION = 1;
 
 const settingsSchema = z.object({

@@ -14,10 +14,11 @@ import os from 'node:os';
 import { z } from 'zod';
 
 import { JobError, UsageError } from '../errors.js';
+import { RUN_LEASE } from '../shared/layout.js';
 import { type ConditionalObject, conditionalObject } from './conditional.js';
 import type { Storage } from './storage.js';
 
-export const LEASE_KEY = 'lease.json';
+export const LEASE_KEY = RUN_LEASE;
 export const DEFAULT_LEASE_SECONDS = 120;
 
 const recordSchema = z.object({
