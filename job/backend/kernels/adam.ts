@@ -1,5 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { TensorAccess, type KernelBackendName } from './tensor-access.js';
+import { adamFor } from './wasm-adam.js';
+import { wasmModuleOf } from './wasm-asm.js';
 
 /** This project's kernel name: tfjs has no fused optimizer update. */
 export const ADAM_UPDATE = 'MixupAdamUpdate';
@@ -31,7 +33,7 @@ export function adamScalars(attrs: Omit<AdamAttrs, 'count'>): Float32Array {
 
 /**
  * One step of tfjs' Adam (tfjs-core 4.22, optimizers/adam_optimizer.js) for every weight in one
- * kernel, instead of thirteen small kernels per weight. Inputs `value<i>`, `m<i>`, `v<i>`, `g<i>`
+ * kernel, instead of thirteen small kernels per weight; on wasm in a SIMD routine, four lanes at a time. Inputs `value<i>`, `m<i>`, `v<i>`, `g<i>`
  * for each weight and the scalars `accBeta1`, `accBeta2` (β₁ᵗ, β₂ᵗ); outputs, in order, each
  * weight's new value, m and v, then the next β₁ᵗ⁺¹, β₂ᵗ⁺¹. The arithmetic is the stock chain's,
  * op for op, each result rounded to float32 as its kernel's output would be:
@@ -52,6 +54,7 @@ export function adamKernel(backendName: KernelBackendName): tf.KernelFunc {
       shapes.push(shape, shape, shape);
     }
     shapes.push([], []);
+    const simd = backendName === 'wasm' ? adamFor(wasmModuleOf(args.backend)) : null;
     return t.outputs(shapes, (outs) => {
       const [b1, omb1, b2, omb2, eps, negLr] = adamScalars(attrs) as unknown as number[];
       const acc1 = t.float32(inputs['accBeta1']!)[0]!;
@@ -59,6 +62,7 @@ export function adamKernel(backendName: KernelBackendName): tf.KernelFunc {
       const oneMinusAcc1 = Math.fround(1 - acc1);
       const oneMinusAcc2 = Math.fround(1 - acc2);
       const scalars = [b1!, omb1!, b2!, omb2!, eps!, negLr!, oneMinusAcc1, oneMinusAcc2];
+      const scalarBits = [...new Uint32Array(Float32Array.from(scalars).buffer)];
       for (let i = 0; i < count; i++) {
         const tensors = {
           value: t.float32(inputs[`value${i}`]!),
@@ -69,7 +73,12 @@ export function adamKernel(backendName: KernelBackendName): tf.KernelFunc {
           outM: outs[3 * i + 1]!,
           outV: outs[3 * i + 2]!,
         };
-        adamLoop(tensors, scalars);
+        const { value, m, v, g, outValue, outM, outV } = tensors;
+        const vectorised = simd === null ? 0 : value.length - (value.length % 4);
+        if (vectorised > 0) {
+          simd!(value.byteOffset, m.byteOffset, v.byteOffset, g.byteOffset, outValue.byteOffset, outM.byteOffset, outV.byteOffset, vectorised, ...scalarBits);
+        }
+        adamLoop(tensors, scalars, vectorised);
       }
       outs[3 * count]![0] = Math.fround(acc1 * b1!);
       outs[3 * count + 1]![0] = Math.fround(acc2 * b2!);
@@ -88,17 +97,18 @@ export interface AdamArrays {
 }
 
 /**
- * The update in JavaScript: Math.fround after each operation gives the
+ * The update from element `from` on, in JavaScript (wasm's SIMD routine does the groups of four
+ * before it): Math.fround after each operation gives the
  * float32 result (a double holds every float32 sum, product, quotient and root exactly enough
  * for one rounding to float32 to be the correctly rounded one).
  */
-function adamLoop(a: AdamArrays, scalars: readonly number[]): void {
+function adamLoop(a: AdamArrays, scalars: readonly number[], from: number): void {
   const [b1, omb1, b2, omb2, eps, negLr, oneMinusAcc1, oneMinusAcc2] = scalars as [
     number, number, number, number, number, number, number, number,
   ];
   const { value, m, v, g, outValue, outM, outV } = a;
   const f = Math.fround;
-  for (let j = 0; j < value.length; j++) {
+  for (let j = from; j < value.length; j++) {
     const gj = g[j]!;
     const newM = f(f(m[j]! * b1) + f(gj * omb1));
     const newV = f(f(v[j]! * b2) + f(f(gj * gj) * omb2));

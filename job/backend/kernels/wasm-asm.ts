@@ -91,6 +91,9 @@ export const op = {
   f32x4Add: [0xfd, 0xe4, 0x01],
   f32x4Mul: [0xfd, 0xe6, 0x01],
   f32x4Max: [0xfd, 0xe9, 0x01],
+  f32x4Sqrt: [0xfd, 0xe3, 0x01],
+  f32x4Div: [0xfd, 0xe7, 0x01],
+  f32ReinterpretI32: [0xbe],
 };
 
 /** A function body: local declarations as (count, type) pairs, then the code. */
