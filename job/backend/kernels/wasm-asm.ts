@@ -94,6 +94,9 @@ export const op = {
   f32x4Sqrt: [0xfd, 0xe3, 0x01],
   f32x4Div: [0xfd, 0xe7, 0x01],
   f32ReinterpretI32: [0xbe],
+  f32x4Ne: [0xfd, 0x42],
+  i32x4Add: [0xfd, 0xae, 0x01],
+  i32x4ExtractLane: (lane: number) => [0xfd, 0x1b, lane],
 };
 
 /** A function body: local declarations as (count, type) pairs, then the code. */
