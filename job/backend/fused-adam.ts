@@ -16,7 +16,7 @@ interface AdamState {
  * tfjs' Adam with its update as one kernel call for all weights where the backend has the fused
  * kernel (wasm and cpu, with this project's kernels), and tfjs' own update elsewhere. It keeps the
  * stock optimizer's state, names and weights, so checkpoints, `getWeights` and `setWeights` work
- * as before, and its floats are the stock ones bit for bit: the stock update runs ~13 kernels per
+ * as before, and its floats are the stock ones bit for bit: the stock update runs 14 kernels per
  * weight, and per-call overhead, not arithmetic, was most of their cost.
  */
 export class FusedAdamOptimizer extends tf.AdamOptimizer {

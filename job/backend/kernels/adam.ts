@@ -33,8 +33,8 @@ export function adamScalars(attrs: Omit<AdamAttrs, 'count'>): Float32Array {
 
 /**
  * One step of tfjs' Adam (tfjs-core 4.22, optimizers/adam_optimizer.js) for every weight in one
- * kernel, instead of thirteen small kernels per weight; on wasm in a SIMD routine, four lanes at a time. Inputs `value<i>`, `m<i>`, `v<i>`, `g<i>`
- * for each weight and the scalars `accBeta1`, `accBeta2` (β₁ᵗ, β₂ᵗ); outputs, in order, each
+ * kernel, instead of fourteen small kernels per weight; on wasm in a SIMD routine, four lanes at a
+ * time (wasm-adam.ts). Inputs `value<i>`, `m<i>`, `v<i>`, `g<i>` for each weight and the scalars `accBeta1`, `accBeta2` (β₁ᵗ, β₂ᵗ); outputs, in order, each
  * weight's new value, m and v, then the next β₁ᵗ⁺¹, β₂ᵗ⁺¹. The arithmetic is the stock chain's,
  * op for op, each result rounded to float32 as its kernel's output would be:
  *   m' = m·β₁ + g·(1−β₁)            v' = v·β₂ + (g·g)·(1−β₂)
@@ -56,12 +56,10 @@ export function adamKernel(backendName: KernelBackendName): tf.KernelFunc {
     shapes.push([], []);
     const simd = backendName === 'wasm' ? adamFor(wasmModuleOf(args.backend)) : null;
     return t.outputs(shapes, (outs) => {
-      const [b1, omb1, b2, omb2, eps, negLr] = adamScalars(attrs) as unknown as number[];
       const acc1 = t.float32(inputs['accBeta1']!)[0]!;
       const acc2 = t.float32(inputs['accBeta2']!)[0]!;
-      const oneMinusAcc1 = Math.fround(1 - acc1);
-      const oneMinusAcc2 = Math.fround(1 - acc2);
-      const scalars = [b1!, omb1!, b2!, omb2!, eps!, negLr!, oneMinusAcc1, oneMinusAcc2];
+      // The stock optimizer's sub(1, accBeta): float32 scalars, a float32 result.
+      const scalars = [...adamScalars(attrs), Math.fround(1 - acc1), Math.fround(1 - acc2)];
       const scalarBits = [...new Uint32Array(Float32Array.from(scalars).buffer)];
       for (let i = 0; i < count; i++) {
         const tensors = {
@@ -80,8 +78,8 @@ export function adamKernel(backendName: KernelBackendName): tf.KernelFunc {
         }
         adamLoop(tensors, scalars, vectorised);
       }
-      outs[3 * count]![0] = Math.fround(acc1 * b1!);
-      outs[3 * count + 1]![0] = Math.fround(acc2 * b2!);
+      outs[3 * count]![0] = acc1 * scalars[0]!;
+      outs[3 * count + 1]![0] = acc2 * scalars[2]!;
     });
   };
 }

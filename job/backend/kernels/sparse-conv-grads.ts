@@ -54,8 +54,7 @@ export type SparseForm = (
 
 /**
  * Non-zero entries of `values`; with `module`, whose heap `values` lies in, the groups of four are
- * counted by a SIMD routine (~0.5 ms of CPU per batch-64 step in JavaScript for the two counts of
- * each of the second layer's two gradients).
+ * counted by a SIMD routine (the JavaScript loop was a visible share of a step in a V8 profile).
  */
 export function nonZeroCount(values: Float32Array, module?: EmscriptenModuleLike): number {
   const simd = module === undefined ? null : nonZeroFor(module);
