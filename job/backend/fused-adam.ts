@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { ADAM_UPDATE, type AdamAttrs } from './kernels/adam.js';
 
-/** The stock optimizer's state, private in its type declaration but plain fields at run time. */
 /** What `applyGradients` receives (tfjs-core's NamedVariableMap | NamedTensor[], not re-exported). */
 type VariableGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
 
+/** The stock optimizer's state, private in its type declaration but plain fields at run time. */
 interface AdamState {
   accBeta1: tf.Variable;
   accBeta2: tf.Variable;
