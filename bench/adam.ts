@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { FusedAdamOptimizer } from '../job/backend/fused-adam.js';
 import { initBackend } from '../job/backend/select.js';
 import { UsageError } from '../job/errors.js';
-import { createModel, IMAGE_SIZE, NUM_CLASSES, setDropoutSeed } from '../job/model.js';
+import { createModel, setDropoutSeed } from '../job/model.js';
+import { CLASS_COUNT, IMAGE_PIXELS } from '../job/shared/fashion-mnist.js';
 import { LEARNING_RATE, trainStep } from '../job/train-step.js';
 import { cpuNowMs, median } from './timing.js';
 
@@ -35,9 +36,9 @@ async function main(): Promise<void> {
   const rounds = positiveInt('rounds', values.rounds);
   const steps = positiveInt('steps', values.steps);
   await initBackend(values.backend);
-  const x = new Float32Array(BATCH_SIZE * IMAGE_SIZE * IMAGE_SIZE).map((_, i) => ((i * 7919) % 255) / 255);
-  const y = new Float32Array(BATCH_SIZE * NUM_CLASSES);
-  for (let i = 0; i < BATCH_SIZE; i++) y[i * NUM_CLASSES + (i % NUM_CLASSES)] = 1;
+  const x = new Float32Array(BATCH_SIZE * IMAGE_PIXELS).map((_, i) => ((i * 7919) % 255) / 255);
+  const y = new Float32Array(BATCH_SIZE * CLASS_COUNT);
+  for (let i = 0; i < BATCH_SIZE; i++) y[i * CLASS_COUNT + (i % CLASS_COUNT)] = 1;
   const contenders = {
     stock: { model: createModel(1), optimizer: tf.train.adam(...HYPER) as tf.Optimizer },
     fused: { model: createModel(1), optimizer: new FusedAdamOptimizer(...HYPER) as tf.Optimizer },

@@ -6,7 +6,8 @@ import { ADAM_UPDATE } from '../../job/backend/kernels/adam.js';
 import { adamFor } from '../../job/backend/kernels/wasm-adam.js';
 import { wasmModuleOf } from '../../job/backend/kernels/wasm-asm.js';
 import { initBackend } from '../../job/backend/select.js';
-import { createModel, IMAGE_SIZE, NUM_CLASSES, setDropoutSeed } from '../../job/model.js';
+import { createModel, setDropoutSeed } from '../../job/model.js';
+import { CLASS_COUNT, IMAGE_PIXELS } from '../../job/shared/fashion-mnist.js';
 import { trainStep } from '../../job/train-step.js';
 
 /** The model's weight shapes, plus odd sizes that leave a remainder after groups of four and sixteen. */
@@ -81,9 +82,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
       await initBackend(backend);
       const steps = backend === 'cpu' ? 2 : 4;
       const size = 16;
-      const x = randomArray(size * IMAGE_SIZE * IMAGE_SIZE, 7).map((v) => Math.abs(v) % 1);
-      const y = new Float32Array(size * NUM_CLASSES);
-      for (let i = 0; i < size; i++) y[i * NUM_CLASSES + (i % NUM_CLASSES)] = 1;
+      const x = randomArray(size * IMAGE_PIXELS, 7).map((v) => Math.abs(v) % 1);
+      const y = new Float32Array(size * CLASS_COUNT);
+      for (let i = 0; i < size; i++) y[i * CLASS_COUNT + (i % CLASS_COUNT)] = 1;
       const results: { losses: number[]; weights: Uint32Array[] }[] = [];
       for (const optimizer of [tf.train.adam(...HYPER), new FusedAdamOptimizer(...HYPER)]) {
         const model = createModel(3);
