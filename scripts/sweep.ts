@@ -31,6 +31,7 @@ import { openStorage as openStorageDefault } from '../job/storage/open.js';
 import { CONTENT_TYPES, type Storage } from '../job/storage/storage.js';
 import { createBatchApi, createSsmApi, readStackParameters, type BatchApi, type SsmApi } from './batch-client.js';
 import { DATA_PREFIX, DEFAULT_STACK_NAME, SWEEPS_PREFIX } from './stack-names.js';
+import { reportFailures } from './sweep-failures.js';
 
 export const SWEEP_VERSION = 1;
 export const SWEEP_FILE = 'sweep.json';
@@ -107,6 +108,8 @@ export interface SweepDeps {
   /** Rewrites one status line in place; absent when stderr is not a terminal. */
   readonly status?: (line: string) => void;
   readonly sleep: (ms: number) => Promise<void>;
+  /** Batch --wait: explains failed runs (status reason, log tail); absent, failures are only counted. */
+  readonly reportFailures?: (record: SweepRecord, jobId: string, failed: readonly string[]) => Promise<void>;
 }
 
 export interface SweepRun extends GridPoint {
@@ -385,6 +388,7 @@ async function submitBatch(
   deps.log(`submitted ${record.batch!.jobName} (${response.jobId}): ${record.runs.length} runs; plan in ${sweepUri}`);
   if (!options.wait || !response.jobId) return { record: submitted, sweepUri, dryRun: false, final: null, failed: [] };
   const { counts, failed } = await waitForBatch(submitted, response.jobId, options.pollSeconds ?? DEFAULT_POLL_SECONDS, deps);
+  if (failed.length > 0) await deps.reportFailures?.(submitted, response.jobId, failed);
   return { record: submitted, sweepUri, dryRun: false, final: counts, failed };
 }
 
@@ -547,6 +551,7 @@ export function defaultSweepDeps(): SweepDeps {
     log: (line) => process.stderr.write(`${tty ? '\x1b[2K\r' : ''}${line}\n`),
     status: tty ? (line) => process.stderr.write(`\x1b[2K\r${line}`) : undefined,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    reportFailures: (record, jobId, failed) => reportFailures(record, jobId, failed, (line) => process.stderr.write(`${line}\n`)),
   };
 }
 
