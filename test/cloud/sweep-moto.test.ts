@@ -20,8 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 
-import type { Metrics } from '../../job/artifacts/metrics-schema.js';
-import type { SweepRecord } from '../../scripts/sweep.js';
+import type { Metrics } from '../../job/shared/metrics.js';
+import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { buildImage } from '../support/docker.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';
 import { deployToMoto, readTemplate, type DeployedStack } from '../support/moto-stack.js';
@@ -52,7 +52,7 @@ describe('[slow][docker][cloud] cdk template → moto Batch array job in Docker 
   let resultsBucket: string;
 
   function mixup(args: string[]): Promise<CliResult> {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'job/cli.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'scripts/cli.ts'), ...args], {
       cwd: work,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,7 +11,7 @@ import {
   logGroupOf,
   reportFailures,
   type FailureApis,
-} from '../../scripts/sweep-failures.js';
+} from '../../scripts/sweep/failures.js';
 
 const RUNS = [
   { index: 0, alpha: 0.1, seed: 1, runId: 'alpha-0.1_seed-1' },

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-batch';
 import { CloudWatchLogsClient, GetLogEventsCommand, type OutputLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 
-import type { CommandSender } from './batch-client.js';
+import type { CommandSender } from '../batch-client.js';
 
 /** Where Batch sends a job's output when its definition configures no log group. */
 export const DEFAULT_LOG_GROUP = '/aws/batch/job';
