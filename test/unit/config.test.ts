@@ -68,7 +68,8 @@ describe('resolveRunConfig', () => {
     const config = resolveRunConfig({}, { MIXUP_GRID_ALPHAS: '0,0.4', MIXUP_GRID_SEEDS: '1,2', AWS_BATCH_JOB_ARRAY_INDEX: '3', AWS_BATCH_JOB_ID: 'j:3' });
     assert.equal(config.alpha, 0.4);
     assert.equal(config.seed, 2);
-    assert.doesNotMatch(config.runId, /^j/);
+    // Index 3 of 2 α × 2 seeds is (α 0.4, seed 2); the id names the point, not the Batch job.
+    assert.equal(config.runId, 'alpha-0.4_seed-2');
   });
 
   test('variable names follow the flags', () => {

@@ -60,20 +60,71 @@ describe('EpochBatches', () => {
   });
 
   const count = 40;
-  // Row r is filled with the byte r, so a mixed pixel tells which rows were mixed.
-  const pixels = Uint8Array.from({ length: count * 784 }, (_, i) => Math.floor(i / 784));
+  // Row r carries r in pixel 0 and a nonlinear code of r in pixel 1, so that a mixed image alone tells
+  // which two rows were mixed and with which λ: nothing below reads the rows the code reports.
+  const code = (r: number) => (r * r * 7 + 3) % 256;
+  const pixels = new Uint8Array(count * 784);
+  for (let r = 0; r < count; r++) [pixels[r * 784], pixels[r * 784 + 1]] = [r, code(r)];
   const labels = Uint8Array.from({ length: count }, (_, r) => r % 10);
   const train = { pixels, labels, count };
 
-  test('mixup pairs row i of stream one with row i of stream two, weighted by λ', () => {
-    const batch = new EpochBatches(train, 'mixup', 0.2, 16, 9, 1).batch(0);
-    const [rows1, rows2] = batch.rows!;
-    for (let i = 0; i < batch.size; i++) {
-      const l = batch.lam![i]!;
-      const expected = l * (rows1[i]! / 255) + (1 - l) * (rows2[i]! / 255);
-      assert.ok(Math.abs(batch.x[i * 784]! - expected) < 1e-6);
-      assert.ok(Math.abs(batch.y[i * 10 + (rows1[i]! % 10)]! - (rows1[i]! % 10 === rows2[i]! % 10 ? 1 : l)) < 1e-6);
+  /** Stream two's row and λ behind a mixed sample whose stream-one row is known; null if λ ≈ 1 hides it. */
+  function unmix(x0: number, x1: number, one: number): { two: number; lam: number } | null {
+    const found: { two: number; lam: number }[] = [];
+    for (let b = 0; b < count; b++) {
+      if (b === one) continue;
+      const lam = (x0 * 255 - b) / (one - b);
+      if (lam < 0.03 || lam > 0.97) continue;
+      if (Math.abs(x1 * 255 - (lam * code(one) + (1 - lam) * code(b))) < 1e-3) found.push({ two: b, lam });
     }
+    return found.length === 1 ? found[0]! : null;
+  }
+
+  test('mixup mixes each baseline row with a row of an independent second stream, weighted by λ', () => {
+    const mixup = new EpochBatches(train, 'mixup', 1, 8, 9, 1);
+    const baseline = new EpochBatches(train, 'baseline', 1, 8, 9, 1);
+    const secondRows: number[] = [];
+    let lambdas: number[] = [];
+    let identified = 0;
+    for (let step = 0; step < mixup.steps; step++) {
+      const b = baseline.batch(step);
+      const oneRows = Array.from({ length: b.size }, (_, i) => Math.round(b.x[i * 784]! * 255));
+      const m = mixup.batch(step);
+      lambdas = lambdas.concat(Array.from(m.lam!));
+      for (let i = 0; i < m.size; i++) {
+        const found = unmix(m.x[i * 784]!, m.x[i * 784 + 1]!, oneRows[i]!);
+        if (found === null) continue;
+        identified++;
+        secondRows.push(found.two);
+        assert.ok(Math.abs(found.lam - m.lam![i]!) < 1e-4, `step ${step} sample ${i}: λ ${found.lam} from the pixels, ${m.lam![i]} reported`);
+        // Labels mix with the same λ: λ on stream one's class, 1 − λ on stream two's.
+        const y = Array.from(m.y.subarray(i * 10, i * 10 + 10));
+        const expected = new Array(10).fill(0);
+        expected[oneRows[i]! % 10] += found.lam;
+        expected[found.two % 10] += 1 - found.lam;
+        y.forEach((v, k) => assert.ok(Math.abs(v - expected[k]) < 1e-4, `step ${step} sample ${i} class ${k}: ${v} vs ${expected[k]}`));
+      }
+    }
+    // At α = 1 λ is uniform: only the few near 0 or 1 (and pairs of equal rows) hide stream two.
+    assert.ok(identified >= 0.8 * count, `stream two identified for ${identified} of ${count} samples`);
+    assert.ok(new Set(secondRows).size === secondRows.length, 'stream two is a shuffle: no row twice in an epoch');
+    assert.ok(lambdas.some((l) => l < 0.9) && lambdas.some((l) => l > 0.1), `λ spreads over (0, 1): ${lambdas.join(', ')}`);
+  });
+
+  test('at α > 0, most rows of stream two differ from stream one, and λ is not all 1', () => {
+    const batches = new EpochBatches(train, 'mixup', 0.2, 16, 9, 1);
+    let same = 0;
+    let total = 0;
+    const lambdas: number[] = [];
+    for (let step = 0; step < batches.steps; step++) {
+      const b = batches.batch(step);
+      const [one, two] = b.rows!;
+      for (let i = 0; i < b.size; i++) same += one[i] === two[i] ? 1 : 0;
+      total += b.size;
+      lambdas.push(...b.lam!);
+    }
+    assert.ok(same <= total / 4, `${same} of ${total} samples mixed with themselves`);
+    assert.ok(lambdas.filter((l) => l < 0.999).length >= total / 4, `λ: ${lambdas.join(', ')}`);
   });
 
   test('at α = 0 the mixup arm sees exactly the baseline batches', () => {
