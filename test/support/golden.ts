@@ -1,7 +1,7 @@
 /**
  * Pinned metrics: wasm runs are bit-reproducible (same seed, data, Node and tfjs give the same
  * floats on any machine), so tests compare a run with stored numbers, not only with another run of
- * the same code. test/golden/README.md says when and how to regenerate them.
+ * the same code. test/support/write-golden.ts regenerates them, for a change meant to alter them.
  */
 import { readFileSync } from 'node:fs';
 import type { Metrics } from '../../job/artifacts/metrics-schema.js';
