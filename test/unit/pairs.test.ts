@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { EpochBatches } from '../../job/batches.js';
+import { EpochBatches, sliceRows } from '../../job/batches.js';
+import { sampleLambda } from '../../job/mixup.js';
 import { batchCount, batchSlice, bufferedShuffle, epochOrder } from '../../job/pairs.js';
-import { Rng } from '../../job/random.js';
+import { Rng, rngFor } from '../../job/random.js';
 
 const isPermutation = (order: Int32Array) => [...order].sort((a, b) => a - b).every((v, i) => v === i);
 
@@ -27,6 +28,25 @@ describe('bufferedShuffle', () => {
   });
 });
 
+describe('bufferedShuffle, step by step', () => {
+  test('slot 0 every time: emits the slot, refills it with the next element, then drains from the end', () => {
+    const asked: number[] = [];
+    const order = bufferedShuffle(5, 3, (k) => (asked.push(k), 0));
+    assert.deepEqual([...order], [0, 3, 4, 2, 1]);
+    assert.deepEqual(asked, [3, 3, 3, 2, 1], 'the random slot is drawn among the filled ones');
+  });
+
+  test('the last slot every time', () => {
+    assert.deepEqual([...bufferedShuffle(5, 3, (k) => k - 1)], [2, 3, 4, 1, 0]);
+  });
+
+  test('a buffer larger than the data holds the data only', () => {
+    const asked: number[] = [];
+    assert.deepEqual([...bufferedShuffle(3, 10, (k) => (asked.push(k), 0))], [0, 2, 1]);
+    assert.deepEqual(asked, [3, 2, 1]);
+  });
+});
+
 describe('epochOrder', () => {
   test('the two mixup streams are independent shuffles of the same data', () => {
     const one = epochOrder(2000, 64, 42, 'one', 1);
@@ -39,6 +59,19 @@ describe('epochOrder', () => {
   test('each epoch reshuffles, and the same (seed, stream, epoch) repeats exactly', () => {
     assert.notDeepEqual(epochOrder(500, 8, 42, 'one', 1), epochOrder(500, 8, 42, 'one', 2));
     assert.deepEqual(epochOrder(500, 8, 42, 'one', 3), epochOrder(500, 8, 42, 'one', 3));
+  });
+
+  test('the order of a (seed, stream, epoch) is pinned: a resumed or later run draws the same', () => {
+    assert.deepEqual([...epochOrder(12, 2, 42, 'two', 1)], [2, 7, 0, 11, 6, 8, 10, 1, 5, 4, 3, 9]);
+  });
+
+  test('batches slice the order in turn', () => {
+    const order = Int32Array.from([5, 4, 3, 2, 1]);
+    assert.deepEqual([...batchSlice(order, 2, 0)], [5, 4]);
+    assert.deepEqual([...batchSlice(order, 2, 1)], [3, 2]);
+    assert.deepEqual([...batchSlice(order, 2, 2)], [1]);
+    assert.equal(batchCount(5, 2), 3);
+    assert.equal(batchCount(4, 2), 2);
   });
 
   test('the last batch keeps the remainder', () => {
@@ -136,5 +169,37 @@ describe('EpochBatches', () => {
       assert.deepEqual([...a.x], [...b.x]);
       assert.deepEqual([...a.y], [...b.y]);
     }
+  });
+
+  test('the streams and λ are the named draws of the run seed: shuffle one, shuffle two, lambda per step', () => {
+    const batches = new EpochBatches(train, 'mixup', 0.4, 16, 9, 2);
+    const one = epochOrder(count, 16, 9, 'one', 2);
+    const two = epochOrder(count, 16, 9, 'two', 2);
+    for (let step = 0; step < batches.steps; step++) {
+      const b = batches.batch(step);
+      assert.deepEqual([...b.rows![0]], [...batchSlice(one, 16, step)]);
+      assert.deepEqual([...b.rows![1]], [...batchSlice(two, 16, step)]);
+      assert.deepEqual([...b.lam!], [...sampleLambda(0.4, b.size, rngFor(9, 'lambda', 2, step))]);
+    }
+  });
+
+  test('the baseline never mixes, whatever α it is given', () => {
+    const b = new EpochBatches(train, 'baseline', 0.4, 16, 9, 2).batch(0);
+    assert.equal(b.lam, undefined);
+    assert.equal(b.rows, undefined);
+    const rows = batchSlice(epochOrder(count, 16, 9, 'one', 2), 16, 0);
+    rows.forEach((r, i) => assert.equal(b.x[i * 784], Math.fround(r / 255)));
+  });
+});
+
+describe('sliceRows', () => {
+  test('rows start to end of images and labels, without copying', () => {
+    const data = { x: Float32Array.from({ length: 4 * 784 }, (_, i) => Math.floor(i / 784)), y: Float32Array.from({ length: 40 }, (_, i) => i), count: 4 };
+    const slice = sliceRows(data, 1, 3);
+    assert.equal(slice.size, 2);
+    assert.equal(slice.x.length, 2 * 784);
+    assert.deepEqual([slice.x[0], slice.x[2 * 784 - 1]], [1, 2]);
+    assert.deepEqual([...slice.y], Array.from({ length: 20 }, (_, i) => 10 + i));
+    assert.equal(slice.x.buffer, data.x.buffer);
   });
 });
