@@ -122,6 +122,13 @@ describe('pinned draws (every stream a run uses, so resumes and later versions d
     assert.deepEqual([r.logGamma(0.2), r.logGamma(1), r.logGamma(5)], [-80.03887997640973, -2.012539683655986, 1.613366458212211]);
   });
 
+  test('2,000 log-Gamma draws, rejections included (the acceptance test decides which draws are kept)', () => {
+    const r = new Rng(11);
+    let sum = 0;
+    for (let i = 0; i < 2000; i++) sum += r.logGamma(1.5);
+    assert.equal(sum, 22.470155705051045);
+  });
+
   test('λ for α = 0.2 and α = 2', () => {
     assert.deepEqual(Array.from(sampleLambda(0.2, 4, rngFor(42, 'lambda', 1, 0))), [0.008548597805202007, 0.17712458968162537, 0.9576976895332336, 0.2893071174621582]);
     assert.deepEqual(Array.from(sampleLambda(2, 4, rngFor(42, 'lambda', 1, 0))), [0.7013674974441528, 0.17315511405467987, 0.40920934081077576, 0.6347057223320007]);
