@@ -1,5 +1,6 @@
 # The mixup-batch job image: AWS Batch runs it on GPU instances as `mixup run`, configured by
-# MIXUP_* environment variables and/or arguments.
+# MIXUP_* environment variables and/or arguments. It holds the job alone (dist/job and its
+# production dependencies); the user's commands (sweep, results, seed-data) stay on the user's machine.
 #
 #   docker build -t mixup-batch .                       # GPU image (needs Docker Hub and npmjs.org)
 #
@@ -18,7 +19,7 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS node
 
-# ---- build: compile job/ and scripts/ to dist/ ------------------------------------------------------
+# ---- build: compile job/ (the container's program; it imports nothing outside job/) to dist/ ---------
 FROM ${BUILD_BASE} AS build
 ARG NPM_REGISTRY=https://registry.npmjs.org/
 ARG NODE_EXTRA_CA_CERTS=
@@ -34,7 +35,6 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --omit=optional && npm cache clean --force
 COPY tsconfig.json tsconfig.build.json ./
 COPY job ./job
-COPY scripts ./scripts
 RUN npm run build
 
 # ---- deps: production node_modules, installed on the runtime base so native addons match its glibc ----
@@ -55,7 +55,9 @@ COPY package.json package-lock.json ./
 # libtensorflow in its own, and where that fails npm drops the package without failing the install.
 # A GPU image without it would train on wasm, hours instead of minutes, so by default that fails the
 # build; GPU_BACKEND=optional accepts it (offline builds, where the job falls back to wasm).
-# Source maps are half of tfjs's 290 MB and nothing reads them.
+# Source maps are half of tfjs's 290 MB and nothing reads them. The Batch and SSM SDKs are the user's
+# commands' (sweep, results), which the image does not hold; the job never imports them (the import
+# rules in .dependency-cruiser.cjs), and the runtime stage checks that the entry loads without them.
 ARG GPU_BACKEND=required
 RUN case "$GPU_BACKEND" in required|optional) ;; \
       *) echo "GPU_BACKEND='$GPU_BACKEND' must be 'required' or 'optional'" >&2; exit 2 ;; esac \
@@ -63,6 +65,7 @@ RUN case "$GPU_BACKEND" in required|optional) ;; \
  && node /usr/local/lib/node_modules/npm/bin/npm-cli.js ci --omit=dev --foreground-scripts \
  && node /usr/local/lib/node_modules/npm/bin/npm-cli.js cache clean --force \
  && find node_modules -name '*.map' -delete \
+ && rm -rf node_modules/@aws-sdk/client-batch node_modules/@aws-sdk/client-ssm \
  && if node -e "require.resolve('@tensorflow/tfjs-node-gpu')" 2>/dev/null; then \
       echo "@tensorflow/tfjs-node-gpu installed: the job will train on the GPU"; \
     elif [ "$GPU_BACKEND" = required ]; then \
@@ -87,9 +90,10 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=deps /app/package.json ./package.json
 COPY --from=build /src/dist ./dist
-COPY bin ./bin
+# The entry loads every module `mixup run` imports statically: proof the image lacks nothing it needs.
+RUN node /app/dist/job/cli.js --version >/dev/null
 # Code stays root-owned and read-only to the job; local outputs (MIXUP_OUT=runs/…) land in /work.
 WORKDIR /work
 USER mixup
-ENTRYPOINT ["node", "/app/bin/mixup.js"]
+ENTRYPOINT ["node", "/app/dist/job/cli.js"]
 CMD ["run"]

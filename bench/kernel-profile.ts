@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../job/backend/select.js';
 import { UsageError } from '../job/errors.js';
-import { createModel, IMAGE_SIZE, NUM_CLASSES } from '../job/model.js';
+import { createModel } from '../job/model.js';
+import { CLASS_COUNT as NUM_CLASSES, IMAGE_PIXELS } from '../job/shared/fashion-mnist.js';
 import { createOptimizer, trainStep } from '../job/train-step.js';
 import { cpuNowMs, median } from './timing.js';
 
@@ -58,7 +59,7 @@ function randomBatch(seed: number): { x: Float32Array; y: Float32Array } {
     a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
     return a / 4294967296;
   };
-  const x = new Float32Array(BATCH_SIZE * IMAGE_SIZE * IMAGE_SIZE).map(next);
+  const x = new Float32Array(BATCH_SIZE * IMAGE_PIXELS).map(next);
   const y = new Float32Array(BATCH_SIZE * NUM_CLASSES);
   for (let i = 0; i < BATCH_SIZE; i++) y[i * NUM_CLASSES + Math.floor(next() * NUM_CLASSES)] = 1;
   return { x, y };

@@ -18,7 +18,7 @@ import { mixBatch, sampleLambda } from '../job/mixup.js';
 import { createModel } from '../job/model.js';
 import { rngFor } from '../job/random.js';
 import { createOptimizer, trainStep } from '../job/train-step.js';
-import type { ArmName } from '../job/artifacts/metrics-schema.js';
+import type { ArmName } from '../job/shared/metrics.js';
 import { median } from './timing.js';
 
 const BATCH_SIZE = 64;

@@ -3,7 +3,7 @@ import type { ManagedEc2EcsComputeEnvironment } from 'aws-cdk-lib/aws-batch';
 import type { IRole, Role } from 'aws-cdk-lib/aws-iam';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
-import { RUNS_PREFIX, SWEEPS_PREFIX } from '../scripts/stack-names.js';
+import { RUNS_PREFIX, SWEEPS_PREFIX } from '../job/shared/layout.js';
 
 /** The parts of the stack that carry acknowledged cdk-nag (AwsSolutions) findings. */
 export interface AcknowledgedParts {

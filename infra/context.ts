@@ -2,8 +2,8 @@ import { Duration, Size } from 'aws-cdk-lib';
 import { InstanceClass } from 'aws-cdk-lib/aws-ec2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { UsageError } from '../job/errors.js';
-import { DEFAULT_STACK_NAME } from '../scripts/stack-names.js';
-import type { MixupBatchStackProps } from './stack.js';
+import { DEFAULT_STACK_NAME } from '../job/shared/stack.js';
+import type { MixupBatchStackProps } from './props.js';
 
 /**
  * x86-64 instance classes with NVIDIA GPUs that Batch's ECS_AL2023_NVIDIA AMI drives. g4ad has AMD
@@ -15,7 +15,7 @@ export const NVIDIA_GPU_CLASSES: readonly string[] = [
   InstanceClass.P5, InstanceClass.P5E, InstanceClass.P5EN,
 ];
 
-/** The deploy-time options a user sets with `npx cdk deploy -c key=value` (defaults in `cdk.json`). */
+/** The deploy-time options a user sets with `npx cdk deploy -c key=value`; an absent one takes the stack's default (infra/stack.ts). */
 export const CONTEXT_KEYS = [
   'stackName', 'instanceClasses', 'maxvCpus', 'spot', 'onDemand', 'vpcId', 's3GatewayEndpoint',
   'autoDeleteBuckets', 'logRetentionDays', 'jobTimeoutMinutes', 'jobVcpus', 'jobMemoryMiB',

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Size, Stack, Token, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   Action,
   AllocationStrategy,
@@ -22,109 +22,35 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { DATA_PREFIX, RUNS_PREFIX, SSM_PARAMETERS, SWEEPS_PREFIX, ssmParameterName } from '../scripts/stack-names.js';
+import { CHECKPOINT_TAG, DATA_PREFIX, RUNS_PREFIX, SWEEPS_PREFIX } from '../job/shared/layout.js';
+import { SSM_PARAMETERS, ssmParameterName } from '../job/shared/stack.js';
 import { acknowledgeFindings } from './acknowledgements.js';
+import {
+  DEFAULT_CAPACITY_WAIT,
+  DEFAULT_CHECKPOINT_EXPIRATION,
+  DEFAULT_INSTANCE_CLASSES,
+  DEFAULT_JOB_MEMORY,
+  DEFAULT_JOB_TIMEOUT,
+  DEFAULT_JOB_VCPUS,
+  DEFAULT_LOG_RETENTION,
+  DEFAULT_MAX_VCPUS,
+  INCOMPLETE_UPLOAD_EXPIRATION,
+  JOB_ATTEMPTS,
+  MISCONFIGURED_WAIT,
+  NONCURRENT_VERSION_EXPIRATION,
+  validateProps,
+  type MixupBatchStackProps,
+} from './props.js';
 
-export interface MixupBatchStackProps extends StackProps {
-  /**
-   * Directory holding the `Dockerfile` of the job image.
-   * @default - the repository root
-   */
-  readonly imageDirectory?: string;
-  /**
-   * GPU instance classes Batch may launch; Batch picks the size that fits a job.
-   * @default [g4dn, g5, g6]
-   */
-  readonly instanceClasses?: ec2.InstanceClass[];
-  /**
-   * Upper bound of each compute environment, in vCPUs.
-   * @default 64 (16 one-GPU jobs of 4 vCPUs at once)
-   */
-  readonly maxvCpus?: number;
-  /**
-   * Whether the spot compute environment exists; it comes first in the queue.
-   * @default true
-   */
-  readonly spot?: boolean;
-  /**
-   * Whether the on-demand compute environment exists; it comes after spot in the queue.
-   * @default true
-   */
-  readonly onDemand?: boolean;
-  /**
-   * An existing VPC, looked up at synth time (needs credentials and an explicit account/region).
-   * @default - a new VPC with public subnets and no NAT gateway
-   */
-  readonly vpcId?: string;
-  /**
-   * Whether to add an S3 gateway endpoint to the VPC (turn off for an existing VPC that has one).
-   * @default true
-   */
-  readonly s3GatewayEndpoint?: boolean;
-  /**
-   * Whether `cdk destroy` empties and deletes both buckets.
-   * @default false - the buckets and their objects are retained
-   */
-  readonly autoDeleteBuckets?: boolean;
-  /**
-   * Retention of the job log group and the VPC flow log group.
-   * @default RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: RetentionDays;
-  /**
-   * Wall-clock limit of one job attempt; Batch terminates the attempt after it.
-   * @default Duration.minutes(120)
-   */
-  readonly jobTimeout?: Duration;
-  /**
-   * vCPUs one job reserves.
-   * @default 4 (a whole *.xlarge)
-   */
-  readonly jobVcpus?: number;
-  /**
-   * Memory one job reserves.
-   * @default Size.mebibytes(14336) (a 16 GiB *.xlarge, less what the ECS agent and OS keep)
-   */
-  readonly jobMemory?: Size;
-  /**
-   * Age after which objects tagged `kind=checkpoint` in the results bucket expire.
-   * @default Duration.days(7)
-   */
-  readonly checkpointExpiration?: Duration;
-  /**
-   * How long a job may wait RUNNABLE for lack of GPU capacity before Batch cancels it.
-   * @default Duration.minutes(240)
-   */
-  readonly capacityWait?: Duration;
-}
-
-export const DEFAULT_INSTANCE_CLASSES = [ec2.InstanceClass.G4DN, ec2.InstanceClass.G5, ec2.InstanceClass.G6];
-export const DEFAULT_MAX_VCPUS = 64;
-export const DEFAULT_LOG_RETENTION = RetentionDays.ONE_MONTH;
-export const DEFAULT_JOB_TIMEOUT = Duration.minutes(120);
-export const DEFAULT_JOB_VCPUS = 4;
-export const DEFAULT_JOB_MEMORY = Size.mebibytes(14_336);
-export const DEFAULT_CHECKPOINT_EXPIRATION = Duration.days(7);
-export const DEFAULT_CAPACITY_WAIT = Duration.minutes(240);
-
-/** The object tag the job sets on checkpoint objects; the lifecycle rule that expires them filters on it. */
-export const CHECKPOINT_TAG = { key: 'kind', value: 'checkpoint' } as const;
-/** Spot reclaims are retried; with 5 attempts a job survives 4 reclaims. */
-export const JOB_ATTEMPTS = 5;
-/** Misconfigured jobs (no instance or CE can ever fit them) are cancelled after Batch's minimum wait. */
-export const MISCONFIGURED_WAIT = Duration.minutes(10);
-export const NONCURRENT_VERSION_EXPIRATION = Duration.days(30);
-export const INCOMPLETE_UPLOAD_EXPIRATION = Duration.days(1);
-
-const MIN_JOB_MEMORY_MIB = 512;
-const MIN_JOB_TIMEOUT = Duration.minutes(1);
-const MAX_CAPACITY_WAIT = Duration.hours(24);
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /**
  * Never part of the image; keeps staging in cdk.out small and the asset hash stable when only
- * infrastructure, tests or local outputs change. The `.dockerignore` applies as well.
+ * infrastructure, the user's commands (scripts/, bin/), tests or local outputs change. The
+ * `.dockerignore` applies as well.
  */
-const IMAGE_EXCLUDES = ['.git', 'node_modules', 'cdk.out', 'dist', 'runs', '.cache', 'infra', 'test', 'bench', 'cdk.json', '*.tsbuildinfo'];
+const IMAGE_EXCLUDES = [
+  '.git', 'node_modules', 'cdk.out', 'dist', 'runs', '.cache', 'infra', 'scripts', 'bin', 'test', 'bench', 'cdk.json', '*.tsbuildinfo',
+];
 
 /**
  * The cloud side of mixup-batch: a scale-to-zero GPU AWS Batch queue, the job definition that runs the
@@ -345,50 +271,4 @@ function secureBucketProps() {
 
 function stuckRunnable(reason: JobStateTimeLimitActionsReason, maxTime: Duration) {
   return { reason, maxTime, action: JobStateTimeLimitActionsAction.CANCEL, state: JobStateTimeLimitActionsState.RUNNABLE };
-}
-
-interface ResolvedProps {
-  readonly instanceClasses: ec2.InstanceClass[];
-  readonly maxvCpus: number;
-  readonly spot: boolean;
-  readonly onDemand: boolean;
-  readonly jobTimeout: Duration;
-  readonly jobVcpus: number;
-  readonly jobMemory: Size;
-  readonly checkpointExpiration: Duration;
-  readonly capacityWait: Duration;
-}
-
-function validateProps(p: ResolvedProps): void {
-  const problems: string[] = [];
-  if (!p.spot && !p.onDemand) {
-    problems.push(`'spot' = false and 'onDemand' = false; at least one compute environment must exist`);
-  }
-  if (p.instanceClasses.length === 0) {
-    problems.push(`'instanceClasses' is empty; give at least one GPU instance class`);
-  }
-  if (!Number.isInteger(p.jobVcpus) || p.jobVcpus < 1) {
-    problems.push(`'jobVcpus' = ${p.jobVcpus}; must be a whole number of at least 1`);
-  }
-  if (!Number.isInteger(p.maxvCpus) || p.maxvCpus < p.jobVcpus) {
-    problems.push(`'maxvCpus' = ${p.maxvCpus} < 'jobVcpus' = ${p.jobVcpus}; a job could never be placed`);
-  }
-  if (!Token.isUnresolved(p.jobMemory) && p.jobMemory.toMebibytes() < MIN_JOB_MEMORY_MIB) {
-    problems.push(`'jobMemory' = ${p.jobMemory.toMebibytes()} MiB; must be at least ${MIN_JOB_MEMORY_MIB} MiB`);
-  }
-  if (p.jobTimeout.toSeconds() < MIN_JOB_TIMEOUT.toSeconds()) {
-    problems.push(`'jobTimeout' = ${p.jobTimeout.toSeconds()} s; Batch needs at least ${MIN_JOB_TIMEOUT.toSeconds()} s`);
-  }
-  if (p.checkpointExpiration.toSeconds() < Duration.days(1).toSeconds()) {
-    problems.push(`'checkpointExpiration' = ${p.checkpointExpiration.toHumanString()}; S3 expires objects after whole days, at least 1`);
-  }
-  const wait = p.capacityWait.toSeconds();
-  if (wait < MISCONFIGURED_WAIT.toSeconds() || wait > MAX_CAPACITY_WAIT.toSeconds()) {
-    problems.push(
-      `'capacityWait' = ${wait} s; Batch accepts ${MISCONFIGURED_WAIT.toSeconds()}–${MAX_CAPACITY_WAIT.toSeconds()} s`,
-    );
-  }
-  if (problems.length > 0) {
-    throw new Error(`MixupBatchStack: ${problems.join('; ')}`);
-  }
 }

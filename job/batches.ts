@@ -1,11 +1,10 @@
-import type { ArmName } from './artifacts/metrics-schema.js';
+import type { ArmName } from './shared/metrics.js';
 import { mixBatch, sampleLambda } from './mixup.js';
-import { NUM_CLASSES } from './model.js';
+import { CLASS_COUNT as NUM_CLASSES, IMAGE_PIXELS as PIXELS } from './shared/fashion-mnist.js';
 import { PIXEL_SCALE, type TrainSplit } from './data/splits.js';
 import { batchCount, batchSlice, epochOrder } from './pairs.js';
 import { rngFor } from './random.js';
 
-export const PIXELS = 28 * 28;
 
 /** Images as rows of 784 floats in [0, 1] and one-hot (or soft) labels as rows of 10. */
 export interface LabelledImages {

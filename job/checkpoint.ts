@@ -1,56 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 
-import type { ArmMetrics, ArmName, EpochRecord, RunConfig } from './artifacts/metrics-schema.js';
 import { JobError } from './errors.js';
-import type { Storage } from './storage/storage.js';
-import { CHECKPOINT_TAGS, CONTENT_TYPES } from './storage/storage.js';
-
-export const CHECKPOINT_DIR = 'checkpoints';
-export const CHECKPOINT_STATE = `${CHECKPOINT_DIR}/state.json`;
-
-/** Sums over the steps of an epoch done so far, so a run resumed mid-epoch reports the same epoch. */
-export interface EpochPartial {
-  readonly steps: number;
-  readonly lossSum: number;
-  readonly correct: number;
-  readonly seen: number;
-  readonly seconds: number;
-}
+import { checkpointStateSchema, type CheckpointState, type EpochPartial, type TensorSpec } from './shared/checkpoint-state.js';
+import { CHECKPOINT_DIR, CHECKPOINT_STATE, CHECKPOINT_TAGS } from './shared/layout.js';
+import type { RunConfig } from './shared/metrics.js';
+import { parseStoredJson } from './shared/stored-json.js';
+import { CONTENT_TYPES, type Storage } from './storage/storage.js';
 
 export const EMPTY_PARTIAL: EpochPartial = { steps: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 };
-
-/** Where one arm's training stands: `epoch` epochs done, plus `partial` of the next. */
-export interface ArmProgress {
-  readonly arm: ArmName;
-  readonly epoch: number;
-  readonly partial: EpochPartial;
-  readonly history: EpochRecord[];
-  readonly trainSeconds: number;
-  readonly trainImages: number;
-}
-
-interface TensorSpec {
-  readonly name: string;
-  readonly shape: number[];
-  readonly offset: number; // in float32 elements
-}
-
-export interface CheckpointState {
-  readonly version: 1;
-  readonly runId: string;
-  readonly config: RunConfig;
-  readonly savedAt: string;
-  /** Arms already trained and tested: their final metrics. */
-  readonly completed: Partial<Record<ArmName, ArmMetrics>>;
-  /** The arm in training, with its weights and optimizer state in `tensors`; null between arms. */
-  readonly current: ArmProgress | null;
-  readonly tensors: {
-    readonly key: string;
-    readonly model: TensorSpec[];
-    readonly optimizer: TensorSpec[];
-    readonly optimizerProducts: TensorSpec[];
-  } | null;
-}
 
 export interface Resumable {
   readonly model: tf.LayersModel;
@@ -81,11 +38,8 @@ function adamProducts(optimizer: tf.Optimizer): { name: string; tensor: tf.Varia
 
 export async function readCheckpoint(storage: Storage): Promise<CheckpointState | null> {
   if (!(await storage.exists(CHECKPOINT_STATE))) return null;
-  const state = JSON.parse((await storage.read(CHECKPOINT_STATE)).toString('utf8')) as CheckpointState;
-  if (state.version !== 1) {
-    throw new JobError(`unsupported checkpoint version ${state.version} at ${storage.uriOf(CHECKPOINT_STATE)}`);
-  }
-  return state;
+  const text = (await storage.read(CHECKPOINT_STATE)).toString('utf8');
+  return parseStoredJson(storage.uriOf(CHECKPOINT_STATE), text, checkpointStateSchema, 'a version 1 checkpoint state');
 }
 
 function pack(named: { name: string; tensor: tf.Tensor }[], offset: number, chunks: Float32Array[]): TensorSpec[] {

@@ -1,40 +1,33 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+/**
+ * The container's entry: `mixup run` only. The user's CLI (scripts/cli.ts) adds seed-data, sweep and
+ * results on top of the same program and error handling, so the image needs none of their code.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 import { Command, CommanderError, Option } from 'commander';
 
-import { registerResultsCommand } from '../scripts/results.js';
-import { seedData } from '../scripts/seed-data.js';
-import { registerSweepCommand } from '../scripts/sweep.js';
 import { runExperiment } from './commands/run.js';
 import { envName, RUN_OPTIONS, type RunOptionName, resolveRunConfig } from './config.js';
 import { JobError, UsageError } from './errors.js';
+import { packageVersion } from './shared/package-root.js';
 
 const REPORT_BUGS = 'this is a bug in mixup-batch; please report it with the stack above';
 
-/** From `job/cli.ts` (tsx) the package root is one level up; from `dist/job/cli.js`, two. */
-function version(): string {
-  for (const up of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'mixup-batch' && pkg.version) return pkg.version;
-    } catch {
-      // not at this level
-    }
-  }
-  return 'unknown';
-}
-
-export function buildProgram(): Command {
-  const program = new Command('mixup')
-    .description('MixUp vs baseline on Fashion-MNIST, locally or as AWS Batch GPU jobs; sweep α and read the results.')
-    .version(version())
+/** The `mixup` program with no commands: version, and usage errors in our one-line form. */
+export function createProgram(description: string): Command {
+  return new Command('mixup')
+    .description(description)
+    .version(packageVersion())
     .exitOverride()
     .configureOutput({
       // Commander's own usage errors, in the same one-line form as ours.
       outputError: (text, write) => write(`mixup: ${text.replace(/^error: /, '').trim()} (see --help)\n`),
     });
+}
 
+export function registerRunCommand(program: Command): Command {
   const run = program
     .command('run')
     .description('train the mixup and baseline arms from the same initial weights and write every artifact')
@@ -61,27 +54,19 @@ export function buildProgram(): Command {
     const result = await runExperiment(config, { stopSignal });
     if (result.status === 'interrupted') process.exitCode = 143;
   });
+  return run;
+}
 
-  program
-    .command('seed-data')
-    .description('upload the four Fashion-MNIST files to S3 (or a directory), verifying checksums; skips files already there')
-    .requiredOption('--to <uri>', 'destination: s3://bucket/prefix or a directory')
-    .option('--from <location>', 'source: a directory or https:// base URL (default: as for `run --data`)')
-    .action(async (flags: { to: string; from?: string }) => {
-      const report = await seedData({ to: flags.to, from: flags.from });
-      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    });
-
-  registerSweepCommand(program);
-  registerResultsCommand(program);
+export function buildProgram(): Command {
+  const program = createProgram('MixUp vs baseline on Fashion-MNIST: the AWS Batch job (mixup run).');
+  registerRunCommand(program);
   return program;
 }
 
 /** The one place errors meet users: one line and exit 2 (usage) or 1 (failure); stacks only for bugs. */
-export async function main(argv: string[] = process.argv): Promise<number> {
+export async function runProgram(program: Command, argv: string[] = process.argv): Promise<number> {
   // The pinned SDK supports Node 20; its 7-line notice about releases after January 2027 would bury our one-line errors.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const program = buildProgram();
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -99,4 +84,19 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+export function main(argv: string[] = process.argv): Promise<number> {
+  return runProgram(buildProgram(), argv);
+}
+
+/** True when `moduleUrl` is the file Node was started with, so importing a CLI module runs nothing. */
+export function isEntry(moduleUrl: string): boolean {
+  const started = process.argv[1];
+  if (!started) return false;
+  try {
+    return realpathSync(started) === realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry(import.meta.url)) process.exitCode = await main();

@@ -2,18 +2,16 @@ import { randomBytes } from 'node:crypto';
 
 import { z } from 'zod';
 
-import type { RunConfig } from './artifacts/metrics-schema.js';
+import { ARMS, BACKENDS, type RunConfig } from './shared/metrics.js';
 import { UsageError } from './errors.js';
-import { gridPointFromEnv } from './grid.js';
+import { gridPointFromEnv, MAX_SEED } from './shared/grid.js';
+import { DEFAULT_VAL_SAMPLES } from './shared/fashion-mnist.js';
 
 export const DEFAULT_ALPHA = 0.2;
 export const DEFAULT_EPOCHS = 10;
 export const DEFAULT_BATCH_SIZE = 64;
 export const DEFAULT_SEED = 42;
-export const DEFAULT_VAL_SAMPLES = 2000;
 export const DEFAULT_OUT = './runs';
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-export const ARMS = ['both', 'mixup', 'baseline'] as const;
 const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 const integer = (min: number, rule: string) =>
@@ -30,7 +28,7 @@ export const RUN_OPTIONS = {
   },
   epochs: { flag: '--epochs', help: 'training epochs per arm', default: String(DEFAULT_EPOCHS), schema: integer(1, 'must be ≥ 1') },
   batchSize: { flag: '--batch-size', help: 'images per training step', default: String(DEFAULT_BATCH_SIZE), schema: integer(1, 'must be ≥ 1') },
-  seed: { flag: '--seed', help: 'seed for initial weights, shuffling, mixing and dropout', default: String(DEFAULT_SEED), schema: integer(0, 'must be ≥ 0').pipe(z.number().max(2 ** 31 - 1, 'must be < 2^31')) },
+  seed: { flag: '--seed', help: 'seed for initial weights, shuffling, mixing and dropout', default: String(DEFAULT_SEED), schema: integer(0, 'must be ≥ 0').pipe(z.number().max(MAX_SEED, 'must be < 2^31')) },
   valSamples: { flag: '--val-samples', help: 'first N training images held out for validation', default: String(DEFAULT_VAL_SAMPLES), schema: integer(1, 'must be ≥ 1') },
   trainLimit: { flag: '--train-limit', help: 'train on the first N of the remaining images (default: all)', default: undefined, schema: integer(1, 'must be ≥ 1') },
   data: { flag: '--data', help: 'Fashion-MNIST location: a directory, s3://bucket/prefix or https:// base URL (default: $FASHION_MNIST_DIR, /usr/share/datasets/fashion-mnist, else download)', default: undefined, schema: z.string().trim().min(1, 'must not be empty') },

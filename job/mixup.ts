@@ -1,7 +1,12 @@
 import type { Rng } from './random.js';
 
 /**
- * λ ~ Beta(α, α) per sample, as g1 / (g1 + g2) with g ~ Gamma(shape = α, scale = 1) — α is the
+ * MixUp: H. Zhang, M. Cisse, Y. N. Dauphin, D. Lopez-Paz, "mixup: Beyond Empirical Risk
+ * Minimization", ICLR 2018, arXiv:1710.09412 — train on convex combinations of pairs of examples
+ * and of their labels, with the weight λ drawn from Beta(α, α).
+ *
+ * λ ~ Beta(α, α) per sample (the Keras example draws one per sample, not one per batch as the
+ * paper's code does), as g1 / (g1 + g2) with g ~ Gamma(shape = α, scale = 1) — α is the
  * *shape* (keras-cv once passed it as the rate, which makes λ uniform whatever α is).
  * α = 0 means no mixing: λ = 1 for every sample.
  */

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { deriveSeed } from './random.js';
+import { CLASS_COUNT, IMAGE_COLS, IMAGE_ROWS } from './shared/fashion-mnist.js';
 
-export const IMAGE_SIZE = 28;
-export const NUM_CLASSES = 10;
 
 /**
  * The Keras example's CNN. A factory, not a singleton: each arm gets a fresh model that is then
@@ -16,7 +15,7 @@ export function createModel(seed = 0): tf.Sequential {
   const model = tf.sequential({ name: 'mixup_cnn' });
   model.add(
     tf.layers.conv2d({
-      inputShape: [IMAGE_SIZE, IMAGE_SIZE, 1],
+      inputShape: [IMAGE_ROWS, IMAGE_COLS, 1],
       filters: 16,
       kernelSize: 5,
       activation: 'relu',
@@ -29,7 +28,7 @@ export function createModel(seed = 0): tf.Sequential {
   model.add(tf.layers.dropout({ rate: 0.2 }));
   model.add(tf.layers.globalAveragePooling2d({}));
   model.add(tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: kernelInitializer() }));
-  model.add(tf.layers.dense({ units: NUM_CLASSES, activation: 'softmax', kernelInitializer: kernelInitializer() }));
+  model.add(tf.layers.dense({ units: CLASS_COUNT, activation: 'softmax', kernelInitializer: kernelInitializer() }));
   return model;
 }
 

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 
-import type { EpochRecord } from './artifacts/metrics-schema.js';
+import type { EpochRecord } from './shared/metrics.js';
 import type { StepProgress } from './train.js';
 
 /** How a run tells people what it is doing: bars on a terminal, JSON lines for CloudWatch. */

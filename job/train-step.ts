@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 
-import { IMAGE_SIZE, NUM_CLASSES } from './model.js';
+import { CLASS_COUNT, IMAGE_COLS, IMAGE_ROWS } from './shared/fashion-mnist.js';
 
 export const LEARNING_RATE = 1e-3;
 
@@ -17,7 +17,7 @@ export interface BatchResult {
 }
 
 function batchTensors(x: Float32Array, y: Float32Array, size: number): [tf.Tensor4D, tf.Tensor2D] {
-  return [tf.tensor4d(x, [size, IMAGE_SIZE, IMAGE_SIZE, 1]), tf.tensor2d(y, [size, NUM_CLASSES])];
+  return [tf.tensor4d(x, [size, IMAGE_ROWS, IMAGE_COLS, 1]), tf.tensor2d(y, [size, CLASS_COUNT])];
 }
 
 function perSampleLoss(labels: tf.Tensor2D, probs: tf.Tensor): tf.Tensor1D {

@@ -1,8 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
 
-import type { ArmName, EpochRecord } from './artifacts/metrics-schema.js';
+import type { ArmName, EpochRecord } from './shared/metrics.js';
 import { EpochBatches, type LabelledImages, sliceRows } from './batches.js';
-import { type ArmProgress, EMPTY_PARTIAL, type EpochPartial } from './checkpoint.js';
+import { EMPTY_PARTIAL } from './checkpoint.js';
+import type { ArmProgress, EpochPartial } from './shared/checkpoint-state.js';
 import type { TrainSplit } from './data/splits.js';
 import { setDropoutSeed } from './model.js';
 import { deriveSeed } from './random.js';

@@ -16,7 +16,7 @@ import {
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 
 import { JobError } from '../job/errors.js';
-import { DEFAULT_STACK_NAME, SSM_PARAMETERS, ssmParameterName } from './stack-names.js';
+import { DEFAULT_STACK_NAME, SSM_PARAMETERS, ssmParameterName } from '../job/shared/stack.js';
 
 export interface BatchApi {
   submitJob(input: SubmitJobCommandInput): Promise<SubmitJobCommandOutput>;

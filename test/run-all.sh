@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: type-check, synthesise the CDK app, then every suite in one run of Node's test runner
+# `npm test`: type-check, check the import rules (.dependency-cruiser.cjs), synthesise the CDK app, then every suite in one run of Node's test runner
 # (one summary at the end). Suites: test/unit (fast), test/infra (CDK assertions), test/integration
 # (real local S3 server), test/e2e (real Docker engine and Chromium; slow, marked [slow]).
 # MIXUP_SKIP_DOCKER=1 skips the Docker end-to-end test with a visible reason. Skipped tests and suites
@@ -11,6 +11,9 @@ step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
 
 step 'type-check'
 npx tsc -p tsconfig.json --noEmit
+
+step 'import rules (dependency-cruiser: no cycles; scripts/ → job/ ← infra/)'
+npm run --silent lint:deps
 
 step 'cdk synth (no credentials, no network)'
 synth_out=$(mktemp -d)

@@ -1,35 +1,20 @@
 /**
- * A small line-chart renderer on @napi-rs/canvas: series of (x, y) points with optional error bars or
- * bands, nice axis ticks, labels, a title and a legend. `drawChart` paints into a region of any canvas
- * (so panels can be composed); `renderChart` returns one chart as a PNG.
+ * The line charts the product draws (curves.png, the results plot): series of (x, y) points with
+ * optional error bars, nice axis ticks, labels, a title and a legend. `drawChart` paints into a region
+ * of any canvas (so panels can be composed); `renderChart` returns one chart as a PNG.
+ * Hand-written on @napi-rs/canvas because that needs no native toolchain and this ships its own font,
+ * so the image draws the same pixels with no system fonts.
  */
-import { createRequire } from 'node:module';
-
-import { GlobalFonts, createCanvas } from '@napi-rs/canvas';
+import { createCanvas } from '@napi-rs/canvas';
 import type { SKRSContext2D } from '@napi-rs/canvas';
 
-/** The bundled font family every picture uses, so no system fonts are needed (containers have none). */
-export const FONT_FAMILY = 'MixupDejaVuSans';
-const FONT_FAMILY_BOLD = 'MixupDejaVuSansBold';
-
-/** Tableau 10: distinct, colour-blind friendly enough, and familiar from matplotlib. */
-export const PALETTE = [
-  '#1f77b4',
-  '#ff7f0e',
-  '#2ca02c',
-  '#d62728',
-  '#9467bd',
-  '#8c564b',
-  '#e377c2',
-  '#7f7f7f',
-  '#bcbd22',
-  '#17becf',
-] as const;
+import { fillBackground, font } from './canvas.js';
+import { DEFAULT_TICK_COUNT, explicitAxis, extent, niceAxis, stepFormat } from './chart-axis.js';
 
 const DEFAULT_WIDTH = 800;
 const DEFAULT_HEIGHT = 500;
 const DEFAULT_SCALE = 2;
-const DEFAULT_TICK_COUNT = 6;
+const LINE_WIDTH = 2;
 
 export interface ChartPoint {
   readonly x: number;
@@ -44,19 +29,15 @@ export interface ChartSeries {
   readonly label: string;
   /** Points in drawing order; a non-finite y breaks the line. */
   readonly points: readonly ChartPoint[];
-  /** @default - the next PALETTE colour */
-  readonly color?: string;
+  readonly color: string;
   /** @default 'solid' */
-  readonly line?: 'solid' | 'dashed' | 'dotted' | 'none';
+  readonly line?: 'solid' | 'dashed';
   /** @default 'circle' */
-  readonly marker?: 'circle' | 'square' | 'triangle' | 'diamond' | 'none';
-  /** How yLow/yHigh are shown. @default 'bars' */
-  readonly errors?: 'bars' | 'band';
-  /** @default 2 */
-  readonly lineWidth?: number;
+  readonly marker?: 'circle' | 'square' | 'none';
 }
 
-export type LegendPlace = 'auto' | 'top-left' | 'top-right' | 'bottom-left' | 'bottom-right' | 'none';
+/** 'auto': the corner that covers the fewest points. */
+export type LegendPlace = 'auto' | 'none';
 
 export interface ChartOptions {
   readonly series: readonly ChartSeries[];
@@ -66,19 +47,13 @@ export interface ChartOptions {
   readonly xLabel?: string;
   /** @default - no label */
   readonly yLabel?: string;
-  /** Fixed x range. @default - the data's range, widened to nice ticks */
-  readonly xDomain?: readonly [number, number];
-  /** Fixed y range. @default - the data's range (with error bars), widened to nice ticks */
-  readonly yDomain?: readonly [number, number];
   /** Explicit x tick positions (e.g. the α values of a sweep). @default - nice numbers */
   readonly xTicks?: readonly number[];
   /** Only whole-number x ticks (epochs). @default false */
   readonly integerX?: boolean;
   /** @default - as many decimals as the tick step needs */
   readonly xTickFormat?: (value: number) => string;
-  /** @default - as many decimals as the tick step needs */
-  readonly yTickFormat?: (value: number) => string;
-  /** @default 'auto' (the corner that covers the fewest points) */
+  /** @default 'auto' */
   readonly legend?: LegendPlace;
 }
 
@@ -98,28 +73,6 @@ export interface RenderOptions {
   readonly scale?: number;
 }
 
-let fontsReady = false;
-
-/** Registers the bundled DejaVu fonts once per process. */
-export function ensureFonts(): void {
-  if (fontsReady) return;
-  const require = createRequire(import.meta.url);
-  const regular = GlobalFonts.registerFromPath(require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf'), FONT_FAMILY);
-  const bold = GlobalFonts.registerFromPath(
-    require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf'),
-    FONT_FAMILY_BOLD,
-  );
-  if (!regular || !bold) throw new Error('could not register the DejaVu fonts from dejavu-fonts-ttf');
-  fontsReady = true;
-}
-
-/** A CSS font string in the bundled family. */
-export function font(sizePx: number, bold = false): string {
-  ensureFonts();
-  return `${sizePx}px ${bold ? FONT_FAMILY_BOLD : FONT_FAMILY}`;
-}
-
-/** Renders one chart as a PNG. */
 export function renderChart(options: ChartOptions, render: RenderOptions = {}): Buffer {
   const width = render.width ?? DEFAULT_WIDTH;
   const height = render.height ?? DEFAULT_HEIGHT;
@@ -132,31 +85,23 @@ export function renderChart(options: ChartOptions, render: RenderOptions = {}): 
   return canvas.toBuffer('image/png');
 }
 
-/** White background; PNGs are transparent otherwise and look broken in dark viewers. */
-export function fillBackground(ctx: SKRSContext2D, width: number, height: number): void {
-  ctx.save();
-  ctx.fillStyle = '#ffffff';
-  ctx.fillRect(0, 0, width, height);
-  ctx.restore();
-}
-
 /** Draws a chart into `region` of `ctx` (logical coordinates). */
 export function drawChart(ctx: SKRSContext2D, region: Region, options: ChartOptions): void {
   ctx.save();
-  const series = options.series.map((s, i) => ({ ...s, color: s.color ?? PALETTE[i % PALETTE.length]! }));
+  const series = options.series;
   const xs = series.flatMap((s) => s.points.map((p) => p.x)).filter(Number.isFinite);
   const ys = series
     .flatMap((s) => s.points.flatMap((p) => [p.y, p.yLow ?? p.y, p.yHigh ?? p.y]))
     .filter(Number.isFinite);
 
   const xScale = options.xTicks?.length
-    ? explicitAxis(options.xTicks, options.xDomain ?? extent(xs.concat(options.xTicks)))
-    : niceAxis(options.xDomain ?? extent(xs), DEFAULT_TICK_COUNT, options.integerX ?? false, !options.xDomain);
-  const yScale = niceAxis(options.yDomain ?? extent(ys), DEFAULT_TICK_COUNT, false, !options.yDomain);
+    ? explicitAxis(options.xTicks, extent(xs.concat(options.xTicks)))
+    : niceAxis(extent(xs), DEFAULT_TICK_COUNT, options.integerX ?? false);
+  const yScale = niceAxis(extent(ys), DEFAULT_TICK_COUNT, false);
   // Explicit ticks (sweep α values) can be uneven, so each shows its own shortest form.
   const xFormat =
     options.xTickFormat ?? (options.xTicks?.length ? (v: number) => String(Number(v.toPrecision(6))) : stepFormat(xScale.step));
-  const yFormat = options.yTickFormat ?? stepFormat(yScale.step);
+  const yFormat = stepFormat(yScale.step);
 
   // Margins grow with the longest y tick label, so labels never collide with the axis title.
   ctx.font = font(11);
@@ -217,44 +162,30 @@ export function drawChart(ctx: SKRSContext2D, region: Region, options: ChartOpti
     ctx.restore();
   }
 
-  // Data, clipped to the plot so a fixed domain cannot spill lines over the labels.
+  // Data, clipped to the plot so nothing spills over the labels.
   ctx.save();
   ctx.beginPath();
   ctx.rect(plot.x - 6, plot.y - 6, plot.width + 12, plot.height + 12);
   ctx.clip();
-  for (const s of series) drawSeries(ctx, s, s.color, px, py);
+  for (const s of series) drawSeries(ctx, s, px, py);
   ctx.restore();
 
   const place = options.legend ?? 'auto';
   if (place !== 'none' && series.length > 0) {
     const points = series.flatMap((s) => s.points.filter((p) => Number.isFinite(p.y)).map((p) => [px(p.x), py(p.y)]));
-    drawLegend(ctx, series, plot, place, points as [number, number][]);
+    drawLegend(ctx, series, plot, points as [number, number][]);
   }
   ctx.restore();
 }
 
-function drawSeries(
-  ctx: SKRSContext2D,
-  s: ChartSeries,
-  color: string,
-  px: (x: number) => number,
-  py: (y: number) => number,
-): void {
+function drawSeries(ctx: SKRSContext2D, s: ChartSeries, px: (x: number) => number, py: (y: number) => number): void {
+  const color = s.color;
   const points = s.points.filter((p) => Number.isFinite(p.x));
   const withErrors = points.filter((p) => Number.isFinite(p.yLow) && Number.isFinite(p.yHigh));
   ctx.strokeStyle = color;
   ctx.fillStyle = color;
 
-  if (withErrors.length > 0 && s.errors === 'band') {
-    ctx.save();
-    ctx.globalAlpha = 0.18;
-    ctx.beginPath();
-    withErrors.forEach((p, i) => (i === 0 ? ctx.moveTo(px(p.x), py(p.yHigh!)) : ctx.lineTo(px(p.x), py(p.yHigh!))));
-    for (const p of [...withErrors].reverse()) ctx.lineTo(px(p.x), py(p.yLow!));
-    ctx.closePath();
-    ctx.fill();
-    ctx.restore();
-  } else if (withErrors.length > 0) {
+  if (withErrors.length > 0) {
     ctx.lineWidth = 1.2;
     ctx.setLineDash([]);
     for (const p of withErrors) {
@@ -265,25 +196,22 @@ function drawSeries(
     }
   }
 
-  const style = s.line ?? 'solid';
-  if (style !== 'none') {
-    ctx.lineWidth = s.lineWidth ?? 2;
-    ctx.lineJoin = 'round';
-    ctx.setLineDash(dashOf(style));
-    ctx.beginPath();
-    let pen = false;
-    for (const p of points) {
-      if (!Number.isFinite(p.y)) {
-        pen = false;
-        continue;
-      }
-      if (pen) ctx.lineTo(px(p.x), py(p.y));
-      else ctx.moveTo(px(p.x), py(p.y));
-      pen = true;
+  ctx.lineWidth = LINE_WIDTH;
+  ctx.lineJoin = 'round';
+  ctx.setLineDash(dashOf(s.line ?? 'solid'));
+  ctx.beginPath();
+  let pen = false;
+  for (const p of points) {
+    if (!Number.isFinite(p.y)) {
+      pen = false;
+      continue;
     }
-    ctx.stroke();
-    ctx.setLineDash([]);
+    if (pen) ctx.lineTo(px(p.x), py(p.y));
+    else ctx.moveTo(px(p.x), py(p.y));
+    pen = true;
   }
+  ctx.stroke();
+  ctx.setLineDash([]);
 
   const marker = s.marker ?? 'circle';
   points.forEach((p, i) => {
@@ -293,7 +221,7 @@ function drawSeries(
     } else if (!Number.isFinite(points[i - 1]?.y) && !Number.isFinite(points[i + 1]?.y)) {
       // A point with no neighbour draws no line segment; without this dot it would not show at all.
       ctx.beginPath();
-      ctx.arc(px(p.x), py(p.y), (s.lineWidth ?? 2) * 1.2, 0, Math.PI * 2);
+      ctx.arc(px(p.x), py(p.y), LINE_WIDTH * 1.2, 0, Math.PI * 2);
       ctx.fill();
     }
   });
@@ -315,19 +243,6 @@ function drawMarker(
     case 'square':
       ctx.rect(x - r, y - r, 2 * r, 2 * r);
       break;
-    case 'triangle':
-      ctx.moveTo(x, y - r * 1.2);
-      ctx.lineTo(x + r * 1.1, y + r * 0.8);
-      ctx.lineTo(x - r * 1.1, y + r * 0.8);
-      ctx.closePath();
-      break;
-    case 'diamond':
-      ctx.moveTo(x, y - r * 1.3);
-      ctx.lineTo(x + r * 1.1, y);
-      ctx.lineTo(x, y + r * 1.3);
-      ctx.lineTo(x - r * 1.1, y);
-      ctx.closePath();
-      break;
   }
   ctx.fillStyle = color;
   ctx.fill();
@@ -339,9 +254,8 @@ function drawMarker(
 
 function drawLegend(
   ctx: SKRSContext2D,
-  series: readonly (ChartSeries & { color: string })[],
+  series: readonly ChartSeries[],
   plot: Region,
-  place: Exclude<LegendPlace, 'none'>,
   points: readonly [number, number][],
 ): void {
   ctx.save();
@@ -354,13 +268,13 @@ function drawLegend(
   );
   const height = series.length * rowHeight + 10;
   const inset = 8;
-  const corners: Record<Exclude<LegendPlace, 'none' | 'auto'>, Region> = {
-    'top-right': { x: plot.x + plot.width - width - inset, y: plot.y + inset, width, height },
-    'bottom-right': { x: plot.x + plot.width - width - inset, y: plot.y + plot.height - height - inset, width, height },
-    'top-left': { x: plot.x + inset, y: plot.y + inset, width, height },
-    'bottom-left': { x: plot.x + inset, y: plot.y + plot.height - height - inset, width, height },
-  };
-  const box = place === 'auto' ? leastCrowded(Object.values(corners), points) : corners[place];
+  const corners: Region[] = [
+    { x: plot.x + plot.width - width - inset, y: plot.y + inset, width, height }, // top right
+    { x: plot.x + plot.width - width - inset, y: plot.y + plot.height - height - inset, width, height },
+    { x: plot.x + inset, y: plot.y + inset, width, height },
+    { x: plot.x + inset, y: plot.y + plot.height - height - inset, width, height },
+  ];
+  const box = leastCrowded(corners, points);
 
   ctx.fillStyle = 'rgba(255,255,255,0.88)';
   ctx.strokeStyle = '#cccccc';
@@ -375,13 +289,10 @@ function drawLegend(
     const y = box.y + 5 + rowHeight * i + rowHeight / 2;
     const x = box.x + 8;
     ctx.strokeStyle = s.color;
-    ctx.lineWidth = s.lineWidth ?? 2;
-    const style = s.line ?? 'solid';
-    if (style !== 'none') {
-      ctx.setLineDash(dashOf(style));
-      line(ctx, x, y, x + swatch, y);
-      ctx.setLineDash([]);
-    }
+    ctx.lineWidth = LINE_WIDTH;
+    ctx.setLineDash(dashOf(s.line ?? 'solid'));
+    line(ctx, x, y, x + swatch, y);
+    ctx.setLineDash([]);
     const marker = s.marker ?? 'circle';
     if (marker !== 'none') drawMarker(ctx, marker, x + swatch / 2, y, s.color);
     ctx.fillStyle = '#222222';
@@ -406,92 +317,9 @@ function leastCrowded(boxes: readonly Region[], points: readonly [number, number
   return best;
 }
 
-export interface Axis {
-  readonly min: number;
-  readonly max: number;
-  readonly step: number;
-  readonly ticks: readonly number[];
-}
 
-/**
- * Tick positions at 1, 2 or 5 × 10^k (Heckbert's "nice numbers"). With `snap`, the range widens to whole
- * steps so the data never touches an unlabelled edge; a fixed domain is kept as given.
- */
-export function niceAxis(
-  [lo, hi]: readonly [number, number],
-  count = DEFAULT_TICK_COUNT,
-  integer = false,
-  snap = true,
-): Axis {
-  if (!Number.isFinite(lo) || !Number.isFinite(hi)) [lo, hi] = [0, 1];
-  if (lo > hi) [lo, hi] = [hi, lo];
-  if (lo === hi) {
-    // One value (a single epoch, a flat line): centre it in a small range instead of dividing by zero.
-    const pad = integer ? 1 : lo === 0 ? 1 : Math.abs(lo) * 0.1;
-    [lo, hi] = [lo - pad, hi + pad];
-  }
-  if (snap && !integer) {
-    // A little headroom, so a point at the extreme is not drawn on the axis line or the plot's edge.
-    const pad = (hi - lo) * 0.04;
-    [lo, hi] = [lo - pad, hi + pad];
-  }
-  let step = niceNumber(niceNumber(hi - lo, false) / Math.max(count - 1, 1), true);
-  if (integer) step = Math.max(1, Math.round(step));
-  const min = snap ? round12(Math.floor(lo / step + 1e-9) * step) : lo;
-  const max = snap ? round12(Math.ceil(hi / step - 1e-9) * step) : hi;
-  const ticks: number[] = [];
-  for (let t = Math.ceil(min / step - 1e-9) * step; t <= max + step * 1e-9; t += step) {
-    ticks.push(round12(t));
-  }
-  return { min, max, step, ticks };
-}
-
-/** Drops binary floating-point noise (0.30000000000000004) from computed tick values. */
-function round12(value: number): number {
-  return Number(value.toPrecision(12));
-}
-
-function explicitAxis(ticks: readonly number[], [lo, hi]: readonly [number, number]): Axis {
-  const sorted = [...ticks].sort((a, b) => a - b);
-  const span = hi - lo || Math.abs(lo) || 1;
-  // A little room at both ends so the first and last markers are not cut in half by the axis.
-  const min = lo - span * 0.05;
-  const max = hi + span * 0.05;
-  const gaps = sorted.slice(1).map((t, i) => t - sorted[i]!);
-  return { min, max, step: gaps.length ? Math.min(...gaps) : span, ticks: sorted };
-}
-
-function niceNumber(range: number, round: boolean): number {
-  const exponent = Math.floor(Math.log10(range));
-  const fraction = range / 10 ** exponent;
-  let nice: number;
-  if (round) nice = fraction < 1.5 ? 1 : fraction < 3 ? 2 : fraction < 7 ? 5 : 10;
-  else nice = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10;
-  return nice * 10 ** exponent;
-}
-
-/** Formats ticks with just enough decimals for the step (0.05 → 2 decimals, 5 → none). */
-export function stepFormat(step: number): (value: number) => string {
-  const decimals = step > 0 && Number.isFinite(step) ? Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9))) : 2;
-  return (value) => {
-    const text = value.toFixed(decimals);
-    return Number(text) === 0 ? text.replace(/^-/, '') : text;
-  };
-}
-
-function extent(values: readonly number[]): [number, number] {
-  if (values.length === 0) return [0, 1];
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of values) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  return [lo, hi];
-}
-
-function dashOf(style: 'solid' | 'dashed' | 'dotted'): number[] {
-  return style === 'dashed' ? [7, 5] : style === 'dotted' ? [2, 4] : [];
+function dashOf(style: 'solid' | 'dashed'): number[] {
+  return style === 'dashed' ? [7, 5] : [];
 }
 
 function line(ctx: SKRSContext2D, x1: number, y1: number, x2: number, y2: number): void {

@@ -1,9 +1,10 @@
 /** `curves.png`: accuracy and loss per epoch, both arms, train (dashed) and validation (solid). */
 import { createCanvas } from '@napi-rs/canvas';
 
-import { drawChart, fillBackground } from './chart.js';
+import { fillBackground } from './canvas.js';
+import { drawChart } from './chart.js';
 import type { ChartSeries } from './chart.js';
-import type { ArmName, EpochRecord } from './metrics-schema.js';
+import type { ArmName, EpochRecord } from '../shared/metrics.js';
 
 const PANEL_WIDTH = 560;
 const PANEL_HEIGHT = 400;

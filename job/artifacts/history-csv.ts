@@ -1,5 +1,5 @@
 /** `history.csv`: one row per arm and epoch, for spreadsheets and pandas. */
-import type { ArmName, EpochRecord } from './metrics-schema.js';
+import type { ArmName, EpochRecord } from '../shared/metrics.js';
 
 export const HISTORY_CSV_COLUMNS = ['arm', 'epoch', 'loss', 'accuracy', 'valLoss', 'valAccuracy', 'seconds'] as const;
 

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 
-import type { Storage } from '../storage/storage.js';
-import { CONTENT_TYPES } from '../storage/storage.js';
+import { parseStoredJson } from '../shared/stored-json.js';
+import { CONTENT_TYPES, type Storage } from '../storage/storage.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -33,11 +34,26 @@ export async function saveModel(model: tf.LayersModel, storage: Storage, prefix:
   );
 }
 
+/** The parts of a tfjs model.json this reader uses; tfjs checks the topology itself. */
+const modelJsonSchema = z.object({
+  modelTopology: z.record(z.string(), z.unknown()),
+  weightsManifest: z.array(
+    z.object({
+      paths: z.array(z.string().min(1)),
+      weights: z.array(z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), dtype: z.string() })),
+    }),
+  ),
+  format: z.string().optional(),
+  generatedBy: z.string().optional(),
+  convertedBy: z.string().nullable().optional(),
+});
+
 /** An IOHandler reading a saved model from any storage, for `tf.loadLayersModel`. */
 export function storageLoadHandler(storage: Storage, prefix: string): tf.io.IOHandler {
   return {
     load: async () => {
-      const modelJson = JSON.parse((await storage.read(`${prefix}/${MODEL_JSON}`)).toString('utf8'));
+      const key = `${prefix}/${MODEL_JSON}`;
+      const modelJson = parseStoredJson(storage.uriOf(key), (await storage.read(key)).toString('utf8'), modelJsonSchema, 'a saved tfjs model');
       const manifest = modelJson.weightsManifest as tf.io.WeightsManifestConfig;
       const specs = manifest.flatMap((group) => group.weights);
       const parts = await Promise.all(

@@ -1,9 +1,8 @@
 /** `samples.png`: a 3×3 grid of mixed training images, each captioned with its two classes and weights. */
 import { createCanvas } from '@napi-rs/canvas';
 
-import { CLASS_NAMES } from '../data/fashion-mnist.js';
-import { IMAGE_COLS, IMAGE_PIXELS, IMAGE_ROWS } from '../data/idx.js';
-import { fillBackground, font } from './chart.js';
+import { CLASS_NAMES, IMAGE_COLS, IMAGE_PIXELS, IMAGE_ROWS } from '../shared/fashion-mnist.js';
+import { fillBackground, font } from './canvas.js';
 
 export interface MixedSample {
   /** 784 values in [0, 1]. */

@@ -2,19 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 
 import { renderCurves } from '../artifacts/curves-png.js';
 import { renderHistoryCsv } from '../artifacts/history-csv.js';
-import { METRICS_VERSION, type ArmMetrics, type ArmName, type Metrics, type RunConfig } from '../artifacts/metrics-schema.js';
+import { METRICS_VERSION, metricsSchema, type ArmMetrics, type ArmName, type Metrics, type RunConfig } from '../shared/metrics.js';
+import { parseStoredJson } from '../shared/stored-json.js';
 import { loadModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../artifacts/model-io.js';
 import { renderSamplesGrid } from '../artifacts/samples-png.js';
 import { initBackend } from '../backend/select.js';
-import { EpochBatches, PIXELS } from '../batches.js';
-import {
-  assertSameExperiment,
-  CHECKPOINT_DIR,
-  type CheckpointState,
-  readCheckpoint,
-  restoreTraining,
-  writeCheckpoint,
-} from '../checkpoint.js';
+import { EpochBatches } from '../batches.js';
+import { assertSameExperiment, readCheckpoint, restoreTraining, writeCheckpoint } from '../checkpoint.js';
 import { armsToTrain } from '../config.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { openDataSource } from '../data/source.js';
@@ -26,17 +20,12 @@ import { openStorage } from '../storage/open.js';
 import { CONTENT_TYPES, type Storage } from '../storage/storage.js';
 import { evaluate, freshProgress, trainArm } from '../train.js';
 import { createOptimizer } from '../train-step.js';
+import type { CheckpointState } from '../shared/checkpoint-state.js';
+import { IMAGE_PIXELS as PIXELS } from '../shared/fashion-mnist.js';
+import { CHECKPOINT_DIR, RUN_FILES } from '../shared/layout.js';
 
 export const SAMPLE_GRID_SIZE = 9;
 
-/** The run's files; `manifest.json` is written after all of them. */
-export const RUN_FILES = {
-  metrics: 'metrics.json',
-  history: 'history.csv',
-  samples: 'samples.png',
-  curves: 'curves.png',
-  models: 'models',
-} as const;
 
 export interface RunResult {
   readonly status: 'completed' | 'already-complete' | 'interrupted';
@@ -60,7 +49,8 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
   try {
     if (await readManifest(run)) {
       reporter.event('already-complete', { runId: config.runId, uri: run.uri });
-      const metrics = JSON.parse((await run.read(RUN_FILES.metrics)).toString('utf8')) as Metrics;
+      const text = (await run.read(RUN_FILES.metrics)).toString('utf8');
+      const metrics = parseStoredJson(run.uriOf(RUN_FILES.metrics), text, metricsSchema, 'a version 1 metrics.json');
       return { status: 'already-complete', uri: run.uri, metrics };
     }
     const checkpoint = await readCheckpoint(run);
@@ -98,7 +88,7 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     try {
       for (const arm of armsToTrain(config.arms)) {
         if (completed[arm]) continue;
-        const outcome = await runArm(arm, fullConfig, run, initial, data, checkpoint, completed, reporter, deps);
+        const outcome = await runArm({ arm, config: fullConfig, run, initial, data, checkpoint, completed, reporter, stopSignal: deps.stopSignal });
         if (!outcome) {
           reporter.event('interrupted', { runId: config.runId, arm, note: 'checkpoint written; start again with the same --run-id to resume' });
           return { status: 'interrupted', uri: run.uri, metrics: null };
@@ -163,17 +153,23 @@ async function initialModel(run: Storage, seed: number): Promise<tf.LayersModel>
   return model;
 }
 
-async function runArm(
-  arm: ArmName,
-  config: RunConfig,
-  run: Storage,
-  initial: tf.LayersModel,
-  data: ReturnType<typeof prepareSplits>,
-  checkpoint: CheckpointState | null,
-  completed: Partial<Record<ArmName, ArmMetrics>>,
-  reporter: Reporter,
-  deps: RunDeps,
-): Promise<ArmMetrics | null> {
+interface ArmRun {
+  readonly arm: ArmName;
+  readonly config: RunConfig;
+  readonly run: Storage;
+  /** The weights both arms start from. */
+  readonly initial: tf.LayersModel;
+  readonly data: ReturnType<typeof prepareSplits>;
+  /** The run's checkpoint; this arm resumes from it when it was the one in training. */
+  readonly checkpoint: CheckpointState | null;
+  /** Arms already finished, carried in every checkpoint this arm writes. */
+  readonly completed: Partial<Record<ArmName, ArmMetrics>>;
+  readonly reporter: Reporter;
+  readonly stopSignal?: { readonly stopped: boolean };
+}
+
+/** Trains and tests one arm; null when stopped (a checkpoint is written first). */
+async function runArm({ arm, config, run, initial, data, checkpoint, completed, reporter, stopSignal }: ArmRun): Promise<ArmMetrics | null> {
   const model = createModel(config.seed);
   const optimizer = createOptimizer();
   const initialWeights = initial.getWeights();
@@ -194,7 +190,7 @@ async function runArm(
         reporter.epoch(arm, record, config.epochs);
         await save(progress);
       },
-      shouldStop: () => deps.stopSignal?.stopped ?? false,
+      shouldStop: () => stopSignal?.stopped ?? false,
     });
     if (outcome.stopped) {
       await save(outcome.progress);

@@ -20,19 +20,6 @@ export const FILES = {
 
 export type FileRole = keyof typeof FILES;
 
-export const CLASS_NAMES = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-] as const;
-
 /** Sample counts of the standard files; a header with these counts claims to be the standard set. */
 export const STANDARD_COUNTS: Record<FileRole, number> = {
   trainImages: 60_000,

@@ -5,6 +5,7 @@
 import { createGunzip } from 'node:zlib';
 
 import { JobError } from '../errors.js';
+import { CLASS_COUNT, IMAGE_COLS, IMAGE_PIXELS, IMAGE_ROWS } from '../shared/fashion-mnist.js';
 
 /** 0x00000803: unsigned bytes, 3 dimensions (count × rows × cols). */
 export const IMAGES_MAGIC = 2051;
@@ -12,10 +13,6 @@ export const IMAGES_MAGIC = 2051;
 export const LABELS_MAGIC = 2049;
 export const IMAGES_HEADER_BYTES = 16;
 export const LABELS_HEADER_BYTES = 8;
-export const IMAGE_ROWS = 28;
-export const IMAGE_COLS = 28;
-export const IMAGE_PIXELS = IMAGE_ROWS * IMAGE_COLS;
-export const CLASS_COUNT = 10;
 
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
 /** Large output chunks: fewer thread-pool round trips than zlib's 16 KiB default (47 MB per file here). */

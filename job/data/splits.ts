@@ -4,7 +4,7 @@
  * so labels leave here already as vectors).
  */
 import { UsageError } from '../errors.js';
-import { CLASS_COUNT, IMAGE_PIXELS } from './idx.js';
+import { CLASS_COUNT, DEFAULT_VAL_SAMPLES, IMAGE_PIXELS } from '../shared/fashion-mnist.js';
 import type { RawDataset, RawSplit } from './fashion-mnist.js';
 
 export interface Split {
@@ -42,7 +42,6 @@ export interface SplitOptions {
   readonly trainLimit?: number | null;
 }
 
-export const DEFAULT_VAL_SAMPLES = 2000;
 
 /** pixel / 255 for every byte value: one division per value, not per pixel. */
 export const PIXEL_SCALE = Float32Array.from({ length: 256 }, (_, v) => v / 255);

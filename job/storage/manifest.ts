@@ -10,13 +10,13 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
-import { JobError, NotFoundError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import { contentTypeOf } from './content-type.js';
 import { CONTENT_TYPES, type Storage } from './storage.js';
+import { CHECKPOINT_DIR, MANIFEST_KEY } from '../shared/layout.js';
+import { parseStoredJson } from '../shared/stored-json.js';
 
-export const MANIFEST_KEY = 'manifest.json';
 export const MANIFEST_VERSION = 1;
-export const CHECKPOINT_PREFIX = 'checkpoints/';
 
 const manifestSchema = z.object({
   version: z.literal(MANIFEST_VERSION),
@@ -44,7 +44,7 @@ export function sha256(bytes: Buffer | string): string {
  * artifact is written; a storage error here leaves no manifest, so the run stays incomplete.
  */
 export async function writeManifest(storage: Storage, runId: string, keys: readonly string[]): Promise<Manifest> {
-  const listed = [...new Set(keys)].filter((key) => key !== MANIFEST_KEY && !key.startsWith(CHECKPOINT_PREFIX)).sort();
+  const listed = [...new Set(keys)].filter((key) => key !== MANIFEST_KEY && !key.startsWith(`${CHECKPOINT_DIR}/`)).sort();
   const objects: ManifestObject[] = [];
   for (const key of listed) {
     const bytes = await storage.read(key);
@@ -64,18 +64,7 @@ export async function readManifest(storage: Storage): Promise<Manifest | null> {
     if (error instanceof NotFoundError) return null;
     throw error;
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new JobError(`${storage.uriOf(MANIFEST_KEY)} is not valid JSON; the run's manifest is damaged`);
-  }
-  const result = manifestSchema.safeParse(parsed);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new JobError(`${storage.uriOf(MANIFEST_KEY)} is not a version ${MANIFEST_VERSION} manifest: ${issue.path.join('.') || 'top level'}: ${issue.message}`);
-  }
-  return result.data;
+  return parseStoredJson(storage.uriOf(MANIFEST_KEY), text, manifestSchema, `a version ${MANIFEST_VERSION} manifest`);
 }
 
 /** Every listed object's size and SHA-256 against storage; one sentence per problem, empty when sound. */

@@ -9,8 +9,6 @@ export interface StoredObject {
 
 export type ObjectTags = Readonly<Record<string, string>>;
 
-/** The tag the stack's lifecycle rule expires checkpoints by (run ids vary, so no prefix can). */
-export const CHECKPOINT_TAGS: ObjectTags = { kind: 'checkpoint' };
 
 export interface Storage {
   /** The base URI, e.g. `/abs/runs/r1` or `s3://bucket/prefix/r1`. */

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import type { Metrics } from '../../job/artifacts/metrics-schema.js';
+import type { Metrics } from '../../job/shared/metrics.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import { openStorage } from '../../job/storage/open.js';
 import type { Storage } from '../../job/storage/storage.js';

@@ -14,7 +14,7 @@ import { chromium, type Browser } from 'playwright-core';
 
 import { LocalStorage } from '../../job/storage/local.js';
 import { openStorage } from '../../job/storage/open.js';
-import { results } from '../../scripts/results.js';
+import { results } from '../../scripts/results/results.js';
 import { fixtureSweepRecord, writeFixtureRun } from '../unit/sweep-fixtures.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

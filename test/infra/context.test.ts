@@ -7,8 +7,8 @@ import { CONTEXT_KEYS, readContext, type ContextKey } from '../../infra/context.
 import {
   DEFAULT_CAPACITY_WAIT, DEFAULT_CHECKPOINT_EXPIRATION, DEFAULT_INSTANCE_CLASSES, DEFAULT_JOB_MEMORY,
   DEFAULT_JOB_TIMEOUT, DEFAULT_JOB_VCPUS, DEFAULT_LOG_RETENTION, DEFAULT_MAX_VCPUS,
-} from '../../infra/stack.js';
-import { DEFAULT_STACK_NAME } from '../../scripts/stack-names.js';
+} from '../../infra/props.js';
+import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
 import { CDK_JSON_CONTEXT } from './support.js';
 
 const from = (values: Partial<Record<ContextKey, unknown>>) => (key: ContextKey) => values[key];
@@ -19,31 +19,30 @@ test('no context gives the default stack name and leaves every prop to the stack
   assert.deepEqual(Object.values(props).filter((v) => v !== undefined), []);
 });
 
-test('cdk.json holds a default for every option except vpcId', () => {
-  const documented = Object.keys(CDK_JSON_CONTEXT).filter((k) => !k.startsWith('@') && k !== 'cli-telemetry');
-  assert.deepEqual(documented.sort(), CONTEXT_KEYS.filter((k) => k !== 'vpcId').sort());
+test("cdk.json sets none of the options: their defaults live in infra/stack.ts alone", () => {
+  const options = Object.keys(CDK_JSON_CONTEXT).filter((k) => (CONTEXT_KEYS as readonly string[]).includes(k));
+  assert.deepEqual(options, []);
 });
 
 test('cdk.json turns CLI telemetry off, so an offline synth makes no network request', () => {
   assert.equal(CDK_JSON_CONTEXT['cli-telemetry'], false);
 });
 
-test("cdk.json's defaults are the stack's own defaults", () => {
+test("with cdk.json's context the stack takes its own defaults", () => {
   const { stackName, props } = readContext((key) => CDK_JSON_CONTEXT[key]);
   assert.equal(stackName, DEFAULT_STACK_NAME);
-  assert.deepEqual(props.instanceClasses, DEFAULT_INSTANCE_CLASSES);
-  assert.equal(props.maxvCpus, DEFAULT_MAX_VCPUS);
-  assert.equal(props.spot, true);
-  assert.equal(props.onDemand, true);
-  assert.equal(props.vpcId, undefined);
-  assert.equal(props.s3GatewayEndpoint, true);
-  assert.equal(props.autoDeleteBuckets, false);
-  assert.equal(props.logRetention, DEFAULT_LOG_RETENTION);
-  assert.equal(props.jobTimeout?.toSeconds(), DEFAULT_JOB_TIMEOUT.toSeconds());
-  assert.equal(props.jobVcpus, DEFAULT_JOB_VCPUS);
-  assert.equal(props.jobMemory?.toMebibytes(), DEFAULT_JOB_MEMORY.toMebibytes());
-  assert.equal(props.checkpointExpiration?.toSeconds(), DEFAULT_CHECKPOINT_EXPIRATION.toSeconds());
-  assert.equal(props.capacityWait?.toSeconds(), DEFAULT_CAPACITY_WAIT.toSeconds());
+  assert.deepEqual(Object.entries(props).filter(([, v]) => v !== undefined), []);
+});
+
+test("the stack's defaults: the values the README's option table documents", () => {
+  assert.deepEqual(DEFAULT_INSTANCE_CLASSES, [InstanceClass.G4DN, InstanceClass.G5, InstanceClass.G6]);
+  assert.equal(DEFAULT_MAX_VCPUS, 64);
+  assert.equal(DEFAULT_LOG_RETENTION, 30);
+  assert.equal(DEFAULT_JOB_TIMEOUT.toMinutes(), 120);
+  assert.equal(DEFAULT_JOB_VCPUS, 4);
+  assert.equal(DEFAULT_JOB_MEMORY.toMebibytes(), 14336);
+  assert.equal(DEFAULT_CHECKPOINT_EXPIRATION.toDays(), 7);
+  assert.equal(DEFAULT_CAPACITY_WAIT.toMinutes(), 240);
 });
 
 test('values typed after -c arrive as strings and are converted', () => {

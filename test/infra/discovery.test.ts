@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_STACK_NAME, SSM_PARAMETERS, ssmParameterName } from '../../scripts/stack-names.js';
+import { DEFAULT_STACK_NAME, SSM_PARAMETERS, ssmParameterName } from '../../job/shared/stack.js';
 import { synthesize } from './support.js';
 
 // GIVEN the stack with cdk.json's defaults, synthesized once for this file

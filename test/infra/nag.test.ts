@@ -4,7 +4,7 @@ import { Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import type { MixupBatchStackProps } from '../../infra/stack.js';
+import type { MixupBatchStackProps } from '../../infra/props.js';
 import { synthesize } from './support.js';
 
 interface Finding {

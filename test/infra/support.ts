@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, type AppProps } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { MixupBatchStack, type MixupBatchStackProps } from '../../infra/stack.js';
+import type { MixupBatchStackProps } from '../../infra/props.js';
+import { MixupBatchStack } from '../../infra/stack.js';
 
-/** The context `npx cdk synth` runs with: feature flags and option defaults from `cdk.json`. */
+/** The context `npx cdk synth` runs with: the feature flags in `cdk.json` (option defaults are the stack's own). */
 export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
   readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'),
 ).context;

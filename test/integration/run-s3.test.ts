@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
-import type { Metrics } from '../../job/artifacts/metrics-schema.js';
+import type { Metrics } from '../../job/shared/metrics.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import { openStorage } from '../../job/storage/open.js';
 import { createS3Client } from '../../job/storage/s3-client.js';
@@ -57,9 +57,13 @@ interface Finished {
   readonly stderr: string;
 }
 
-/** Starts the CLI; `whileRunning` may kill it. */
+/**
+ * Starts the CLI — `run` through the image's entry (job/cli.ts), the other commands through the user's
+ * (scripts/cli.ts); `whileRunning` may kill it.
+ */
 function mixup(args: string[], whileRunning?: (child: ReturnType<typeof spawn>) => Promise<void>): Promise<Finished> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'job/cli.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const entry = args[0] === 'run' ? 'job/cli.ts' : 'scripts/cli.ts';
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));

@@ -14,7 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { JobError, NotFoundError } from '../../job/errors.js';
-import { MANIFEST_KEY, readManifest, verifyManifest, writeManifest } from '../../job/storage/manifest.js';
+import { MANIFEST_KEY } from '../../job/shared/layout.js';
+import { readManifest, verifyManifest, writeManifest } from '../../job/storage/manifest.js';
 import { openStorage } from '../../job/storage/open.js';
 import { createS3Client } from '../../job/storage/s3-client.js';
 import { S3Storage } from '../../job/storage/s3.js';

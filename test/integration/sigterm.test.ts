@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import type { Metrics } from '../../job/artifacts/metrics-schema.js';
+import type { Metrics } from '../../job/shared/metrics.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';
 import { golden, runNumbers } from '../support/golden.js';
 

@@ -11,12 +11,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
-import type { Metrics } from '../../job/artifacts/metrics-schema.js';
+import type { Metrics } from '../../job/shared/metrics.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import { openStorage } from '../../job/storage/open.js';
-import type { ResultsSummary } from '../../scripts/results.js';
+import type { ResultsSummary } from '../../scripts/results/aggregate.js';
 import { seedData } from '../../scripts/seed-data.js';
-import type { SweepRecord } from '../../scripts/sweep.js';
+import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
 
@@ -34,7 +34,7 @@ const savedEnv = { ...process.env };
 
 function mixup(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // From a scratch directory: the sweep must start its children from any working directory.
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'job/cli.ts'), ...args], {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'scripts/cli.ts'), ...args], {
     cwd: work,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

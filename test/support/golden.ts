@@ -4,7 +4,7 @@
  * the same code. test/support/write-golden.ts regenerates them, for a change meant to alter them.
  */
 import { readFileSync } from 'node:fs';
-import type { Metrics } from '../../job/artifacts/metrics-schema.js';
+import type { Metrics } from '../../job/shared/metrics.js';
 
 /** The numbers a run computes, without its timings: per arm, test loss/accuracy and the history. */
 export function runNumbers(metrics: Metrics): unknown {

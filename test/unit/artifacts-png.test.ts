@@ -5,7 +5,7 @@ import { createCanvas, loadImage } from '@napi-rs/canvas';
 
 import { renderCurves } from '../../job/artifacts/curves-png.js';
 import { renderHistoryCsv } from '../../job/artifacts/history-csv.js';
-import type { EpochRecord } from '../../job/artifacts/metrics-schema.js';
+import type { EpochRecord } from '../../job/shared/metrics.js';
 import { captionOf, renderSamplesGrid } from '../../job/artifacts/samples-png.js';
 
 interface Decoded {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-const CLI = path.resolve('job/cli.ts');
+const CLI = path.resolve('scripts/cli.ts');
 
 function mixup(args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {

@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
 import { JobError, NotFoundError, UsageError } from '../../job/errors.js';
-import { CLASS_NAMES, FILES, STANDARD_COUNTS, loadFashionMnist } from '../../job/data/fashion-mnist.js';
+import { CLASS_NAMES } from '../../job/shared/fashion-mnist.js';
+import { FILES, STANDARD_COUNTS, loadFashionMnist } from '../../job/data/fashion-mnist.js';
 import { IMAGES_MAGIC } from '../../job/data/idx.js';
 import { SHA256SUMS_NAME, formatSha256Sums, parseSha256Sums, sha256Hex } from '../../job/data/sha256sums.js';
 import { openDataSource } from '../../job/data/source.js';

@@ -13,7 +13,7 @@ import {
   parseNumberList,
   seedRange,
   validateGrid,
-} from '../../job/grid.js';
+} from '../../job/shared/grid.js';
 
 describe('grid', () => {
   test('every index maps to its (α, seed), α major, and back', () => {

@@ -10,15 +10,11 @@ import { JobError, UsageError } from '../../job/errors.js';
 import { LocalStorage } from '../../job/storage/local.js';
 import { openStorage } from '../../job/storage/open.js';
 import type { BatchApi } from '../../scripts/batch-client.js';
-import {
-  aggregate,
-  CSV_COLUMNS,
-  formatResults,
-  renderAccuracyPlot,
-  results,
-  type ResultsDeps,
-  type RunResult,
-} from '../../scripts/results.js';
+import { aggregate } from '../../scripts/results/aggregate.js';
+import { CSV_COLUMNS, formatResults } from '../../scripts/results/format.js';
+import { renderAccuracyPlot } from '../../scripts/results/plot.js';
+import type { RunResult } from '../../scripts/results/read.js';
+import { results, type ResultsDeps } from '../../scripts/results/results.js';
 import { fixtureSweepRecord, memoryOpener, writeFixtureRun } from './sweep-fixtures.js';
 
 const T2_975 = 4.302652729749464; // t(0.975, 2)

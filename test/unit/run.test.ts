@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs';
 
-import type { ArmName, Metrics, RunConfig } from '../../job/artifacts/metrics-schema.js';
+import type { ArmName, Metrics, RunConfig } from '../../job/shared/metrics.js';
 import { loadModel } from '../../job/artifacts/model-io.js';
 import { initBackend } from '../../job/backend/select.js';
 import { runExperiment } from '../../job/commands/run.js';

@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 
 import { JobError } from '../../job/errors.js';
 import { LocalStorage } from '../../job/storage/local.js';
-import { MANIFEST_KEY, readManifest, sha256, verifyManifest, writeManifest } from '../../job/storage/manifest.js';
+import { MANIFEST_KEY } from '../../job/shared/layout.js';
+import { readManifest, sha256, verifyManifest, writeManifest } from '../../job/storage/manifest.js';
 
 describe('manifest', () => {
   let dir: string;

@@ -7,7 +7,7 @@ import { createS3Client, DEFAULT_MAX_ATTEMPTS, endpointFrom, maxAttemptsFrom } f
 import { mapS3Error } from '../../job/storage/s3-errors.js';
 import { S3Storage } from '../../job/storage/s3.js';
 import { parseS3Uri } from '../../job/storage/s3-uri.js';
-import { CHECKPOINT_TAGS } from '../../job/storage/storage.js';
+import { CHECKPOINT_TAGS } from '../../job/shared/layout.js';
 
 describe('parseS3Uri', () => {
   test('splits bucket and prefix, dropping slashes at either end of the prefix', () => {

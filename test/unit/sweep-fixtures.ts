@@ -1,12 +1,12 @@
 /** Test doubles shared by the sweep and results tests: an in-memory Storage and fixture runs. */
 import { createCanvas } from '@napi-rs/canvas';
 
-import type { Metrics } from '../../job/artifacts/metrics-schema.js';
+import type { Metrics } from '../../job/shared/metrics.js';
 import { NotFoundError } from '../../job/errors.js';
-import { gridPoints, gridRunId } from '../../job/grid.js';
+import { gridPoints, gridRunId } from '../../job/shared/grid.js';
 import { writeManifest } from '../../job/storage/manifest.js';
 import type { Storage, StoredObject } from '../../job/storage/storage.js';
-import type { SweepRecord } from '../../scripts/sweep.js';
+import type { SweepRecord } from '../../job/shared/sweep-record.js';
 
 /** Objects live in one shared map keyed by full URI, so children and parents see the same bytes. */
 export class MemoryStorage implements Storage {

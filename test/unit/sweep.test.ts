@@ -10,15 +10,10 @@ import { Command } from 'commander';
 
 import { JobError, UsageError } from '../../job/errors.js';
 import { createBatchApi, createSsmApi, type BatchApi, type SsmApi } from '../../scripts/batch-client.js';
-import {
-  describeSweep,
-  registerSweepCommand,
-  sweep,
-  sweepOptionsFromFlags,
-  type ChildLike,
-  type SweepDeps,
-  type SweepOptions,
-} from '../../scripts/sweep.js';
+import { describeSweep, registerSweepCommand, sweepOptionsFromFlags } from '../../scripts/sweep/command.js';
+import type { ChildLike, SweepDeps } from '../../scripts/sweep/deps.js';
+import type { SweepOptions } from '../../scripts/sweep/plan.js';
+import { sweep } from '../../scripts/sweep/sweep.js';
 import { memoryOpener } from './sweep-fixtures.js';
 
 const NOW = new Date('2026-03-04T05:06:07.890Z');

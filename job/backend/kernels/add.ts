@@ -7,8 +7,8 @@ import { addBiasFor } from './wasm-add-bias.js';
 /**
  * Add on wasm for a bias: a float32 tensor plus a 1-D float32 tensor the length of its last axis,
  * that length a multiple of 4; a SIMD routine with no broadcasting machinery. The first conv
- * layer's bias add ([64,24,24,16] + [16]) took ~1.2 ms of CPU per step with the stock kernel and
- * ~0.3 ms this way (bench/kernels.ts). Every other Add goes to the stock kernel.
+ * layer's bias add ([64,24,24,16] + [16]) is a few times faster this way than with the stock kernel
+ * (bench/kernels.ts; figures in bench/FIGURES.md). Every other Add goes to the stock kernel.
  */
 export function addKernel(backendName: KernelBackendName, stock: Fallback): tf.KernelFunc {
   return (args) => {

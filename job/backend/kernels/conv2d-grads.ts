@@ -67,26 +67,24 @@ function fallBack(
  * Input channels up to which the filter gradient, where no SIMD form applies (cpu, padding, odd
  * widths), is one matrix product over im2col patches rather than a forward convolution. With one
  * channel (the model's first layer, batch 64), the convolution form is a 24×24-filter convolution
- * XNNPACK handles badly: 7–9 ms of CPU against 4–5 ms for the patches (25 × 36,864) and their
- * product with dy. With 16 channels (second layer) the patches are 16 times larger and the product
- * form loses, 9.0 ms against 6.1 ms (bench/kernels.ts).
+ * XNNPACK handles badly, slower than building the patches (25 × 36,864) and multiplying them by dy.
+ * With 16 channels (second layer) the patches are 16 times larger and the product form loses
+ * (bench/kernels.ts; figures in bench/FIGURES.md).
  */
 const IM2COL_MAX_IN_CHANNELS = 4;
 
 /**
- * Conv2DBackpropFilter for stride 1 and any padding, the first form that applies:
+ * Conv2DBackpropFilter for stride 1 and any padding, the first form that applies (the forms'
+ * measured times are in bench/FIGURES.md):
  * - sparse (wasm, dy mostly zero, runs of kw·ci ≥ 16 floats): only dy's non-zeros
- *   (sparse-conv-grads.ts); the model's second layer, 2.1 ms of CPU at batch 64 against 6.1 ms
- *   for conv and 5.1 ms for rows;
+ *   (sparse-conv-grads.ts); the fastest form for the model's second layer;
  * - pixels (wasm, unpadded, one input channel, output channels in fours): NHWC x and dy in SIMD,
- *   output channels in lanes; the model's first layer, 1.2–1.5 ms of CPU at batch 64;
+ *   output channels in lanes; the fastest form for the model's first layer;
  * - rows (wasm, unpadded, output width a multiple of 4): image rows against image rows in SIMD,
- *   after transposing dy; the first layer 1.8–2.3 ms, against 3.8–5.2 ms for patches and 7–9 ms
- *   for conv;
+ *   after transposing dy; on the first layer faster than patches and conv;
  * - patches (up to IM2COL_MAX_IN_CHANNELS channels): dW[kh·kw·ci, co] = patches[kh·kw·ci, b·oh·ow]
  *   × dy[b·oh·ow, co], the patches built in JavaScript already transposed, because tfjs' wasm
- *   BatchMatMul runs on XNNPACK only without transposes (its transposed path is a scalar loop,
- *   ~15 times slower);
+ *   BatchMatMul runs on XNNPACK only without transposes (its transposed path is a scalar loop);
  * - conv: x transposed to [ci,H,W,b] convolved with dy transposed to [OH,OW,b,co], transposed
  *   back to [KH,KW,ci,co] (XNNPACK on wasm).
  * The wasm backend has no filter gradient of its own. Figures: bench/kernels.ts.
@@ -291,7 +289,7 @@ type InputGradForm = (t: TensorAccess, dy: tf.TensorInfo, filter: tf.TensorInfo,
 /**
  * Conv2DBackpropInput for stride 1 and padding up to the filter size minus one, as a forward
  * convolution. (A matrix product dy × Wᵀ followed by a col2im scatter-add does 52M instead of 118M
- * multiply-adds on the second layer, but measured 13–14 ms of CPU against 9–10 ms: its 6.5 MB
+ * multiply-adds on the second layer, but measured slower (bench/FIGURES.md): its 6.5 MB
  * column matrix leaves the cache between the product and the scatter-add, and splitting it into
  * per-image chunks cost more in per-call overhead than it saved.)
  */

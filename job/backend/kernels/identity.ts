@@ -7,8 +7,8 @@ interface RefCountingBackend {
 /**
  * Identity without a copy: the output shares the input's data and the backend's reference count
  * keeps it alive until both are disposed. This is what the cpu backend and wasm's own Reshape do;
- * wasm's stock Identity copies, which cost ~0.9 ms per batch-64 train step (three copies of the
- * first layer's 2.4 MB activation gradient, from clone() in the gradient tape). Sound because no
+ * wasm's stock Identity copies: three copies of the first layer's 2.4 MB activation gradient per
+ * train step, from clone() in the gradient tape (bench/FIGURES.md). Sound because no
  * kernel of either backend writes into its inputs.
  */
 export function identityKernel(stock: tf.KernelFunc | undefined): tf.KernelFunc {

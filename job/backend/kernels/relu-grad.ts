@@ -8,8 +8,8 @@ export const RELU_GRAD = 'MixupReluGrad';
 
 /**
  * dx = dy where x > 0, else 0, in one pass: SIMD on wasm, a loop on cpu. tfjs' own ReLU gradient
- * is mul(dy, cast(step(x), 'float32')), three kernels and two full-size intermediates: ~1.75 ms
- * of CPU on the first layer's activations in a batch-64 step on wasm. Where x is NaN the result
+ * is mul(dy, cast(step(x), 'float32')), three kernels and two full-size intermediates for every
+ * activation of every step (bench/FIGURES.md). Where x is NaN the result
  * is 0 (tfjs': NaN); training has diverged by then anyway.
  */
 export function reluGradKernel(backendName: KernelBackendName): tf.KernelFunc {

@@ -26,10 +26,9 @@ export function isUnpadded(padInfo: tf.backend_util.PadInfo): boolean {
 export const SPARSE_MAX_DENSITY = 0.5;
 
 /**
- * Shortest run (kw · ci floats) worth a list entry. The model's first layer has runs of 5 (one
- * channel) and measured 10.5 ms this way against 4.4 ms for im2col patches; its second layer has
- * runs of 80 and measures 2.1 ms each (filter, input) against 6.0 ms and 8.9 ms for the dense
- * forms (bench/kernels.ts, dy 20 % non-zero).
+ * Shortest run (kw · ci floats) worth a list entry, set by measurement (bench/kernels.ts, figures in
+ * bench/FIGURES.md): the model's first layer has runs of 5 (one channel), where listing costs more
+ * than im2col patches; its second layer has runs of 80, where the sparse form beats both dense ones.
  */
 const SPARSE_MIN_RUN = 16;
 
@@ -119,8 +118,8 @@ function listRuns(
 
 /**
  * Adds every run: for unpadded convolutions with runs in fours, by one wasm routine that walks dy
- * itself (wasm-sparse-runs.ts; ~1 ms of JavaScript listing saved per call on the model's second
- * layer); otherwise listed here and added by the axpy routine.
+ * itself (wasm-sparse-runs.ts: no JavaScript listing, the larger part of a call on the model's
+ * second layer); otherwise listed here and added by the axpy routine.
  */
 function addRuns(
   t: TensorAccess,

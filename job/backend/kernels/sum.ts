@@ -15,7 +15,8 @@ const BLOCK_FLOATS = 1024;
 /**
  * Sum over every axis but the last, on wasm: a bias gradient (dy summed over batch, height and
  * width). The stock kernel transposes the channels to the front first, then sums each channel's
- * values one by one: ~2.5 ms of CPU per batch-64 step for the first layer's [64,24,24,16].
+ * values one by one, a large share of a train step for the first layer's [64,24,24,16]
+ * (bench/FIGURES.md).
  * Here the rows are added block by block ([R, C] at a time, R·C ≈ 1,024 floats) into one [R, C]
  * accumulator by the wasm SIMD axpy, and its R rows summed at the end: one pass over the data.
  * The order of the additions is fixed, so results are deterministic; each channel is a sum of R

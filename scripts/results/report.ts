@@ -3,13 +3,16 @@
  * the results table, accuracy against α, and for each α the learning curves and mixed samples of its
  * first complete seed.
  */
-import type { Storage } from '../job/storage/storage.js';
-import { formatInterval, RUN_STATES, tableCells, type ResultsSummary, type RunResult } from './results.js';
+import { RUN_FILES, SWEEP_RUNS_DIR } from '../../job/shared/layout.js';
+import type { Storage } from '../../job/storage/storage.js';
+import type { ResultsSummary } from './aggregate.js';
+import { formatInterval, tableCells } from './format.js';
+import { RUN_STATES, type RunResult } from './read.js';
 
 export const REPORT_FILE = 'report.html';
 const PICTURES = [
-  { key: 'curves.png', title: 'learning curves' },
-  { key: 'samples.png', title: 'mixed training samples' },
+  { key: RUN_FILES.curves, title: 'learning curves' },
+  { key: RUN_FILES.samples, title: 'mixed training samples' },
 ] as const;
 
 export async function renderReport(summary: ResultsSummary, sweep: Storage, plotPng: Buffer): Promise<string> {
@@ -37,7 +40,7 @@ export async function renderReport(summary: ResultsSummary, sweep: Storage, plot
     const figures: string[] = [];
     for (const picture of PICTURES) {
       if (!shown.objects.includes(picture.key)) continue;
-      const png = await sweep.child(`runs/${shown.runId}`).read(picture.key);
+      const png = await sweep.child(`${SWEEP_RUNS_DIR}/${shown.runId}`).read(picture.key);
       figures.push(
         `<figure><img src="${dataUri(png)}" alt="α = ${row.alpha}, seed ${shown.seed}: ${picture.title}">` +
           `<figcaption>${picture.title}, run ${escapeHtml(shown.runId)}</figcaption></figure>`,

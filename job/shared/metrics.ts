@@ -1,8 +1,13 @@
 /**
- * The shape of `metrics.json`, the one file every reader (results, report, tests) relies on.
+ * The shape of `metrics.json`, the one file every reader (results, report, tests) relies on: the
+ * types the job writes and the schema readers parse it with, side by side so they cannot drift.
  * Bump `METRICS_VERSION` when a field changes meaning.
  */
+import { z } from 'zod';
+
 export const METRICS_VERSION = 1;
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const ARMS = ['both', 'mixup', 'baseline'] as const;
 
 export type ArmName = 'mixup' | 'baseline';
 
@@ -33,8 +38,8 @@ export interface RunConfig {
   readonly data: string;
   readonly out: string;
   readonly runId: string;
-  readonly backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
-  readonly arms: 'both' | 'mixup' | 'baseline';
+  readonly backend: (typeof BACKENDS)[number];
+  readonly arms: (typeof ARMS)[number];
 }
 
 export interface Metrics {
@@ -62,3 +67,55 @@ export interface Metrics {
   readonly wallSeconds: number;
   readonly arms: Partial<Record<ArmName, ArmMetrics>>;
 }
+
+export const epochSchema = z.object({
+  epoch: z.number().int().positive(),
+  loss: z.number(),
+  accuracy: z.number(),
+  valLoss: z.number(),
+  valAccuracy: z.number(),
+  seconds: z.number(),
+});
+
+export const armMetricsSchema: z.ZodType<ArmMetrics> = z.object({
+  history: z.array(epochSchema),
+  test: z.object({ loss: z.number(), accuracy: z.number() }),
+  imagesPerSecond: z.number(),
+});
+
+export const runConfigSchema: z.ZodType<RunConfig> = z.object({
+  alpha: z.number(),
+  epochs: z.number().int(),
+  batchSize: z.number().int(),
+  seed: z.number().int(),
+  valSamples: z.number().int(),
+  trainLimit: z.number().int().nullable(),
+  data: z.string(),
+  out: z.string(),
+  runId: z.string(),
+  backend: z.enum(BACKENDS),
+  arms: z.enum(ARMS),
+});
+
+export const armsSchema = z.object({ mixup: armMetricsSchema.optional(), baseline: armMetricsSchema.optional() });
+
+export const metricsSchema: z.ZodType<Metrics> = z.object({
+  version: z.literal(METRICS_VERSION),
+  runId: z.string(),
+  config: runConfigSchema,
+  backend: z.string(),
+  versions: z.record(z.string(), z.string().nullable()),
+  dataset: z.object({
+    location: z.string(),
+    train: z.number().int(),
+    val: z.number().int(),
+    test: z.number().int(),
+    standard: z.boolean(),
+    sha256sums: z.boolean(),
+    loadSeconds: z.number(),
+  }),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  wallSeconds: z.number(),
+  arms: armsSchema,
+});

@@ -5,7 +5,7 @@
  * Index order: α major, seed minor — `index = alphaIndex × seeds.length + seedIndex`.
  * For α = [0, 0.2] and seeds = [1, 2, 3]: 0 → (0, 1), 1 → (0, 2), 2 → (0, 3), 3 → (0.2, 1), …
  */
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
 
 /** AWS Batch's largest array job. */
 export const MAX_ARRAY_SIZE = 10_000;
@@ -161,4 +161,12 @@ function duplicates(values: readonly number[]): number[] {
     seen.add(value);
   }
   return [...repeated];
+}
+
+/**
+ * The array index of one Batch child as ListJobs reports it: `arrayProperties.index`, else the
+ * `:<index>` suffix of its job id; NaN when neither says.
+ */
+export function arrayIndexOf(child: { readonly arrayProperties?: { readonly index?: number }; readonly jobId?: string }): number {
+  return child.arrayProperties?.index ?? Number(child.jobId?.split(':').pop());
 }

@@ -16,7 +16,3 @@ export function ssmParameterName(stackName: string, key: keyof typeof SSM_PARAME
   return `/${stackName}/${SSM_PARAMETERS[key]}`;
 }
 
-/** Where the job definition points the container by default. */
-export const DATA_PREFIX = 'fashion-mnist';
-export const RUNS_PREFIX = 'runs';
-export const SWEEPS_PREFIX = 'sweeps';

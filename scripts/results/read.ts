@@ -1,0 +1,139 @@
+/**
+ * Reading one run back: its state (complete only when its manifest verifies) and its test accuracies,
+ * and for a Batch sweep's unfinished runs, what Batch says about them.
+ */
+import type { JobSummary } from '@aws-sdk/client-batch';
+
+import { JobError } from '../../job/errors.js';
+import { arrayIndexOf, parseGridRunId } from '../../job/shared/grid.js';
+import { MANIFEST_KEY, RUN_FILES } from '../../job/shared/layout.js';
+import { metricsSchema, type ArmName, type Metrics } from '../../job/shared/metrics.js';
+import { parseStoredJson } from '../../job/shared/stored-json.js';
+import type { SweepRecord } from '../../job/shared/sweep-record.js';
+import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
+import type { Storage } from '../../job/storage/storage.js';
+import type { BatchApi } from '../batch-client.js';
+
+/**
+ * complete: manifest present and every object verifies. incomplete: objects but no manifest
+ * (running, or failed; `running`/`failed` when AWS Batch says which). invalid: a manifest that does
+ * not verify, or metrics that contradict the grid. missing: nothing written yet.
+ */
+export type RunState = 'complete' | 'running' | 'failed' | 'incomplete' | 'invalid' | 'missing';
+export const RUN_STATES: readonly RunState[] = ['complete', 'running', 'failed', 'incomplete', 'invalid', 'missing'];
+
+export interface RunResult {
+  readonly runId: string;
+  readonly alpha: number;
+  readonly seed: number;
+  readonly state: RunState;
+  /** Test accuracy per arm (fractions), for complete runs. */
+  readonly accuracy: Partial<Record<ArmName, number>>;
+  /** Why a run is invalid. */
+  readonly problems: readonly string[];
+  /** Storage of the run, for the report's pictures. */
+  readonly uri: string;
+  /** Keys the manifest lists (complete runs only). */
+  readonly objects: readonly string[];
+}
+
+/** One run's state and test accuracies; `point` is the grid point it should be (null: a lone run). */
+export async function readRun(
+  storage: Storage,
+  runId: string,
+  point: { alpha: number; seed: number } | null,
+): Promise<RunResult> {
+  const fallback = point ?? parseGridRunId(runId) ?? { alpha: Number.NaN, seed: Number.NaN };
+  const result = (state: RunState, extra: Partial<RunResult> = {}): RunResult => ({
+    runId,
+    alpha: fallback.alpha,
+    seed: fallback.seed,
+    state,
+    accuracy: {},
+    problems: [],
+    uri: storage.uri,
+    objects: [],
+    ...extra,
+  });
+  let manifest;
+  try {
+    manifest = await readManifest(storage);
+  } catch (error) {
+    if (error instanceof JobError) return result('invalid', { problems: [error.message] });
+    throw error;
+  }
+  if (!manifest) return result((await storage.list()).length > 0 ? 'incomplete' : 'missing');
+
+  const problems = await verifyManifest(storage, manifest);
+  if (!manifest.objects.some((object) => object.key === RUN_FILES.metrics)) {
+    problems.push(`${storage.uriOf(MANIFEST_KEY)} does not list ${RUN_FILES.metrics}`);
+  }
+  if (problems.length > 0) return result('invalid', { problems });
+
+  let metrics: Metrics;
+  try {
+    const text = (await storage.read(RUN_FILES.metrics)).toString('utf8');
+    metrics = parseStoredJson(storage.uriOf(RUN_FILES.metrics), text, metricsSchema, 'a version 1 metrics.json');
+  } catch (error) {
+    // A damaged or foreign metrics.json leaves this run out of the table, named, rather than ending the command.
+    if (error instanceof JobError) return result('invalid', { problems: [error.message] });
+    throw error;
+  }
+  const alpha = metrics.config?.alpha;
+  const seed = metrics.config?.seed;
+  if (point && (alpha !== point.alpha || seed !== point.seed)) {
+    return result('invalid', {
+      problems: [`${storage.uriOf(RUN_FILES.metrics)} records α = ${alpha}, seed = ${seed}; the grid point is α = ${point.alpha}, seed = ${point.seed}`],
+    });
+  }
+  const accuracy: Partial<Record<ArmName, number>> = {};
+  for (const arm of ['mixup', 'baseline'] as const) {
+    const value = metrics.arms?.[arm]?.test?.accuracy;
+    if (typeof value === 'number' && Number.isFinite(value)) accuracy[arm] = value;
+  }
+  return {
+    ...result('complete', { accuracy, objects: manifest.objects.map((object) => object.key) }),
+    alpha: typeof alpha === 'number' ? alpha : fallback.alpha,
+    seed: typeof seed === 'number' ? seed : fallback.seed,
+  };
+}
+
+/**
+ * For a Batch sweep with unfinished runs, asks Batch which children failed or are running: two
+ * ListJobs calls. Best effort: without credentials, or once Batch has forgotten the job, runs stay
+ * `incomplete`.
+ */
+export async function withBatchStates(runs: RunResult[], record: SweepRecord, deps: { readonly batch?: () => BatchApi }): Promise<RunResult[]> {
+  const jobId = record.batch?.jobId;
+  const unfinished = runs.some((run) => run.state === 'incomplete' || run.state === 'missing');
+  if (!jobId || !unfinished || !deps.batch) return runs;
+  const byIndex = new Map<number, RunState>();
+  try {
+    const batch = deps.batch();
+    if (record.batch?.arraySize === null) {
+      const job = (await batch.describeJobs([jobId])).jobs?.[0];
+      if (job?.status) byIndex.set(0, batchState(job.status));
+    } else {
+      for (const status of ['FAILED', 'RUNNING'] as const) {
+        const children: JobSummary[] = await batch.listJobs({ arrayJobId: jobId, jobStatus: status });
+        for (const child of children) {
+          const index = arrayIndexOf(child);
+          if (Number.isSafeInteger(index)) byIndex.set(index, batchState(status));
+        }
+      }
+    }
+  } catch {
+    return runs;
+  }
+  return runs.map((run, index) => {
+    const state = byIndex.get(record.runs[index]?.index ?? index);
+    if (!state || (run.state !== 'incomplete' && run.state !== 'missing')) return run;
+    return { ...run, state };
+  });
+}
+
+function batchState(status: string): RunState {
+  if (status === 'FAILED') return 'failed';
+  if (status === 'SUCCEEDED') return 'incomplete';
+  return 'running';
+}

@@ -1,0 +1,123 @@
+/**
+ * `mixup results`: the answer to "does mixup help, and for which α?". Reads every run of a sweep (or
+ * one run), trusts only runs whose manifest verifies, and reports per α the mean test accuracy of
+ * each arm and the paired difference (mixup − baseline on the same seed), each with a Student-t 95 %
+ * interval over seeds, next to how many runs are complete, still running, failed or missing.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+import { NotFoundError, UsageError } from '../../job/errors.js';
+import { RUNS_PREFIX, SWEEP_RUNS_DIR, SWEEPS_PREFIX } from '../../job/shared/layout.js';
+import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
+import { CONFIDENCE_LEVEL } from '../../job/stats.js';
+import { openStorage as openStorageDefault } from '../../job/storage/open.js';
+import { CONTENT_TYPES, type Storage } from '../../job/storage/storage.js';
+import { createBatchApi, createSsmApi, readStackParameters, type BatchApi, type SsmApi } from '../batch-client.js';
+import { readSweepRecord } from '../sweep/record.js';
+import { aggregate, type ResultsSummary } from './aggregate.js';
+import { DEFAULT_FORMAT, RESULT_FORMATS, type ResultFormat } from './format.js';
+import { renderAccuracyPlot } from './plot.js';
+import { readRun, withBatchStates, type RunResult } from './read.js';
+import { renderReport, REPORT_FILE } from './report.js';
+
+export interface ResultsOptions {
+  /** A sweep id under `<results>/sweeps/`. Exactly one of `sweep` and `run`. */
+  readonly sweep?: string;
+  /** A run id under `<results>/runs/`. */
+  readonly run?: string;
+  /** Directory or `s3://bucket/prefix` holding `sweeps/` and `runs/`. @default - '.' when it holds the sweep/run, else the stack's results bucket */
+  readonly results?: string;
+  /** @default 'table' */
+  readonly format?: ResultFormat;
+  /** Write accuracy against α as a PNG here (a path or an s3:// URI). @default - no plot */
+  readonly plot?: string;
+  /** Write `report.html` beside the sweep. @default false */
+  readonly report?: boolean;
+  /** @default 'MixupBatch' */
+  readonly stackName?: string;
+}
+
+export interface ResultsDeps {
+  readonly openStorage: (location: string, option?: string) => Storage;
+  readonly ssm: () => SsmApi;
+  /** Absent: Batch child states are not looked up. */
+  readonly batch?: () => BatchApi;
+  /** Whether a local path exists (to default `--results` to the current directory). */
+  readonly localExists: (file: string) => boolean;
+}
+
+/** Reads, verifies and aggregates; writes the plot and report when asked. */
+export async function results(options: ResultsOptions, deps: ResultsDeps = defaultResultsDeps()): Promise<ResultsSummary> {
+  const format = options.format ?? DEFAULT_FORMAT;
+  if (!(RESULT_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--format '${format}' is unknown; use one of ${RESULT_FORMATS.join(', ')}`);
+  }
+  if ((options.sweep === undefined) === (options.run === undefined)) {
+    throw new UsageError('give exactly one of --sweep <id> and --run <id>');
+  }
+  if (options.report && options.sweep === undefined) {
+    throw new UsageError('--report needs --sweep; a single run already has curves.png and samples.png');
+  }
+  const kind = options.sweep !== undefined ? 'sweep' : 'run';
+  const id = (options.sweep ?? options.run)!;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) {
+    throw new UsageError(`--${kind} '${id}': ids are letters, digits, '.', '_' and '-', starting with a letter or digit`);
+  }
+  const relative = kind === 'sweep' ? `${SWEEPS_PREFIX}/${id}` : `${RUNS_PREFIX}/${id}`;
+  const location = await resultsLocation(options, relative, deps);
+  const base = deps.openStorage(location, '--results').child(relative);
+
+  let runs: RunResult[];
+  if (kind === 'sweep') {
+    const record = await readSweepRecord(base);
+    runs = await Promise.all(
+      record.runs.map((point) => readRun(base.child(`${SWEEP_RUNS_DIR}/${point.runId}`), point.runId, point)),
+    );
+    runs = await withBatchStates(runs, record, deps);
+  } else {
+    const run = await readRun(base, id, null);
+    if (run.state === 'missing') throw new NotFoundError(base.uri);
+    runs = [run];
+  }
+
+  const rows = aggregate(runs);
+  let plot: string | null = null;
+  if (options.plot) {
+    plot = await writeTo(options.plot, renderAccuracyPlot(rows), CONTENT_TYPES.png, deps);
+  }
+  const summary: ResultsSummary = { kind, id, uri: base.uri, level: CONFIDENCE_LEVEL, rows, runs, plot, report: null };
+  if (!options.report) return summary;
+  const html = await renderReport(summary, base, renderAccuracyPlot(rows));
+  await base.write(REPORT_FILE, html, CONTENT_TYPES.html);
+  return { ...summary, report: base.uriOf(REPORT_FILE) };
+}
+
+async function resultsLocation(options: ResultsOptions, relative: string, deps: ResultsDeps): Promise<string> {
+  if (options.results !== undefined) return options.results;
+  if (deps.localExists(relative)) return '.';
+  const { resultsBucket } = await readStackParameters(deps.ssm(), ['resultsBucket'], options.stackName ?? DEFAULT_STACK_NAME);
+  return `s3://${resultsBucket}`;
+}
+
+/** Writes bytes to a local path or an s3:// URI (the storage of its parent). */
+async function writeTo(target: string, body: Buffer, contentType: string, deps: ResultsDeps): Promise<string> {
+  const slash = target.lastIndexOf('/');
+  const parent = slash > 0 ? target.slice(0, slash) : '.';
+  const name = slash >= 0 ? target.slice(slash + 1) : target;
+  if (!name) throw new UsageError(`--plot '${target}' names a folder; give a file such as accuracy.png`);
+  const storage = deps.openStorage(parent, '--plot');
+  await storage.write(name, body, contentType);
+  return storage.uriOf(name);
+}
+
+export function defaultResultsDeps(): ResultsDeps {
+  let ssm: SsmApi | undefined;
+  let batch: BatchApi | undefined;
+  return {
+    openStorage: openStorageDefault,
+    ssm: () => (ssm ??= createSsmApi()),
+    batch: () => (batch ??= createBatchApi()),
+    localExists: (file) => existsSync(path.resolve(file)),
+  };
+}

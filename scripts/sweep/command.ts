@@ -1,0 +1,159 @@
+/** `mixup sweep`: flags to options, the summary a user reads, and the commander registration. */
+import { Command, Option } from 'commander';
+
+import { RUN_OPTIONS } from '../../job/config.js';
+import { JobError, UsageError } from '../../job/errors.js';
+import { parseNumberList, seedRange } from '../../job/shared/grid.js';
+import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
+import { EXECUTORS, type Executor } from '../../job/shared/sweep-record.js';
+import type { SweepDeps } from './deps.js';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_EXECUTOR,
+  DEFAULT_POLL_SECONDS,
+  FORWARDED_SETTINGS,
+  type ForwardedSetting,
+  type SweepOptions,
+  type SweepSettings,
+} from './plan.js';
+import type { SweepOutcome } from './record.js';
+import { sweep } from './sweep.js';
+import { formatCounts } from './wait.js';
+
+
+/** A human summary of the plan (dry run) or the submission. */
+export function describeSweep(outcome: SweepOutcome): string {
+  const { record } = outcome;
+  const lines = [
+    `${outcome.dryRun ? 'Dry run (nothing written or submitted): ' : ''}sweep ${record.sweepId}, ${record.executor} executor`,
+    `  grid:     α = ${record.grid.alphas.join(', ')} × seeds = ${record.grid.seeds.join(', ')} → ${record.grid.size} runs`,
+    `  plan:     ${outcome.sweepUri}`,
+    `  runs:     ${record.runsUri}/<run-id>  (${record.runs
+      .slice(0, 3)
+      .map((run) => run.runId)
+      .join(', ')}${record.runs.length > 3 ? ', …' : ''})`,
+    `  data:     ${record.data ?? "mixup run's default"}`,
+  ];
+  if (Object.keys(record.settings).length > 0) {
+    lines.push(`  settings: ${Object.entries(record.settings).map(([k, v]) => `${RUN_OPTIONS[k as ForwardedSetting].flag} ${v}`).join(' ')}`);
+  }
+  if (record.batch) {
+    const b = record.batch;
+    lines.push(
+      `  job:      ${b.jobName}${b.arraySize !== null ? ` (array of ${b.arraySize})` : ' (plain job: one point)'}${b.jobId ? ` → ${b.jobId}` : ''}`,
+      `  queue:    ${b.jobQueue}`,
+      `  job def:  ${b.jobDefinition}`,
+    );
+  }
+  if (outcome.dryRun && record.batch) {
+    lines.push('  environment:', ...Object.entries(record.environment).map(([k, v]) => `    ${k}=${v}`));
+  }
+  if (outcome.final) lines.push(`  final:    ${formatCounts(outcome.final, record.grid.size)}`);
+  if (outcome.failed.length > 0) lines.push(`  failed:   ${outcome.failed.join(', ')}`);
+  return lines.join('\n');
+}
+
+
+/** Parses a flag as a whole number ≥ `min`, naming the flag, the value and the rule when it is not. */
+export function integerOption(flag: string, min: number): (value: string) => number {
+  return (value) => {
+    if (!/^\s*[+-]?\d+\s*$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
+      throw new UsageError(`${flag} '${value}': must be a whole number ≥ ${min}`);
+    }
+    return Number(value);
+  };
+}
+
+export function numberOption(flag: string, rule: (n: number) => boolean, ruleText: string): (value: string) => number {
+  return (value) => {
+    const n = value.trim() === '' ? Number.NaN : Number(value);
+    if (!Number.isFinite(n) || !rule(n)) throw new UsageError(`${flag} '${value}': must be ${ruleText}`);
+    return n;
+  };
+}
+
+interface SweepFlags {
+  alphas: string;
+  seeds?: number;
+  seedList?: string;
+  executor: Executor;
+  concurrency?: number;
+  dryRun?: boolean;
+  wait?: boolean;
+  pollSeconds?: number;
+  queue?: string;
+  jobDefinition?: string;
+  results?: string;
+  data?: string;
+  sweepId?: string;
+  stackName: string;
+  json?: boolean;
+  epochs?: string;
+  batchSize?: string;
+  valSamples?: string;
+  trainLimit?: string;
+  backend?: string;
+  arms?: string;
+}
+
+/** Turns parsed flags into `SweepOptions`; exported so tests can check it without a process. */
+export function sweepOptionsFromFlags(flags: SweepFlags): SweepOptions {
+  if (flags.seeds !== undefined && flags.seedList !== undefined) {
+    throw new UsageError('--seeds and --seed-list both given; use --seeds N for seeds 1…N or --seed-list for explicit seeds');
+  }
+  const seeds = flags.seedList !== undefined ? parseNumberList('--seed-list', flags.seedList) : seedRange(flags.seeds ?? 1);
+  const settings: SweepSettings = {};
+  for (const name of FORWARDED_SETTINGS) {
+    if (flags[name] !== undefined) settings[name] = flags[name];
+  }
+  return {
+    alphas: parseNumberList('--alphas', flags.alphas),
+    seeds,
+    settings,
+    data: flags.data,
+    results: flags.results,
+    executor: flags.executor,
+    concurrency: flags.concurrency,
+    dryRun: flags.dryRun,
+    wait: flags.wait,
+    pollSeconds: flags.pollSeconds,
+    queue: flags.queue,
+    jobDefinition: flags.jobDefinition,
+    sweepId: flags.sweepId,
+    stackName: flags.stackName,
+  };
+}
+
+/** Adds `mixup sweep` to the CLI. Failures surface as UsageError / JobError for the entry to print. */
+export function registerSweepCommand(program: Command, deps?: () => SweepDeps): Command {
+  const command = program
+    .command('sweep')
+    .description('run a grid of α values × seeds: one AWS Batch array job, or child processes here (--executor local)')
+    .requiredOption('--alphas <list>', 'comma list of α values, e.g. 0,0.1,0.2,0.4,1')
+    .option('--seeds <n>', 'seeds 1…n for every α (default: 1)', integerOption('--seeds', 1))
+    .option('--seed-list <list>', 'explicit seeds instead of --seeds, e.g. 7,8,9')
+    .addOption(new Option('--executor <name>', 'where the runs execute').choices(EXECUTORS).default(DEFAULT_EXECUTOR))
+    .option('--concurrency <n>', `local executor: runs at once (default: ${DEFAULT_CONCURRENCY})`, integerOption('--concurrency', 1))
+    .option('--dry-run', 'print the plan; write and submit nothing')
+    .option('--wait', 'batch: follow the array job to its end; exit 1 if any child failed')
+    .option('--poll-seconds <s>', `batch --wait: seconds between polls (default: ${DEFAULT_POLL_SECONDS})`, numberOption('--poll-seconds', (n) => n > 0, '> 0'))
+    .option('--results <location>', "directory or s3://bucket/prefix receiving sweeps/<id>/ (default: the stack's results bucket; local: .)")
+    .option('--data <location>', "Fashion-MNIST for the children (default: the stack's data bucket; local: mixup run's default)")
+    .option('--queue <arn>', "Batch job queue (default: the stack's, from SSM)")
+    .option('--job-definition <arn>', "Batch job definition (default: the stack's, from SSM)")
+    .option('--sweep-id <id>', 'name of the sweep (default: UTC time + 4 hex digits)')
+    .option('--stack-name <name>', 'deployed stack whose SSM parameters name the queue and buckets', DEFAULT_STACK_NAME)
+    .option('--json', "print the sweep record as JSON instead of a summary");
+  for (const name of FORWARDED_SETTINGS) {
+    const option = RUN_OPTIONS[name];
+    command.option(`${option.flag} <value>`, `every run: ${option.help}`);
+  }
+  command.action(async (flags: SweepFlags) => {
+    const outcome = await sweep(sweepOptionsFromFlags(flags), deps?.());
+    process.stdout.write(`${flags.json ? JSON.stringify(outcome, null, 2) : describeSweep(outcome)}\n`);
+    if (outcome.failed.length > 0) {
+      throw new JobError(`${outcome.failed.length} of ${outcome.record.grid.size} runs failed: ${outcome.failed.join(', ')}`);
+    }
+  });
+  return command;
+}

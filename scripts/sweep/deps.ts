@@ -1,0 +1,67 @@
+/** What a sweep talks to — Batch, SSM, storage, child processes, the clock — so tests can stand in for each. */
+import { spawn as spawnProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { packageRoot } from '../../job/shared/package-root.js';
+import { openStorage as openStorageDefault } from '../../job/storage/open.js';
+import type { Storage } from '../../job/storage/storage.js';
+import { createBatchApi, createSsmApi, type BatchApi, type SsmApi } from '../batch-client.js';
+
+/** A running child process, as much of it as the local executor needs. */
+export interface ChildLike {
+  readonly stdout: NodeJS.ReadableStream | null;
+  readonly stderr: NodeJS.ReadableStream | null;
+  once(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  once(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+export type Spawner = (command: string, args: readonly string[], options: { env: NodeJS.ProcessEnv }) => ChildLike;
+
+export interface SweepDeps {
+  readonly batch: () => BatchApi;
+  readonly ssm: () => SsmApi;
+  readonly openStorage: (location: string, option?: string) => Storage;
+  readonly now: () => Date;
+  readonly spawn: Spawner;
+  /** How to start `mixup run`: the command and the arguments before `run`. */
+  readonly cli: { readonly command: string; readonly args: readonly string[] };
+  /** The parent environment children inherit (minus `MIXUP_*`). */
+  readonly env: NodeJS.ProcessEnv;
+  /** Progress lines (stderr in the CLI). */
+  readonly log: (line: string) => void;
+  /** Rewrites one status line in place; absent when stderr is not a terminal. */
+  readonly status?: (line: string) => void;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/**
+ * `mixup run` through the same Node: the compiled CLI when this module is compiled, the TypeScript
+ * source through tsx when it runs from source (tests, `npx tsx`).
+ */
+export function defaultCli(): { command: string; args: string[] } {
+  const root = packageRoot();
+  const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
+  return fromSource
+    ? // tsx resolved from here, not from the working directory, which need not be this package.
+      { command: process.execPath, args: ['--import', import.meta.resolve('tsx'), path.join(root, 'job', 'cli.ts')] }
+    : { command: process.execPath, args: [path.join(root, 'dist', 'job', 'cli.js')] };
+}
+
+export function defaultSweepDeps(): SweepDeps {
+  let batch: BatchApi | undefined;
+  let ssm: SsmApi | undefined;
+  const tty = process.stderr.isTTY === true;
+  return {
+    batch: () => (batch ??= createBatchApi()),
+    ssm: () => (ssm ??= createSsmApi()),
+    openStorage: openStorageDefault,
+    now: () => new Date(),
+    spawn: (command, args, { env }) => spawnProcess(command, [...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    cli: defaultCli(),
+    env: process.env,
+    log: (line) => process.stderr.write(`${tty ? '\x1b[2K\r' : ''}${line}\n`),
+    status: tty ? (line) => process.stderr.write(`\x1b[2K\r${line}`) : undefined,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * A sweep's plan: every check that needs no network, done before anything is written, and the
+ * environment each child gets.
+ */
+import { randomBytes } from 'node:crypto';
+
+import type { z } from 'zod';
+
+import { envName, RUN_OPTIONS } from '../../job/config.js';
+import { UsageError } from '../../job/errors.js';
+import { gridPoints, gridRunId, GRID_ENV, validateGrid } from '../../job/shared/grid.js';
+import { EXECUTORS, type Executor, type SweepRun } from '../../job/shared/sweep-record.js';
+
+export const DEFAULT_EXECUTOR: Executor = 'batch';
+export const DEFAULT_CONCURRENCY = 1;
+export const DEFAULT_POLL_SECONDS = 30;
+/** Where a local sweep writes when `--results` is absent. */
+export const DEFAULT_LOCAL_RESULTS = '.';
+const SWEEP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+/** The `mixup run` settings a sweep forwards to every child (as `MIXUP_*` variables). */
+export const FORWARDED_SETTINGS = ['epochs', 'batchSize', 'valSamples', 'trainLimit', 'backend', 'arms'] as const;
+export type ForwardedSetting = (typeof FORWARDED_SETTINGS)[number];
+export type SweepSettings = Partial<Record<ForwardedSetting, string | number>>;
+
+export interface SweepOptions {
+  /** α values; each is one row of the grid. */
+  readonly alphas: readonly number[];
+  /** Seed values; `--seeds 3` means [1, 2, 3]. */
+  readonly seeds: readonly number[];
+  /** Run settings for every child. @default - `mixup run`'s defaults */
+  readonly settings?: SweepSettings;
+  /** Fashion-MNIST location for the children. @default - batch: `s3://<data bucket>/fashion-mnist`; local: `mixup run`'s default */
+  readonly data?: string;
+  /** Directory or `s3://bucket/prefix` that receives `sweeps/<id>/`. @default - batch: `s3://<results bucket>`; local: '.' */
+  readonly results?: string;
+  /** @default 'batch' */
+  readonly executor?: Executor;
+  /** Local executor: runs at once. @default 1 */
+  readonly concurrency?: number;
+  /** Print the plan; write and submit nothing. @default false */
+  readonly dryRun?: boolean;
+  /** Batch: follow the array job until it ends. The local executor always waits. @default false */
+  readonly wait?: boolean;
+  /** Seconds between Batch status polls. @default 30 */
+  readonly pollSeconds?: number;
+  /** @default - from SSM `/<stack>/job-queue-arn` */
+  readonly queue?: string;
+  /** @default - from SSM `/<stack>/job-definition-arn` */
+  readonly jobDefinition?: string;
+  /** @default - `<UTC yyyymmdd-hhmmss>-<4 hex>` */
+  readonly sweepId?: string;
+  /** @default 'MixupBatch' */
+  readonly stackName?: string;
+}
+
+
+export interface Plan {
+  readonly sweepId: string;
+  readonly createdAt: string;
+  readonly alphas: readonly number[];
+  readonly seeds: readonly number[];
+  readonly runs: SweepRun[];
+  readonly settings: Record<string, string | number>;
+  readonly settingsEnv: Record<string, string>;
+  readonly concurrency: number;
+}
+
+/** Validates everything that needs no network; throws before anything is written. */
+export function planSweep(options: SweepOptions, now: Date): Plan {
+  const problems: string[] = [];
+  const collect = (fn: () => void) => {
+    try {
+      fn();
+    } catch (error) {
+      if (error instanceof UsageError) problems.push(error.message);
+      else throw error;
+    }
+  };
+  collect(() => validateGrid(options.alphas, options.seeds));
+  const executor = options.executor ?? DEFAULT_EXECUTOR;
+  if (!(EXECUTORS as readonly string[]).includes(executor)) {
+    problems.push(`--executor '${executor}' is unknown; use one of ${EXECUTORS.join(', ')}`);
+  }
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+    problems.push(`--concurrency ${concurrency}: must be a whole number ≥ 1`);
+  } else if (options.concurrency !== undefined && executor !== 'local') {
+    problems.push(`--concurrency ${concurrency}: only the local executor takes it; Batch schedules the children itself`);
+  }
+  if (options.pollSeconds !== undefined && !(options.pollSeconds > 0)) {
+    problems.push(`--poll-seconds ${options.pollSeconds}: must be > 0`);
+  }
+  if (options.sweepId !== undefined && !SWEEP_ID_PATTERN.test(options.sweepId)) {
+    problems.push(
+      `--sweep-id '${options.sweepId}': must be 1–100 letters, digits, '_' or '-', starting with a letter or digit ` +
+        '(it becomes part of the Batch job name)',
+    );
+  }
+  if (executor === 'batch') {
+    // Batch children run in AWS: a path on this machine would be a path inside their container.
+    if (options.results !== undefined && !/^s3:\/\//i.test(options.results)) {
+      problems.push(`--results '${options.results}': AWS Batch children cannot write to this machine; use s3://bucket/prefix or --executor local`);
+    }
+    if (options.data !== undefined && !/^(s3|https):\/\//i.test(options.data)) {
+      problems.push(`--data '${options.data}': AWS Batch children cannot read this machine's files; use s3://… or https://…`);
+    }
+  }
+  const settings: Record<string, string | number> = {};
+  const settingsEnv: Record<string, string> = {};
+  for (const name of FORWARDED_SETTINGS) {
+    const value = options.settings?.[name];
+    if (value === undefined) continue;
+    const parsed = (RUN_OPTIONS[name].schema as z.ZodType).safeParse(String(value));
+    if (!parsed.success) {
+      problems.push(`${RUN_OPTIONS[name].flag} ${JSON.stringify(String(value))}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+      continue;
+    }
+    settings[name] = parsed.data as string | number;
+    settingsEnv[envName(name)] = String(parsed.data);
+  }
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
+
+  const sweepId = options.sweepId ?? defaultSweepId(now);
+  const runs = gridPoints(options.alphas, options.seeds).map((point) => ({
+    ...point,
+    runId: gridRunId(point.alpha, point.seed),
+  }));
+  return {
+    sweepId,
+    createdAt: now.toISOString(),
+    alphas: [...options.alphas],
+    seeds: [...options.seeds],
+    runs,
+    settings,
+    settingsEnv,
+    concurrency,
+  };
+}
+
+export function defaultSweepId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\.\d+Z$/, '');
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** The variables every child gets: the grid (each child picks its point by array index) and the settings. */
+export function childEnvironment(plan: Plan, runsUri: string, data: string | null): Record<string, string> {
+  return {
+    [GRID_ENV.alphas]: plan.alphas.map(String).join(','),
+    [GRID_ENV.seeds]: plan.seeds.map(String).join(','),
+    [envName('out')]: runsUri,
+    ...(data !== null ? { [envName('data')]: data } : {}),
+    ...plan.settingsEnv,
+  };
+}

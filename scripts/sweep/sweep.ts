@@ -1,0 +1,104 @@
+/**
+ * `mixup sweep`: one grid of (α, seed) runs, as ONE AWS Batch array job or as child processes on this
+ * machine. Both write the same layout:
+ *
+ *   <results>/sweeps/<sweep-id>/sweep.json          the plan, written before anything runs
+ *   <results>/sweeps/<sweep-id>/runs/<grid-run-id>/  one `mixup run` per grid point
+ */
+import { JobError, UsageError } from '../../job/errors.js';
+import { DATA_PREFIX, SWEEP_FILE, SWEEP_RUNS_DIR, SWEEPS_PREFIX } from '../../job/shared/layout.js';
+import { MIN_ARRAY_SIZE } from '../../job/shared/grid.js';
+import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
+import { SWEEP_VERSION, type SweepRecord } from '../../job/shared/sweep-record.js';
+import { readStackParameters } from '../batch-client.js';
+import { submitBatch } from './batch.js';
+import { defaultSweepDeps, type SweepDeps } from './deps.js';
+import { runLocal } from './local.js';
+import { childEnvironment, DEFAULT_EXECUTOR, DEFAULT_LOCAL_RESULTS, planSweep, type SweepOptions } from './plan.js';
+import { writeRecord, type SweepOutcome } from './record.js';
+
+/** Plans a sweep, records it, then submits (Batch) or runs (local) it. */
+export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSweepDeps()): Promise<SweepOutcome> {
+  const executor = options.executor ?? DEFAULT_EXECUTOR;
+  const plan = planSweep(options, deps.now());
+  const stackName = options.stackName ?? DEFAULT_STACK_NAME;
+
+  let queue = options.queue ?? null;
+  let jobDefinition = options.jobDefinition ?? null;
+  let results = options.results ?? (executor === 'local' ? DEFAULT_LOCAL_RESULTS : null);
+  let data = options.data ?? null;
+  if (executor === 'batch') {
+    const wanted = [
+      ...(queue === null ? (['jobQueueArn'] as const) : []),
+      ...(jobDefinition === null ? (['jobDefinitionArn'] as const) : []),
+      ...(results === null ? (['resultsBucket'] as const) : []),
+      ...(data === null ? (['dataBucket'] as const) : []),
+    ];
+    if (wanted.length > 0) {
+      const found = await lookUp(deps, wanted, stackName, options.dryRun ?? false);
+      queue ??= found.jobQueueArn ?? '(from SSM, unavailable)';
+      jobDefinition ??= found.jobDefinitionArn ?? '(from SSM, unavailable)';
+      results ??= found.resultsBucket ? `s3://${found.resultsBucket}` : 's3://(results bucket from SSM, unavailable)';
+      data ??= `s3://${found.dataBucket ?? '(data bucket from SSM, unavailable)'}/${DATA_PREFIX}`;
+    }
+  }
+
+  const canOpen = !(options.dryRun && results!.includes('(results bucket'));
+  const sweepStorage = canOpen ? deps.openStorage(results!, '--results').child(`${SWEEPS_PREFIX}/${plan.sweepId}`) : null;
+  const sweepUri = sweepStorage ? sweepStorage.uriOf(SWEEP_FILE) : `${results}/${SWEEPS_PREFIX}/${plan.sweepId}/${SWEEP_FILE}`;
+  const runsUri = sweepStorage ? sweepStorage.child(SWEEP_RUNS_DIR).uri : `${results}/${SWEEPS_PREFIX}/${plan.sweepId}/${SWEEP_RUNS_DIR}`;
+  const environment = childEnvironment(plan, runsUri, data);
+
+  const record: SweepRecord = {
+    version: SWEEP_VERSION,
+    sweepId: plan.sweepId,
+    createdAt: plan.createdAt,
+    executor,
+    grid: { alphas: [...plan.alphas], seeds: [...plan.seeds], size: plan.runs.length, order: 'index = alphaIndex × seeds + seedIndex' },
+    runs: plan.runs,
+    settings: plan.settings,
+    environment,
+    results: results!,
+    runsUri,
+    data,
+    batch:
+      executor === 'batch'
+        ? {
+            jobName: `mixup-sweep-${plan.sweepId}`,
+            jobQueue: queue!,
+            jobDefinition: jobDefinition!,
+            arraySize: plan.runs.length >= MIN_ARRAY_SIZE ? plan.runs.length : null,
+            jobId: null,
+            jobArn: null,
+          }
+        : null,
+    local: executor === 'local' ? { concurrency: plan.concurrency } : null,
+  };
+  if (options.dryRun) return { record, sweepUri, dryRun: true, final: null, failed: [] };
+
+  const storage = sweepStorage!;
+  if (await storage.exists(SWEEP_FILE)) {
+    throw new UsageError(`--sweep-id '${plan.sweepId}' is taken: ${sweepUri} exists; choose another id or omit --sweep-id`);
+  }
+  await writeRecord(storage, record);
+  if (executor === 'batch') return submitBatch(record, storage, sweepUri, options, deps);
+  return runLocal(record, sweepUri, deps);
+}
+
+async function lookUp(
+  deps: SweepDeps,
+  keys: readonly ('jobQueueArn' | 'jobDefinitionArn' | 'resultsBucket' | 'dataBucket')[],
+  stackName: string,
+  dryRun: boolean,
+): Promise<Partial<Record<(typeof keys)[number], string>>> {
+  try {
+    return await readStackParameters(deps.ssm(), keys, stackName);
+  } catch (error) {
+    // A dry run is for looking before leaping; it shows placeholders rather than failing offline.
+    if (dryRun && error instanceof JobError) {
+      deps.log(`note: ${error.message}`);
+      return {};
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,62 @@
+/** Following a Batch sweep to its end: one status line per poll, then which children failed. */
+import { JobError } from '../../job/errors.js';
+import { arrayIndexOf } from '../../job/shared/grid.js';
+import type { SweepRecord } from '../../job/shared/sweep-record.js';
+import type { BatchApi } from '../batch-client.js';
+import type { SweepDeps } from './deps.js';
+
+const MAX_UNSEEN_POLLS = 3;
+/** Batch job states in lifecycle order, for counts that read left to right. */
+export const BATCH_STATES = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
+
+/** Polls the array job until it ends, printing a count per state; returns the final counts and failures. */
+export async function waitForBatch(
+  record: SweepRecord,
+  jobId: string,
+  pollSeconds: number,
+  deps: Pick<SweepDeps, 'batch' | 'log' | 'status' | 'sleep'>,
+): Promise<{ counts: Record<string, number>; failed: string[] }> {
+  const batch = deps.batch();
+  let unseen = 0;
+  for (;;) {
+    const described = await batch.describeJobs([jobId]);
+    const job = described.jobs?.[0];
+    if (!job) {
+      // A job submitted a moment ago can be missing from DescribeJobs for a poll or two.
+      if (++unseen > MAX_UNSEEN_POLLS) throw new JobError(`AWS Batch does not know job ${jobId} (sweep ${record.sweepId})`);
+      await deps.sleep(pollSeconds * 1000);
+      continue;
+    }
+    const counts: Record<string, number> = job.arrayProperties?.statusSummary
+      ? { ...job.arrayProperties.statusSummary }
+      : { [job.status ?? 'UNKNOWN']: 1 };
+    const line = formatCounts(counts, record.runs.length);
+    const done = job.status === 'SUCCEEDED' || job.status === 'FAILED';
+    if (deps.status && !done) deps.status(line);
+    else deps.log(line);
+    if (done) {
+      if ((counts.FAILED ?? 0) === 0 && job.status !== 'FAILED') return { counts, failed: [] };
+      return { counts, failed: await failedRuns(batch, record, jobId, job.status === 'FAILED' && !job.arrayProperties) };
+    }
+    await deps.sleep(pollSeconds * 1000);
+  }
+}
+
+async function failedRuns(batch: BatchApi, record: SweepRecord, jobId: string, plainJobFailed: boolean): Promise<string[]> {
+  if (plainJobFailed) return [record.runs[0]!.runId];
+  const children = await batch.listJobs({ arrayJobId: jobId, jobStatus: 'FAILED' });
+  return children
+    .map(arrayIndexOf)
+    .filter((index) => Number.isSafeInteger(index) && record.runs[index])
+    .sort((a, b) => a - b)
+    .map((index) => record.runs[index]!.runId);
+}
+
+export function formatCounts(counts: Readonly<Record<string, number>>, total: number): string {
+  const known = BATCH_STATES.filter((state) => (counts[state] ?? 0) > 0).map((state) => `${state} ${counts[state]}`);
+  const other = Object.entries(counts)
+    .filter(([state, n]) => !(BATCH_STATES as readonly string[]).includes(state) && n > 0)
+    .map(([state, n]) => `${state} ${n}`);
+  return `${[...known, ...other].join(' · ') || 'no children yet'} (of ${total})`;
+}
+
