@@ -1,65 +1,39 @@
 /**
  * One holder per run id on S3, with real conditional writes. s3rver ignores `If-None-Match` on PUT
  * (it only honours it on GET), so this suite runs against moto's S3 server, which implements both
- * `If-None-Match: *` and `If-Match` on PutObject; it needs `moto_server` (PyPI moto[server]) on PATH or
- * in MOTO_SERVER, and says so when it is missing.
+ * `If-None-Match: *` and `If-Match` on PutObject: the virtualenv of test/support/moto-venv.sh (made on first
+ * use, as for the cloud test).
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import net from 'node:net';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { JobError } from '../../job/errors.js';
 import { acquireLease, LEASE_KEY } from '../../job/storage/lease.js';
 import { openStorage } from '../../job/storage/open.js';
+import { startMotoServer, type MotoServer } from '../support/moto-server.js';
 
 const BUCKET = 'mixup-lease';
 
-function findMoto(): string | null {
-  if (process.env.MOTO_SERVER) return process.env.MOTO_SERVER;
-  try {
-    return execFileSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-const moto = findMoto();
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-describe('run lease on S3 (moto)', { skip: moto ? false : 'moto_server not found (pip install "moto[server]")' }, () => {
-  let child: ChildProcess;
+describe('run lease on S3 (moto)', () => {
+  let moto: MotoServer;
   let env: NodeJS.ProcessEnv;
   const savedEnv = { ...process.env };
 
   before(async () => {
-    const port = await freePort();
-    child = spawn(moto!, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-    const endpoint = `http://127.0.0.1:${port}`;
-    env = { AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_EC2_METADATA_DISABLED: 'true', AWS_MAX_ATTEMPTS: '2' };
+    moto = await startMotoServer(path.join(await mkdtemp(path.join(tmpdir(), 'mixup-lease-')), 'moto.log'));
+    env = { ...moto.env, AWS_EC2_METADATA_DISABLED: 'true', AWS_MAX_ATTEMPTS: '2' };
     Object.assign(process.env, env);
-    const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    for (let i = 0; ; i++) {
-      try {
-        await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-        break;
-      } catch (error) {
-        if (i > 100) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    const client = new S3Client({ endpoint: moto.endpoint, region: moto.env.AWS_REGION, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
     client.destroy();
   });
 
-  after(() => {
-    child?.kill();
+  after(async () => {
+    await moto?.stop();
     for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
     Object.assign(process.env, savedEnv);
   });
