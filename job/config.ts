@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { z } from 'zod';
 
-import { ARMS, BACKENDS, type RunConfig } from './shared/metrics.js';
+import { ARMS, BACKENDS, PARALLEL_ARMS, type RunConfig } from './shared/metrics.js';
 import { UsageError } from './errors.js';
 import { gridPointFromEnv, MAX_SEED } from './shared/grid.js';
 import { DEFAULT_VAL_SAMPLES } from './shared/fashion-mnist.js';
@@ -36,6 +36,12 @@ export const RUN_OPTIONS = {
   runId: { flag: '--run-id', help: 'run directory name; a run with the same id resumes (default: from AWS_BATCH_JOB_ID, else generated)', default: undefined, schema: z.string().regex(RUN_ID_PATTERN, 'must be 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit') },
   backend: { flag: '--backend', help: `compute backend: ${BACKENDS.join('|')}`, default: 'auto', schema: z.enum(BACKENDS, { error: `must be one of ${BACKENDS.join(', ')}` }) },
   arms: { flag: '--arms', help: `which arms to train: ${ARMS.join('|')}`, default: 'both', schema: z.enum(ARMS, { error: `must be one of ${ARMS.join(', ')}` }) },
+  parallelArms: {
+    flag: '--parallel-arms',
+    help: `train both arms at once, one worker thread each: ${PARALLEL_ARMS.join('|')} (auto: with ≥ 2 cores, not on tensorflow); the numbers are the same either way`,
+    default: 'auto',
+    schema: z.enum(PARALLEL_ARMS, { error: `must be one of ${PARALLEL_ARMS.join(', ')}` }),
+  },
 } as const;
 
 export type RunOptionName = keyof typeof RUN_OPTIONS;
@@ -89,6 +95,7 @@ export function resolveRunConfig(
     runId: config.runId ?? point?.runId ?? defaultRunId(alpha, seed, env, now),
     backend: config.backend,
     arms: config.arms,
+    parallelArms: config.parallelArms,
   };
 }
 

@@ -12,15 +12,16 @@ function toBuffer(data: tf.io.WeightData): Buffer {
   return Buffer.concat(buffers.map((b) => Buffer.from(b)));
 }
 
-/**
- * Saves in the TensorFlow.js layers format (`model.json` + `weights.bin`), the same files
- * `tf.loadLayersModel('file://…/model.json')` or a browser reads. Weights first, so a reader
- * that finds `model.json` finds its weights too.
- */
-export async function saveModel(model: tf.LayersModel, storage: Storage, prefix: string): Promise<void> {
+/** A model in the TensorFlow.js layers format, as bytes: what `saveModel` writes, and what a worker thread posts. */
+export interface ModelFiles {
+  readonly weights: Uint8Array;
+  readonly modelJson: string;
+}
+
+export async function serializeModel(model: tf.LayersModel): Promise<ModelFiles> {
+  let files: ModelFiles | null = null;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
-      await storage.write(`${prefix}/${WEIGHTS_BIN}`, toBuffer(artifacts.weightData!), CONTENT_TYPES.binary);
       const modelJson = {
         format: 'layers-model',
         generatedBy: artifacts.generatedBy,
@@ -28,10 +29,25 @@ export async function saveModel(model: tf.LayersModel, storage: Storage, prefix:
         modelTopology: artifacts.modelTopology,
         weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs }],
       };
-      await storage.write(`${prefix}/${MODEL_JSON}`, JSON.stringify(modelJson), CONTENT_TYPES.json);
+      files = { weights: toBuffer(artifacts.weightData!), modelJson: JSON.stringify(modelJson) };
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
+  return files!;
+}
+
+/** Weights first, so a reader that finds `model.json` finds its weights too. */
+export async function writeModelFiles(files: ModelFiles, storage: Storage, prefix: string): Promise<void> {
+  await storage.write(`${prefix}/${WEIGHTS_BIN}`, Buffer.from(files.weights.buffer, files.weights.byteOffset, files.weights.byteLength), CONTENT_TYPES.binary);
+  await storage.write(`${prefix}/${MODEL_JSON}`, files.modelJson, CONTENT_TYPES.json);
+}
+
+/**
+ * Saves in the TensorFlow.js layers format (`model.json` + `weights.bin`), the same files
+ * `tf.loadLayersModel('file://…/model.json')` or a browser reads.
+ */
+export async function saveModel(model: tf.LayersModel, storage: Storage, prefix: string): Promise<void> {
+  await writeModelFiles(await serializeModel(model), storage, prefix);
 }
 
 /** The parts of a tfjs model.json this reader uses; tfjs checks the topology itself. */

@@ -8,10 +8,9 @@ import { loadModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../artifacts/mode
 import { renderSamplesGrid } from '../artifacts/samples-png.js';
 import { initBackend } from '../backend/select.js';
 import { EpochBatches } from '../batches.js';
-import { assertSameExperiment, discardCheckpoint, readCheckpoint, restoreTraining, writeCheckpoint } from '../checkpoint.js';
+import { assertSameExperiment, discardCheckpoint, readCheckpoint } from '../checkpoint.js';
 import { armsToTrain } from '../config.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
-import { assertFiniteLoss } from '../finite-loss.js';
 import { openDataSource } from '../data/source.js';
 import { prepareSplits } from '../data/splits.js';
 import { createModel } from '../model.js';
@@ -21,9 +20,7 @@ import { acquireLease, type RunLease } from '../storage/lease.js';
 import { readManifest, writeManifest } from '../storage/manifest.js';
 import { openStorage } from '../storage/open.js';
 import { CONTENT_TYPES, type Storage } from '../storage/storage.js';
-import { evaluate, freshProgress, trainArm } from '../train.js';
-import { createOptimizer } from '../train-step.js';
-import type { CheckpointState } from '../shared/checkpoint-state.js';
+import { trainArms, useParallelArms } from './arms.js';
 import { IMAGE_PIXELS as PIXELS } from '../shared/fashion-mnist.js';
 import { CHECKPOINT_DIR, RUN_FILES } from '../shared/layout.js';
 
@@ -81,8 +78,10 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     // Runs from before run.json carry their settings in the checkpoint only.
     if (checkpoint && !saved) assertSameExperiment(checkpoint.config, config, run.uri);
 
+    const arms = armsToTrain(config.arms);
+    const parallel = useParallelArms(config.parallelArms, backend.backend, arms.filter((arm) => !checkpoint?.completed[arm]).length);
     const startedAt = new Date();
-    reporter.event('start', { runId: config.runId, uri: run.uri, backend: backend.backend, data: source.location });
+    reporter.event('start', { runId: config.runId, uri: run.uri, backend: backend.backend, data: source.location, parallelArms: parallel });
     const raw = await loadFashionMnist(source);
     const data = prepareSplits(raw, config);
     reporter.event('data', {
@@ -110,22 +109,24 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
 
     const completed: Partial<Record<ArmName, ArmMetrics>> = { ...checkpoint?.completed };
     if (checkpoint) {
-      reporter.event('resume', {
-        completedArms: Object.keys(completed),
-        arm: checkpoint.current?.arm ?? null,
-        epoch: checkpoint.current?.epoch ?? null,
-        step: checkpoint.current?.partial.steps ?? null,
-      });
+      const inTraining = (['mixup', 'baseline'] as const).flatMap((arm) => checkpoint.inTraining[arm]?.progress ?? []);
+      // One line per arm in training (two when both trained at once), or one saying none is.
+      for (const current of inTraining.length > 0 ? inTraining : [null]) {
+        reporter.event('resume', {
+          completedArms: Object.keys(completed),
+          arm: current?.arm ?? null,
+          epoch: current?.epoch ?? null,
+          step: current?.partial.steps ?? null,
+        });
+      }
     }
     try {
-      for (const arm of armsToTrain(config.arms)) {
-        if (completed[arm]) continue;
-        const outcome = await runArm({ arm, config: fullConfig, run, initial, data, checkpoint, completed, reporter, stopSignal: deps.stopSignal });
-        if (!outcome) {
-          reporter.event('interrupted', { runId: config.runId, arm, note: 'checkpoint written; start again with the same --run-id to resume' });
-          return { status: 'interrupted', uri: run.uri, metrics: null };
-        }
-        completed[arm] = outcome;
+      const stopped = await trainArms({
+        arms, config: fullConfig, run, initial, data, checkpoint, completed, reporter, stopSignal: deps.stopSignal, parallel, backend: backend.backend,
+      });
+      if (stopped.length > 0) {
+        reporter.event('interrupted', { runId: config.runId, arm: stopped[0], arms: stopped, note: 'checkpoint written; start again with the same --run-id to resume' });
+        return { status: 'interrupted', uri: run.uri, metrics: null };
       }
     } finally {
       initial.dispose();
@@ -196,65 +197,6 @@ async function initialModel(run: Storage, seed: number): Promise<tf.LayersModel>
   const model = createModel(seed);
   await saveModel(model, run, `${RUN_FILES.models}/initial`);
   return model;
-}
-
-interface ArmRun {
-  readonly arm: ArmName;
-  readonly config: RunConfig;
-  readonly run: Storage;
-  /** The weights both arms start from. */
-  readonly initial: tf.LayersModel;
-  readonly data: ReturnType<typeof prepareSplits>;
-  /** The run's checkpoint; this arm resumes from it when it was the one in training. */
-  readonly checkpoint: CheckpointState | null;
-  /** Arms already finished, carried in every checkpoint this arm writes. */
-  readonly completed: Partial<Record<ArmName, ArmMetrics>>;
-  readonly reporter: Reporter;
-  readonly stopSignal?: { readonly stopped: boolean };
-}
-
-/** Trains and tests one arm; null when stopped (a checkpoint is written first). */
-async function runArm({ arm, config, run, initial, data, checkpoint, completed, reporter, stopSignal }: ArmRun): Promise<ArmMetrics | null> {
-  const model = createModel(config.seed);
-  const optimizer = createOptimizer();
-  const initialWeights = initial.getWeights();
-  model.setWeights(initialWeights);
-  let start = freshProgress(arm);
-  if (checkpoint?.current?.arm === arm) {
-    // The optimizer's slots exist only after a first step; restoring creates them.
-    await restoreTraining(run, checkpoint, { model, optimizer });
-    start = checkpoint.current;
-  }
-  const settings = { arm, alpha: arm === 'mixup' ? config.alpha : 0, epochs: config.epochs, batchSize: config.batchSize, seed: config.seed };
-  const save = (progress: typeof start) =>
-    writeCheckpoint(run, { runId: config.runId, config, completed, current: progress }, { model, optimizer });
-  try {
-    const outcome = await trainArm(model, optimizer, data, settings, start, {
-      onStep: (p) => {
-        assertFiniteLoss(p);
-        reporter.step(p);
-      },
-      onEpochEnd: async (progress, record) => {
-        reporter.epoch(arm, record, config.epochs);
-        await save(progress);
-      },
-      shouldStop: () => stopSignal?.stopped ?? false,
-    });
-    if (outcome.stopped) {
-      await save(outcome.progress);
-      return null;
-    }
-    const test = evaluate(model, data.test, config.batchSize);
-    await saveModel(model, run, `${RUN_FILES.models}/${arm}`);
-    const p = outcome.progress;
-    const metrics: ArmMetrics = { history: p.history, test, imagesPerSecond: p.trainImages / Math.max(p.trainSeconds, 1e-9) };
-    await writeCheckpoint(run, { runId: config.runId, config, completed: { ...completed, [arm]: metrics }, current: null }, null);
-    reporter.event('arm-done', { arm, testLoss: test.loss, testAccuracy: test.accuracy, imagesPerSecond: Math.round(metrics.imagesPerSecond) });
-    return metrics;
-  } finally {
-    model.dispose();
-    optimizer.dispose();
-  }
 }
 
 /** Nine mixed training images from the mixup arm's first batch, captioned with both classes. */

@@ -6,7 +6,8 @@ import { z } from 'zod';
 
 import { armsSchema, epochSchema, runConfigSchema, type ArmMetrics, type ArmName, type EpochRecord, type RunConfig } from './metrics.js';
 
-export const CHECKPOINT_VERSION = 1;
+/** 2: one entry per arm in training (two arms may train at once); 1 (read only): one `current` arm. */
+export const CHECKPOINT_VERSION = 2;
 
 /** Sums over the steps of an epoch done so far, so a run resumed mid-epoch reports the same epoch. */
 export interface EpochPartial {
@@ -33,6 +34,20 @@ export interface TensorSpec {
   readonly offset: number; // in float32 elements
 }
 
+/** Where one arm's float32 state (weights, Adam slots, Adam's β-powers) lies in its `.f32` object. */
+export interface TensorSet {
+  readonly key: string;
+  readonly model: TensorSpec[];
+  readonly optimizer: TensorSpec[];
+  readonly optimizerProducts: TensorSpec[];
+}
+
+/** An arm in training: its progress and the tensors saved with it. */
+export interface ArmCheckpoint {
+  readonly progress: ArmProgress;
+  readonly tensors: TensorSet;
+}
+
 export interface CheckpointState {
   readonly version: typeof CHECKPOINT_VERSION;
   readonly runId: string;
@@ -40,40 +55,54 @@ export interface CheckpointState {
   readonly savedAt: string;
   /** Arms already trained and tested: their final metrics. */
   readonly completed: Partial<Record<ArmName, ArmMetrics>>;
-  /** The arm in training, with its weights and optimizer state in `tensors`; null between arms. */
+  /** Arms in training (none, one, or both when they train at once), each with its own tensors. */
+  readonly inTraining: Partial<Record<ArmName, ArmCheckpoint>>;
+}
+
+/** Version 1, written before arms could train at once: one arm in training, its tensors beside it. */
+export interface CheckpointStateV1 {
+  readonly version: 1;
+  readonly runId: string;
+  readonly config: RunConfig;
+  readonly savedAt: string;
+  readonly completed: Partial<Record<ArmName, ArmMetrics>>;
   readonly current: ArmProgress | null;
-  readonly tensors: {
-    readonly key: string;
-    readonly model: TensorSpec[];
-    readonly optimizer: TensorSpec[];
-    readonly optimizerProducts: TensorSpec[];
-  } | null;
+  readonly tensors: TensorSet | null;
 }
 
 const count = z.number().int().nonnegative();
 const tensorSpecSchema = z.object({ name: z.string(), shape: z.array(count), offset: count });
+const progressSchema = z.object({
+  arm: z.enum(['mixup', 'baseline']),
+  epoch: count,
+  partial: z.object({ steps: count, lossSum: z.number(), correct: count, seen: count, seconds: z.number() }),
+  history: z.array(epochSchema),
+  trainSeconds: z.number(),
+  trainImages: count,
+});
+const tensorSetSchema = z.object({
+  key: z.string().min(1),
+  model: z.array(tensorSpecSchema),
+  optimizer: z.array(tensorSpecSchema),
+  optimizerProducts: z.array(tensorSpecSchema),
+});
+const armCheckpointSchema = z.object({ progress: progressSchema, tensors: tensorSetSchema });
+
 export const checkpointStateSchema: z.ZodType<CheckpointState> = z.object({
   version: z.literal(CHECKPOINT_VERSION),
   runId: z.string(),
   config: runConfigSchema,
   savedAt: z.string(),
   completed: armsSchema,
-  current: z
-    .object({
-      arm: z.enum(['mixup', 'baseline']),
-      epoch: count,
-      partial: z.object({ steps: count, lossSum: z.number(), correct: count, seen: count, seconds: z.number() }),
-      history: z.array(epochSchema),
-      trainSeconds: z.number(),
-      trainImages: count,
-    })
-    .nullable(),
-  tensors: z
-    .object({
-      key: z.string().min(1),
-      model: z.array(tensorSpecSchema),
-      optimizer: z.array(tensorSpecSchema),
-      optimizerProducts: z.array(tensorSpecSchema),
-    })
-    .nullable(),
+  inTraining: z.object({ mixup: armCheckpointSchema.optional(), baseline: armCheckpointSchema.optional() }),
+});
+
+export const checkpointStateV1Schema: z.ZodType<CheckpointStateV1> = z.object({
+  version: z.literal(1),
+  runId: z.string(),
+  config: runConfigSchema,
+  savedAt: z.string(),
+  completed: armsSchema,
+  current: progressSchema.nullable(),
+  tensors: tensorSetSchema.nullable(),
 });

@@ -8,6 +8,8 @@ import { z } from 'zod';
 export const METRICS_VERSION = 1;
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export const ARMS = ['both', 'mixup', 'baseline'] as const;
+/** Whether a run trains its two arms at once (worker threads); it changes how fast, never what is computed. */
+export const PARALLEL_ARMS = ['auto', 'on', 'off'] as const;
 
 export type ArmName = 'mixup' | 'baseline';
 
@@ -40,6 +42,7 @@ export interface RunConfig {
   readonly runId: string;
   readonly backend: (typeof BACKENDS)[number];
   readonly arms: (typeof ARMS)[number];
+  readonly parallelArms: (typeof PARALLEL_ARMS)[number];
 }
 
 export interface Metrics {
@@ -95,6 +98,8 @@ export const runConfigSchema: z.ZodType<RunConfig> = z.object({
   runId: z.string(),
   backend: z.enum(BACKENDS),
   arms: z.enum(ARMS),
+  // Absent in files written before the setting existed.
+  parallelArms: z.enum(PARALLEL_ARMS).default('auto'),
 });
 
 export const armsSchema = z.object({ mixup: armMetricsSchema.optional(), baseline: armMetricsSchema.optional() });

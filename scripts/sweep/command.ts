@@ -8,7 +8,6 @@ import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
 import { EXECUTORS, type Executor } from '../../job/shared/sweep-record.js';
 import type { SweepDeps } from './deps.js';
 import {
-  DEFAULT_CONCURRENCY,
   DEFAULT_EXECUTOR,
   DEFAULT_POLL_SECONDS,
   FORWARDED_SETTINGS,
@@ -94,6 +93,7 @@ interface SweepFlags {
   trainLimit?: string;
   backend?: string;
   arms?: string;
+  parallelArms?: string;
 }
 
 /** Turns parsed flags into `SweepOptions`; exported so tests can check it without a process. */
@@ -133,7 +133,7 @@ export function registerSweepCommand(program: Command, deps?: () => SweepDeps): 
     .option('--seeds <n>', 'seeds 1…n for every α (default: 1)', integerOption('--seeds', 1))
     .option('--seed-list <list>', 'explicit seeds instead of --seeds, e.g. 7,8,9')
     .addOption(new Option('--executor <name>', 'where the runs execute').choices(EXECUTORS).default(DEFAULT_EXECUTOR))
-    .option('--concurrency <n>', `local executor: runs at once (default: ${DEFAULT_CONCURRENCY})`, integerOption('--concurrency', 1))
+    .option('--concurrency <n>', 'local executor: runs at once (default: the number of cores)', integerOption('--concurrency', 1))
     .option('--dry-run', 'print the plan; write and submit nothing')
     .option('--wait', 'batch: follow the array job to its end; exit 1 if any child failed')
     .option('--poll-seconds <s>', `batch --wait: seconds between polls (default: ${DEFAULT_POLL_SECONDS})`, numberOption('--poll-seconds', (n) => n > 0, '> 0'))

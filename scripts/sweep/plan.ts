@@ -3,6 +3,7 @@
  * environment each child gets.
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 
 import type { z } from 'zod';
 
@@ -12,13 +13,16 @@ import { gridPoints, gridRunId, GRID_ENV, validateGrid } from '../../job/shared/
 import { EXECUTORS, type Executor, type SweepRun } from '../../job/shared/sweep-record.js';
 
 export const DEFAULT_EXECUTOR: Executor = 'batch';
-export const DEFAULT_CONCURRENCY = 1;
+/** The local executor runs one child per core: each child trains on one thread per arm. */
+export function defaultConcurrency(cores = os.availableParallelism()): number {
+  return Math.max(1, cores);
+}
 export const DEFAULT_POLL_SECONDS = 30;
 /** Where a local sweep writes when `--results` is absent. */
 export const DEFAULT_LOCAL_RESULTS = '.';
 const SWEEP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 /** The `mixup run` settings a sweep forwards to every child (as `MIXUP_*` variables). */
-export const FORWARDED_SETTINGS = ['epochs', 'batchSize', 'valSamples', 'trainLimit', 'backend', 'arms'] as const;
+export const FORWARDED_SETTINGS = ['epochs', 'batchSize', 'valSamples', 'trainLimit', 'backend', 'arms', 'parallelArms'] as const;
 export type ForwardedSetting = (typeof FORWARDED_SETTINGS)[number];
 export type SweepSettings = Partial<Record<ForwardedSetting, string | number>>;
 
@@ -35,7 +39,7 @@ export interface SweepOptions {
   readonly results?: string;
   /** @default 'batch' */
   readonly executor?: Executor;
-  /** Local executor: runs at once. @default 1 */
+  /** Local executor: runs at once. @default - the machine's cores (`os.availableParallelism()`) */
   readonly concurrency?: number;
   /** Print the plan; write and submit nothing. @default false */
   readonly dryRun?: boolean;
@@ -81,7 +85,7 @@ export function planSweep(options: SweepOptions, now: Date): Plan {
   if (!(EXECUTORS as readonly string[]).includes(executor)) {
     problems.push(`--executor '${executor}' is unknown; use one of ${EXECUTORS.join(', ')}`);
   }
-  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const concurrency = options.concurrency ?? (executor === 'local' ? defaultConcurrency() : 1);
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
     problems.push(`--concurrency ${concurrency}: must be a whole number ≥ 1`);
   } else if (options.concurrency !== undefined && executor !== 'local') {
@@ -151,4 +155,14 @@ export function childEnvironment(plan: Plan, runsUri: string, data: string | nul
     ...(data !== null ? { [envName('data')]: data } : {}),
     ...plan.settingsEnv,
   };
+}
+
+/**
+ * Local children, as many as `concurrency`, share this machine's cores: a child may train its two arms
+ * at once only where every child still gets a core per arm, so parallel runs never ask for more threads
+ * than there are cores. An explicit `--parallel-arms` is passed on as given.
+ */
+export function localThreadEnvironment(plan: Plan, cores = os.availableParallelism()): Record<string, string> {
+  if (plan.settings.parallelArms !== undefined || plan.concurrency * 2 <= cores) return {};
+  return { [envName('parallelArms')]: 'off' };
 }

@@ -14,7 +14,7 @@ import { readStackParameters } from '../batch-client.js';
 import { submitBatch } from './batch.js';
 import { defaultSweepDeps, type SweepDeps } from './deps.js';
 import { runLocal } from './local.js';
-import { childEnvironment, DEFAULT_EXECUTOR, DEFAULT_LOCAL_RESULTS, planSweep, type SweepOptions } from './plan.js';
+import { childEnvironment, DEFAULT_EXECUTOR, DEFAULT_LOCAL_RESULTS, localThreadEnvironment, planSweep, type SweepOptions } from './plan.js';
 import { writeRecord, type SweepOutcome } from './record.js';
 
 /** Plans a sweep, records it, then submits (Batch) or runs (local) it. */
@@ -47,7 +47,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
   const sweepStorage = canOpen ? deps.openStorage(results!, '--results').child(`${SWEEPS_PREFIX}/${plan.sweepId}`) : null;
   const sweepUri = sweepStorage ? sweepStorage.uriOf(SWEEP_FILE) : `${results}/${SWEEPS_PREFIX}/${plan.sweepId}/${SWEEP_FILE}`;
   const runsUri = sweepStorage ? sweepStorage.child(SWEEP_RUNS_DIR).uri : `${results}/${SWEEPS_PREFIX}/${plan.sweepId}/${SWEEP_RUNS_DIR}`;
-  const environment = childEnvironment(plan, runsUri, data);
+  const environment = { ...childEnvironment(plan, runsUri, data), ...(executor === 'local' ? localThreadEnvironment(plan) : {}) };
 
   const record: SweepRecord = {
     version: SWEEP_VERSION,

@@ -69,7 +69,7 @@ describe('the run command on bad paths', () => {
     await mkdir(path.join(out, 'bad', 'checkpoints'), { recursive: true });
     await writeFile(path.join(out, 'bad', 'checkpoints', 'state.json'), '{"version": 1, "runId": "bad", "conf');
     const args = [...base(), '--out', out, '--run-id', 'bad'];
-    assertOneLine(mixup(args), /^mixup: .*bad\/checkpoints\/state\.json is not valid JSON, so not a version 1 checkpoint state .*; start again with --discard-checkpoint to train this run from scratch\n$/);
+    assertOneLine(mixup(args), /^mixup: .*bad\/checkpoints\/state\.json is not valid JSON, so not a version 2 checkpoint state .*; start again with --discard-checkpoint to train this run from scratch\n$/);
     const again = mixup([...args, '--discard-checkpoint']);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /"event":"checkpoint-discarded"/);

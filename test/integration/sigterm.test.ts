@@ -23,34 +23,42 @@ describe('mixup run as a process under a scheduler', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  test('SIGTERM (what Batch sends before SIGKILL) stops at a step, writes a checkpoint and exits 143; a restart resumes', async () => {
-    const data = path.join(dir, 'sigterm-data');
-    await writeFakeFashionMnist(data, { train: 3264, test: 64, seed: 4 });
-    const args = ['--import', 'tsx', CLI, 'run', '--data', data, '--out', path.join(dir, 'sigterm-runs'), '--run-id', 'r',
-      '--epochs', '3', '--batch-size', '16', '--val-samples', '64', '--backend', 'wasm'];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    const firstEpoch = new Promise<void>((resolve) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        if (stdout.includes('"event":"epoch"')) resolve();
+  for (const parallel of ['off', 'on'] as const) {
+    test(`SIGTERM (what Batch sends before SIGKILL) stops at a step, writes a checkpoint and exits 143; a restart resumes (--parallel-arms ${parallel})`, async () => {
+      const data = path.join(dir, `sigterm-data-${parallel}`);
+      await writeFakeFashionMnist(data, { train: 3264, test: 64, seed: 4 });
+      const out = path.join(dir, `sigterm-runs-${parallel}`);
+      const args = ['--import', 'tsx', CLI, 'run', '--data', data, '--out', out, '--run-id', 'r',
+        '--epochs', '3', '--batch-size', '16', '--val-samples', '64', '--backend', 'wasm', '--parallel-arms', parallel];
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      const firstEpoch = new Promise<void>((resolve) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          // With both arms at once, wait for both to finish epoch 1: the SIGTERM then finds two arms in flight.
+          const epochs = stdout.split('\n').filter((line) => line.includes('"event":"epoch"')).length;
+          if (epochs >= (parallel === 'on' ? 2 : 1)) resolve();
+        });
       });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await firstEpoch;
+      await new Promise((resolve) => setTimeout(resolve, 500)); // well inside epoch 2 (200 steps)
+      child.kill('SIGTERM');
+      assert.equal(await exited, 143);
+      assert.match(stdout, /"event":"interrupted"/);
+      if (parallel === 'on') assert.match(stdout, /"event":"interrupted".*"arms":\["(mixup","baseline|baseline","mixup)"\]/);
+      const resumed = mixup(args.slice(3));
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const resumes = resumed.stdout.split('\n').filter((line) => line.includes('"event":"resume"'));
+      assert.equal(resumes.length, parallel === 'on' ? 2 : 1, resumes.join('\n'));
+      const resume = resumes[0];
+      assert.ok(resume, 'the restart resumes');
+      assert.equal(JSON.parse(resume).epoch, 1, resume);
+      assert.ok(JSON.parse(resume).step > 0, `resumed mid-epoch: ${resume}`);
+      assert.match(resumed.stdout, /"event":"done"/);
+      // The resumed run ends with the numbers of an uninterrupted run of these settings, pinned.
+      const metrics = JSON.parse(await readFile(path.join(out, 'r', 'metrics.json'), 'utf8')) as Metrics;
+      assert.deepEqual(runNumbers(metrics), golden('sigterm'));
     });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await firstEpoch;
-    await new Promise((resolve) => setTimeout(resolve, 500)); // well inside epoch 2 (200 steps)
-    child.kill('SIGTERM');
-    assert.equal(await exited, 143);
-    assert.match(stdout, /"event":"interrupted"/);
-    const resumed = mixup(args.slice(3));
-    assert.equal(resumed.code, 0, resumed.stderr);
-    const resume = resumed.stdout.split('\n').find((line) => line.includes('"event":"resume"'));
-    assert.ok(resume, 'the restart resumes');
-    assert.equal(JSON.parse(resume).epoch, 1, resume);
-    assert.ok(JSON.parse(resume).step > 0, `resumed mid-epoch: ${resume}`);
-    assert.match(resumed.stdout, /"event":"done"/);
-    // The resumed run ends with the numbers of an uninterrupted run of these settings, pinned.
-    const metrics = JSON.parse(await readFile(path.join(dir, 'sigterm-runs', 'r', 'metrics.json'), 'utf8')) as Metrics;
-    assert.deepEqual(runNumbers(metrics), golden('sigterm'));
-  });
+  }
 });

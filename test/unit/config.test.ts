@@ -25,10 +25,11 @@ describe('resolveRunConfig', () => {
     const config = resolveRunConfig({}, {
       MIXUP_ALPHA: '0.4', MIXUP_EPOCHS: '3', MIXUP_BATCH_SIZE: '32', MIXUP_SEED: '7', MIXUP_VAL_SAMPLES: '100',
       MIXUP_TRAIN_LIMIT: '1000', MIXUP_DATA: '/d', MIXUP_OUT: 's3://b/p', MIXUP_RUN_ID: 'r1', MIXUP_BACKEND: 'cpu', MIXUP_ARMS: 'mixup',
+      MIXUP_PARALLEL_ARMS: 'off',
     });
     assert.deepEqual(config, {
       alpha: 0.4, epochs: 3, batchSize: 32, seed: 7, valSamples: 100, trainLimit: 1000, data: '/d', out: 's3://b/p',
-      runId: 'r1', backend: 'cpu', arms: 'mixup',
+      runId: 'r1', backend: 'cpu', arms: 'mixup', parallelArms: 'off',
     });
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -150,13 +150,58 @@ describe('mixup run on small generated data', () => {
       },
     };
     const events: { name: string; fields: Record<string, unknown> }[] = [];
-    const stopped = await runExperiment(config({ runId: 'c' }), { reporter: quietReporter(events), stopSignal });
+    const stopped = await runExperiment(config({ runId: 'c', parallelArms: 'off' }), { reporter: quietReporter(events), stopSignal });
     assert.equal(stopped.status, 'interrupted');
     assert.equal(await new LocalStorage(path.join(dir, 'runs', 'c')).exists('manifest.json'), false);
-    const resumed = await runExperiment(config({ runId: 'c' }), { reporter: quietReporter(events) });
+    const resumed = await runExperiment(config({ runId: 'c', parallelArms: 'off' }), { reporter: quietReporter(events) });
     assert.equal(resumed.status, 'completed');
     const resume = events.find((e) => e.name === 'resume');
     assert.deepEqual(resume?.fields, { completedArms: [], arm: 'mixup', epoch: 1, step: 7 });
+    assert.deepEqual(numbers(resumed.metrics!), numbers(first));
+  });
+
+  test('both arms at once (worker threads) give the numbers and weights of one after the other, bit for bit', async () => {
+    const events: { name: string; fields: Record<string, unknown> }[] = [];
+    const sequential = await runExperiment(config({ runId: 'seq', parallelArms: 'off' }), { reporter: quietReporter(events) });
+    const parallel = await runExperiment(config({ runId: 'par', parallelArms: 'on' }), { reporter: quietReporter(events) });
+    assert.deepEqual(events.filter((e) => e.name === 'start').map((e) => e.fields.parallelArms), [false, true]);
+    assert.deepEqual(numbers(parallel.metrics!), numbers(sequential.metrics!));
+    assert.deepEqual(numbers(parallel.metrics!), golden('unit-run'));
+    for (const arm of ['mixup', 'baseline']) {
+      const [a, b] = await Promise.all(['seq', 'par'].map((id) => readFile(path.join(dir, 'runs', id, 'models', arm, 'weights.bin'))));
+      assert.ok(a!.equals(b!), `${arm} weights.bin`);
+    }
+  });
+
+  test('stopped with both arms in flight, a run resumes both (in parallel or one after the other) to the same numbers', async () => {
+    const whole = await runExperiment(config({ runId: 'p0', epochs: '3', parallelArms: 'on' }), { reporter: quietReporter() });
+    for (const [id, resumeWith] of [['p1', 'on'], ['p2', 'off']] as const) {
+      // Stop once both arms are in epoch 2 of 3: both are then in flight, whatever each thread's start-up took.
+      const epochs = new Map<string, number>();
+      const stopSignal = { get stopped() { return epochs.get('mixup')! >= 2 && epochs.get('baseline')! >= 2; } };
+      const events: { name: string; fields: Record<string, unknown> }[] = [];
+      const reporter = { ...quietReporter(events), step: (p: { arm: string; epoch: number }) => void epochs.set(p.arm, p.epoch) };
+      const stopped = await runExperiment(config({ runId: id, epochs: '3', parallelArms: 'on' }), { reporter, stopSignal });
+      assert.equal(stopped.status, 'interrupted');
+      assert.deepEqual([...(events.find((e) => e.name === 'interrupted')?.fields.arms as string[])].sort(), ['baseline', 'mixup'], 'both arms stopped');
+      const resumed = await runExperiment(config({ runId: id, epochs: '3', parallelArms: resumeWith }), { reporter: quietReporter(events) });
+      assert.equal(resumed.status, 'completed');
+      const resumes = events.filter((e) => e.name === 'resume');
+      assert.deepEqual(resumes.map((e) => e.fields.arm), ['mixup', 'baseline'], 'one resume line per arm in flight');
+      assert.ok(resumes.every((e) => (e.fields.epoch as number) >= 1), JSON.stringify(resumes));
+      assert.deepEqual(numbers(resumed.metrics!), numbers(whole.metrics!), `resumed with --parallel-arms ${resumeWith}`);
+    }
+  });
+
+  test('a version 1 checkpoint (one current arm, written before arms trained at once) still resumes to the same numbers', async () => {
+    let steps = 0;
+    const stopSignal = { get stopped() { return ++steps > 17; } };
+    await runExperiment(config({ runId: 'v1', parallelArms: 'off' }), { reporter: quietReporter(), stopSignal });
+    const file = path.join(dir, 'runs', 'v1', 'checkpoints', 'state.json');
+    const v2 = JSON.parse(await readFile(file, 'utf8')) as { inTraining: { mixup: { progress: unknown; tensors: unknown } } } & Record<string, unknown>;
+    const { inTraining, ...rest } = v2;
+    await writeFile(file, JSON.stringify({ ...rest, version: 1, current: inTraining.mixup.progress, tensors: inTraining.mixup.tensors }));
+    const resumed = await runExperiment(config({ runId: 'v1' }), { reporter: quietReporter() });
     assert.deepEqual(numbers(resumed.metrics!), numbers(first));
   });
 

@@ -102,8 +102,8 @@ describe('JSON read back from storage', () => {
     await assert.rejects(readCheckpoint(run), {
       message: `${run.uriOf(CHECKPOINT_STATE)} is not a version 1 checkpoint state: config: Invalid input: expected object, received undefined; start again with --discard-checkpoint to train this run from scratch`,
     });
-    await run.write(CHECKPOINT_STATE, JSON.stringify({ version: 2 }), 'application/json');
-    await assert.rejects(readCheckpoint(run), { message: /state\.json is not a version 1 checkpoint state: version: / });
+    await run.write(CHECKPOINT_STATE, JSON.stringify({ version: 3 }), 'application/json');
+    await assert.rejects(readCheckpoint(run), { message: /state\.json is not a version 2 checkpoint state: version: / });
   });
 
   test('a damaged model.json (the shared initial weights a resumed run loads) names the file and the field', async () => {

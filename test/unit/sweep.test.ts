@@ -12,7 +12,7 @@ import { JobError, UsageError } from '../../job/errors.js';
 import { createBatchApi, createSsmApi, type BatchApi, type SsmApi } from '../../scripts/batch-client.js';
 import { describeSweep, registerSweepCommand, sweepOptionsFromFlags } from '../../scripts/sweep/command.js';
 import type { ChildLike, SweepDeps } from '../../scripts/sweep/deps.js';
-import type { SweepOptions } from '../../scripts/sweep/plan.js';
+import { defaultConcurrency, localThreadEnvironment, planSweep, type SweepOptions } from '../../scripts/sweep/plan.js';
 import { sweep } from '../../scripts/sweep/sweep.js';
 import { memoryOpener } from './sweep-fixtures.js';
 
@@ -395,6 +395,23 @@ describe('sweep on this machine', () => {
     assert.equal(outcome.sweepUri, './sweeps/here/sweep.json');
     assert.equal(outcome.record.data, null);
     assert.equal(outcome.record.environment.MIXUP_DATA, undefined);
+  });
+});
+
+describe('local sweep and the cores', () => {
+  test('the default concurrency is one child per core', () => {
+    assert.equal(defaultConcurrency(2), 2);
+    assert.equal(defaultConcurrency(16), 16);
+    assert.equal(planSweep({ alphas: [0.2], seeds: [1, 2], executor: 'local' }, new Date(0)).concurrency, defaultConcurrency());
+    assert.equal(planSweep({ alphas: [0.2], seeds: [1, 2], executor: 'batch' }, new Date(0)).concurrency, 1);
+  });
+
+  test('children train their arms at once only where each still gets a core per arm', () => {
+    const plan = (concurrency: number, settings = {}) => planSweep({ alphas: [0.2], seeds: [1], executor: 'local', concurrency, settings }, new Date(0));
+    assert.deepEqual(localThreadEnvironment(plan(2), 2), { MIXUP_PARALLEL_ARMS: 'off' }, '2 children on 2 cores: one thread each');
+    assert.deepEqual(localThreadEnvironment(plan(1), 2), {}, '1 child on 2 cores: both arms at once');
+    assert.deepEqual(localThreadEnvironment(plan(4), 8), {});
+    assert.deepEqual(localThreadEnvironment(plan(2, { parallelArms: 'on' }), 2), {}, 'an explicit --parallel-arms goes through as given');
   });
 });
 
