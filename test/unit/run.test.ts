@@ -205,6 +205,20 @@ describe('mixup run on small generated data', () => {
     assert.deepEqual(numbers(resumed.metrics!), numbers(first));
   });
 
+  test('one-arm runs (what a sweep with shared baselines starts) reproduce the both-arms run\'s arms bit for bit', async () => {
+    // Each run makes its initial weights from the seed alone, and an arm's training depends on nothing
+    // of the other arm; so the baseline of seed s is one run for every α, whatever α it is started with.
+    const mixupOnly = await runExperiment(config({ runId: 'only-mixup', arms: 'mixup' }), { reporter: quietReporter() });
+    const baselineOnly = await runExperiment(config({ runId: 'only-baseline', arms: 'baseline', alpha: '0' }), { reporter: quietReporter() });
+    const both = numbers(first) as Record<string, unknown>;
+    assert.deepEqual(numbers(mixupOnly.metrics!), { mixup: both.mixup });
+    assert.deepEqual(numbers(baselineOnly.metrics!), { baseline: both.baseline });
+    for (const [id, arm] of [['only-mixup', 'mixup'], ['only-baseline', 'baseline']]) {
+      const [a, b] = await Promise.all([id, 'a'].map((run) => readFile(path.join(dir, 'runs', run!, 'models', arm!, 'weights.bin'))));
+      assert.ok(a!.equals(b!), `${arm} weights.bin`);
+    }
+  });
+
   test('a completed run started again does nothing and says so', async () => {
     const events: { name: string; fields: Record<string, unknown> }[] = [];
     const again = await runExperiment(config({ runId: 'a' }), { reporter: quietReporter(events) });
