@@ -83,6 +83,8 @@ export function resolveRunConfig(
   const point = gridPointFromEnv(env);
   const alpha = point && flags.alpha === undefined ? point.alpha : config.alpha;
   const seed = point && flags.seed === undefined ? point.seed : config.seed;
+  // A sweep with shared baselines also gives each child its arm.
+  const arms = point?.arms && flags.arms === undefined ? point.arms : config.arms;
   return {
     alpha,
     epochs: config.epochs,
@@ -94,7 +96,7 @@ export function resolveRunConfig(
     out: config.out,
     runId: config.runId ?? point?.runId ?? defaultRunId(alpha, seed, env, now),
     backend: config.backend,
-    arms: config.arms,
+    arms,
     parallelArms: config.parallelArms,
   };
 }

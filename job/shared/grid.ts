@@ -22,7 +22,12 @@ export const GRID_ENV = {
   index: 'AWS_BATCH_JOB_ARRAY_INDEX',
   /** `<array job id>:<index>` for an array child; the index's fallback source (see `gridPointFromEnv`). */
   jobId: 'AWS_BATCH_JOB_ID',
+  /** `shared-baselines`: the index names an arm job (`gridJob`); unset: an (α, seed) point of both arms. */
+  layout: 'MIXUP_GRID_LAYOUT',
 } as const;
+
+/** The sweep layout where each seed's baseline is trained once and read by every α. */
+export const SHARED_BASELINES = 'shared-baselines';
 
 export interface GridPoint {
   readonly index: number;
@@ -89,6 +94,47 @@ export function gridPoints(alphas: readonly number[], seeds: readonly number[]):
   return Array.from({ length: gridSize(alphas, seeds) }, (_, index) => gridPoint(index, alphas, seeds));
 }
 
+/**
+ * One arm training of a sweep with shared baselines. With common random numbers the baseline of seed s
+ * is the same run for every α, and the mixup arm at α = 0 is that baseline, so a sweep trains each seed's
+ * baseline once and one mixup arm per (α > 0, seed).
+ *
+ * Index order: the baselines first, one per seed (index = seedIndex), then the mixup arms, α major over
+ * the α > 0 (index = seeds + alphaIndex' × seeds + seedIndex). For α = [0, 0.2, 0.4], seeds = [1, 2]:
+ * 0 → baseline 1, 1 → baseline 2, 2 → (0.2, 1), 3 → (0.2, 2), 4 → (0.4, 1), 5 → (0.4, 2).
+ */
+export interface GridJob {
+  readonly index: number;
+  /** 0 for a baseline: its numbers do not depend on α. */
+  readonly alpha: number;
+  readonly seed: number;
+  readonly arms: 'mixup' | 'baseline';
+  readonly runId: string;
+}
+
+export function gridJobs(alphas: readonly number[], seeds: readonly number[]): GridJob[] {
+  const baselines = seeds.map((seed, index) => ({ index, alpha: 0, seed, arms: 'baseline' as const, runId: baselineRunId(seed) }));
+  const mixups = alphas.filter((alpha) => alpha > 0).flatMap((alpha) => seeds.map((seed) => ({ alpha, seed })));
+  return [
+    ...baselines,
+    ...mixups.map(({ alpha, seed }, i) => ({ index: seeds.length + i, alpha, seed, arms: 'mixup' as const, runId: gridRunId(alpha, seed) })),
+  ];
+}
+
+/** The arm job a child with this array index runs. */
+export function gridJob(index: number, alphas: readonly number[], seeds: readonly number[]): GridJob {
+  const jobs = gridJobs(alphas, seeds);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= jobs.length) {
+    throw new UsageError(`${GRID_ENV.index} = ${index} is outside the sweep's ${jobs.length} arm jobs; it must be a whole number from 0 to ${jobs.length - 1}`);
+  }
+  return jobs[index]!;
+}
+
+/** The run id of a seed's shared baseline, e.g. `baseline_seed-1`. */
+export function baselineRunId(seed: number): string {
+  return `baseline_seed-${seed}`;
+}
+
 /** The run id of one grid point, e.g. `alpha-0.2_seed-1`; `String(α)` is the shortest exact form. */
 export function gridRunId(alpha: number, seed: number): string {
   return `alpha-${String(alpha)}_seed-${seed}`;
@@ -130,7 +176,7 @@ export function seedRange(count: number): number[] {
  * The grid point a sweep child runs, from its environment; null when the grid variables are unset.
  * A one-point grid runs as a plain Batch job, which has no array index: it is then point 0.
  */
-export function gridPointFromEnv(env: NodeJS.ProcessEnv): (GridPoint & { runId: string }) | null {
+export function gridPointFromEnv(env: NodeJS.ProcessEnv): (GridPoint & { runId: string; arms?: GridJob['arms'] }) | null {
   const alphasText = env[GRID_ENV.alphas];
   const seedsText = env[GRID_ENV.seeds];
   if (alphasText === undefined && seedsText === undefined) return null;
@@ -141,6 +187,12 @@ export function gridPointFromEnv(env: NodeJS.ProcessEnv): (GridPoint & { runId: 
   const alphas = parseNumberList(GRID_ENV.alphas, alphasText);
   const seeds = parseNumberList(GRID_ENV.seeds, seedsText);
   validateGrid(alphas, seeds);
+  const layout = env[GRID_ENV.layout];
+  if (layout !== undefined && layout !== '' && layout !== SHARED_BASELINES) {
+    throw new UsageError(`${GRID_ENV.layout} = '${layout}' is unknown; it is '${SHARED_BASELINES}' or unset`);
+  }
+  const shared = layout === SHARED_BASELINES;
+  const size = shared ? gridJobs(alphas, seeds).length : gridSize(alphas, seeds);
   const indexText = arrayIndexText(env);
   let index = 0;
   if (indexText !== undefined && indexText !== '') {
@@ -148,9 +200,10 @@ export function gridPointFromEnv(env: NodeJS.ProcessEnv): (GridPoint & { runId: 
       throw new UsageError(`${GRID_ENV.index} = '${indexText}' is not a whole number ≥ 0`);
     }
     index = Number(indexText);
-  } else if (gridSize(alphas, seeds) > 1) {
+  } else if (size > 1) {
     throw new UsageError(`${GRID_ENV.index} is unset; a grid of more than one point runs as a Batch array job`);
   }
+  if (shared) return gridJob(index, alphas, seeds);
   const point = gridPoint(index, alphas, seeds);
   return { ...point, runId: gridRunId(point.alpha, point.seed) };
 }

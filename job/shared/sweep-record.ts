@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 
-export const SWEEP_VERSION = 1;
+/** 2: one run per arm job, the baselines shared by every α (`gridJobs`); 1 (read only): one run of both arms per (α, seed). */
+export const SWEEP_VERSION = 2;
 export const EXECUTORS = ['batch', 'local'] as const;
 export type Executor = (typeof EXECUTORS)[number];
 
@@ -15,6 +16,8 @@ export const sweepRunSchema = z.object({
   alpha: z.number(),
   seed: count,
   runId: z.string().min(1),
+  /** Absent in version 1, whose runs trained both arms. */
+  arms: z.enum(['both', 'mixup', 'baseline']).default('both'),
 });
 
 export const batchSubmissionSchema = z.object({
@@ -28,7 +31,7 @@ export const batchSubmissionSchema = z.object({
 });
 
 export const sweepRecordSchema = z.object({
-  version: z.literal(SWEEP_VERSION),
+  version: z.union([z.literal(1), z.literal(SWEEP_VERSION)]),
   sweepId: z.string().min(1),
   createdAt: z.string(),
   executor: z.enum(EXECUTORS),

@@ -16,6 +16,7 @@ import { CONTENT_TYPES, type Storage } from '../../job/storage/storage.js';
 import { createBatchApi, createSsmApi, readStackParameters, type BatchApi, type SsmApi } from '../batch-client.js';
 import { readSweepRecord } from '../sweep/record.js';
 import { aggregate, type ResultsSummary } from './aggregate.js';
+import { pairArmRuns } from './pairing.js';
 import { DEFAULT_FORMAT, RESULT_FORMATS, type ResultFormat } from './format.js';
 import { renderAccuracyPlot } from './plot.js';
 import { readRun, withBatchStates, type RunResult } from './read.js';
@@ -75,6 +76,7 @@ export async function results(options: ResultsOptions, deps: ResultsDeps = defau
       record.runs.map((point) => readRun(base.child(`${SWEEP_RUNS_DIR}/${point.runId}`), point.runId, point)),
     );
     runs = await withBatchStates(runs, record, deps);
+    if (record.version >= 2) runs = pairArmRuns(record, runs);
   } else {
     const run = await readRun(base, id, null);
     if (run.state === 'missing') throw new NotFoundError(base.uri);

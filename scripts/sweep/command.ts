@@ -8,6 +8,7 @@ import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
 import { EXECUTORS, type Executor } from '../../job/shared/sweep-record.js';
 import type { SweepDeps } from './deps.js';
 import {
+  armTrainings,
   DEFAULT_EXECUTOR,
   DEFAULT_POLL_SECONDS,
   FORWARDED_SETTINGS,
@@ -25,7 +26,7 @@ export function describeSweep(outcome: SweepOutcome): string {
   const { record } = outcome;
   const lines = [
     `${outcome.dryRun ? 'Dry run (nothing written or submitted): ' : ''}sweep ${record.sweepId}, ${record.executor} executor`,
-    `  grid:     α = ${record.grid.alphas.join(', ')} × seeds = ${record.grid.seeds.join(', ')} → ${record.grid.size} runs`,
+    `  grid:     α = ${record.grid.alphas.join(', ')} × seeds = ${record.grid.seeds.join(', ')} → ${armTrainings(record.grid.alphas, record.grid.seeds, record.runs)}`,
     `  plan:     ${outcome.sweepUri}`,
     `  runs:     ${record.runsUri}/<run-id>  (${record.runs
       .slice(0, 3)

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 
 import { envName, RUN_OPTIONS } from '../../job/config.js';
 import { UsageError } from '../../job/errors.js';
-import { gridPoints, gridRunId, GRID_ENV, validateGrid } from '../../job/shared/grid.js';
+import { gridJobs, GRID_ENV, MAX_ARRAY_SIZE, SHARED_BASELINES, validateGrid } from '../../job/shared/grid.js';
 import { EXECUTORS, type Executor, type SweepRun } from '../../job/shared/sweep-record.js';
 
 export const DEFAULT_EXECUTOR: Executor = 'batch';
@@ -125,10 +125,13 @@ export function planSweep(options: SweepOptions, now: Date): Plan {
   if (problems.length > 0) throw new UsageError(problems.join('; '));
 
   const sweepId = options.sweepId ?? defaultSweepId(now);
-  const runs = gridPoints(options.alphas, options.seeds).map((point) => ({
-    ...point,
-    runId: gridRunId(point.alpha, point.seed),
-  }));
+  // `--arms mixup` or `baseline` keeps only those jobs; each child's arm comes from its job, not MIXUP_ARMS.
+  const arms = settings.arms ?? 'both';
+  delete settingsEnv[envName('arms')];
+  const runs: SweepRun[] = gridJobs(options.alphas, options.seeds).filter((job) => arms === 'both' || job.arms === arms);
+  if (runs.length > MAX_ARRAY_SIZE) {
+    throw new UsageError(`the sweep has ${runs.length} arm jobs (${options.seeds.length} baselines + mixup arms); AWS Batch arrays hold at most ${MAX_ARRAY_SIZE}`);
+  }
   return {
     sweepId,
     createdAt: now.toISOString(),
@@ -151,6 +154,7 @@ export function childEnvironment(plan: Plan, runsUri: string, data: string | nul
   return {
     [GRID_ENV.alphas]: plan.alphas.map(String).join(','),
     [GRID_ENV.seeds]: plan.seeds.map(String).join(','),
+    [GRID_ENV.layout]: SHARED_BASELINES,
     [envName('out')]: runsUri,
     ...(data !== null ? { [envName('data')]: data } : {}),
     ...plan.settingsEnv,
@@ -165,4 +169,12 @@ export function childEnvironment(plan: Plan, runsUri: string, data: string | nul
 export function localThreadEnvironment(plan: Plan, cores = os.availableParallelism()): Record<string, string> {
   if (plan.settings.parallelArms !== undefined || plan.concurrency * 2 <= cores) return {};
   return { [envName('parallelArms')]: 'off' };
+}
+
+/** What a sweep trains, against one run of both arms per (α, seed): the line `--dry-run` prints. */
+export function armTrainings(alphas: readonly number[], seeds: readonly number[], runs: readonly SweepRun[]): string {
+  const baselines = runs.filter((run) => run.arms === 'baseline').length;
+  const mixups = runs.filter((run) => run.arms === 'mixup').length;
+  const alphaZero = alphas.includes(0) ? '; α = 0 reads the baseline' : '';
+  return `${runs.length} arm trainings (${baselines} baselines, one per seed and shared by every α, + ${mixups} mixup arms${alphaZero}) instead of ${2 * alphas.length * seeds.length}`;
 }

@@ -54,7 +54,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
     sweepId: plan.sweepId,
     createdAt: plan.createdAt,
     executor,
-    grid: { alphas: [...plan.alphas], seeds: [...plan.seeds], size: plan.runs.length, order: 'index = alphaIndex × seeds + seedIndex' },
+    grid: { alphas: [...plan.alphas], seeds: [...plan.seeds], size: plan.runs.length, order: 'baselines first (index = seedIndex), then mixup arms for α > 0 (index = seeds + alphaIndex × seeds + seedIndex)' },
     runs: plan.runs,
     settings: plan.settings,
     environment,

@@ -124,7 +124,7 @@ describe('[slow][docker][cloud] cdk template → moto Batch array job in Docker 
     await rm(work, { recursive: true, force: true });
   });
 
-  test('a sweep found through SSM runs as one array job; results and the aws CLI read all four runs', async () => {
+  test('a sweep found through SSM runs as one array job; results and the aws CLI read all six arm runs', async () => {
     const started = performance.now();
     const swept = await mixup(['sweep', '--alphas', '0.1,0.4', '--seeds', '2', '--wait', '--poll-seconds', '2', '--sweep-id', OK_SWEEP, ...SETTINGS]);
     const sweepSeconds = (performance.now() - started) / 1000;
@@ -132,8 +132,9 @@ describe('[slow][docker][cloud] cdk template → moto Batch array job in Docker 
     assert.equal(swept.code, 0, swept.stderr);
     assert.match(swept.stdout, new RegExp(`queue: +${escape(stack.jobQueueArn)}`));
     assert.match(swept.stdout, new RegExp(`job def: +${escape(stack.jobDefinitionArn)}`));
-    assert.match(swept.stdout, /array of 4/);
-    assert.match(swept.stdout, /final: +SUCCEEDED 4 \(of 4\)/);
+    // 2 shared baselines + 2 α × 2 seeds mixup arms.
+    assert.match(swept.stdout, /array of 6/);
+    assert.match(swept.stdout, /final: +SUCCEEDED 6 \(of 6\)/);
 
     const results = await mixup(['results', '--sweep', OK_SWEEP]);
     console.log(`$ mixup results --sweep ${OK_SWEEP}\n${results.stdout}${results.stderr}`);
@@ -166,14 +167,15 @@ describe('[slow][docker][cloud] cdk template → moto Batch array job in Docker 
     ]);
     console.log(`$ mixup sweep … --data s3://${dataBucket}/no-such-prefix\n${swept.stdout}${swept.stderr}`);
     assert.equal(swept.code, 1, swept.stderr);
-    assert.match(swept.stdout, /final: +FAILED 2 \(of 2\)/);
-    for (const [alpha, index] of [['0.1', 0], ['0.4', 1]] as const) {
+    // The seed's baseline (index 0) and one mixup arm per α.
+    assert.match(swept.stdout, /final: +FAILED 3 \(of 3\)/);
+    for (const [alpha, index] of [['0.1', 1], ['0.4', 2]] as const) {
       const block = new RegExp(`failed: α = ${escape(alpha)}, seed 1 \\(alpha-${escape(alpha)}_seed-1, job [^)]+:${index}\\): [^\\n]+\\n  last \\d+ log line\\(s\\) of \\S+ \\S+:\\n(    \\| .*\\n?)+`);
       assert.match(swept.stderr, block);
     }
     // moto gives no status reason or exit code in DescribeJobs (AWS does); the log says why.
     assert.match(swept.stderr, /\| mixup: not found: s3:\/\/\S+\/no-such-prefix\/train-images-idx3-ubyte\.gz/);
-    assert.match(swept.stderr, /2 of 2 runs failed: alpha-0\.1_seed-1, alpha-0\.4_seed-1/);
+    assert.match(swept.stderr, /3 of 3 runs failed: baseline_seed-1, alpha-0\.1_seed-1, alpha-0\.4_seed-1/);
 
     const results = await mixup(['results', '--sweep', FAIL_SWEEP]);
     console.log(`$ mixup results --sweep ${FAIL_SWEEP}\n${results.stdout}${results.stderr}`);

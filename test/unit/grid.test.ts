@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { UsageError } from '../../job/errors.js';
+import { resolveRunConfig } from '../../job/config.js';
 import {
+  baselineRunId,
+  gridJob,
+  gridJobs,
   gridIndex,
   gridPoint,
   gridPointFromEnv,
@@ -176,5 +180,34 @@ describe('grid edges', () => {
       assert.throws(() => gridPointFromEnv({ ...env, AWS_BATCH_JOB_ARRAY_INDEX: bad }), /AWS_BATCH_JOB_ARRAY_INDEX = '.*' is not a whole number ≥ 0/);
     }
     assert.throws(() => gridPointFromEnv({ ...env, AWS_BATCH_JOB_ARRAY_INDEX: '' }), /AWS_BATCH_JOB_ARRAY_INDEX is unset; a grid of more than one point/);
+  });
+});
+
+describe('a sweep with shared baselines: one arm job per index', () => {
+  test('baselines first, one per seed, then one mixup arm per (α > 0, seed), α major; α = 0 has no job of its own', () => {
+    assert.deepEqual(
+      gridJobs([0, 0.2, 0.4], [1, 2]).map((job) => [job.index, job.arms, job.alpha, job.seed, job.runId]),
+      [
+        [0, 'baseline', 0, 1, 'baseline_seed-1'],
+        [1, 'baseline', 0, 2, 'baseline_seed-2'],
+        [2, 'mixup', 0.2, 1, 'alpha-0.2_seed-1'],
+        [3, 'mixup', 0.2, 2, 'alpha-0.2_seed-2'],
+        [4, 'mixup', 0.4, 1, 'alpha-0.4_seed-1'],
+        [5, 'mixup', 0.4, 2, 'alpha-0.4_seed-2'],
+      ],
+    );
+    assert.equal(gridJobs([0, 0.1, 0.2, 0.4, 1], [1, 2, 3]).length, 15, '5 α × 3 seeds: 15 arm trainings instead of 30');
+    assert.equal(baselineRunId(7), 'baseline_seed-7');
+    assert.throws(() => gridJob(6, [0, 0.2, 0.4], [1, 2]), /AWS_BATCH_JOB_ARRAY_INDEX = 6 is outside the sweep's 6 arm jobs/);
+  });
+
+  test('a child finds its arm, α, seed and run id from the layout and its index, and trains that arm only', () => {
+    const env = { MIXUP_GRID_ALPHAS: '0,0.2', MIXUP_GRID_SEEDS: '1,2', MIXUP_GRID_LAYOUT: 'shared-baselines' };
+    assert.deepEqual(gridPointFromEnv({ ...env, AWS_BATCH_JOB_ARRAY_INDEX: '1' }), { index: 1, alpha: 0, seed: 2, arms: 'baseline', runId: 'baseline_seed-2' });
+    const child = resolveRunConfig({}, { ...env, AWS_BATCH_JOB_ARRAY_INDEX: '3', MIXUP_ARMS: 'both' });
+    assert.deepEqual([child.arms, child.alpha, child.seed, child.runId], ['mixup', 0.2, 2, 'alpha-0.2_seed-2']);
+    assert.throws(() => gridPointFromEnv({ ...env, MIXUP_GRID_LAYOUT: 'other', AWS_BATCH_JOB_ARRAY_INDEX: '0' }), /MIXUP_GRID_LAYOUT = 'other' is unknown/);
+    // Without the layout variable a child is a point of the older layout: both arms of (α, seed).
+    assert.equal(gridPointFromEnv({ MIXUP_GRID_ALPHAS: '0,0.2', MIXUP_GRID_SEEDS: '1,2', AWS_BATCH_JOB_ARRAY_INDEX: '3' })?.runId, 'alpha-0.2_seed-2');
   });
 });

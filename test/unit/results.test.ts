@@ -16,6 +16,7 @@ import { renderAccuracyPlot } from '../../scripts/results/plot.js';
 import type { RunResult } from '../../scripts/results/read.js';
 import { results, type ResultsDeps } from '../../scripts/results/results.js';
 import { fixtureSweepRecord, memoryOpener, writeFixtureRun } from './sweep-fixtures.js';
+import { baselineRunId, gridJobs, gridRunId } from '../../job/shared/grid.js';
 
 const T2_975 = 4.302652729749464; // t(0.975, 2)
 const T1_975 = 12.706204736174705; // t(0.975, 1)
@@ -284,5 +285,45 @@ describe('results over run directories', () => {
       JobError,
     );
     assert.deepEqual(opened, ['.']);
+  });
+});
+
+describe('results of a sweep with shared baselines (sweep.json version 2)', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'mixup-results-v2-'));
+    const sweep = new LocalStorage(dir).child('sweeps/s2');
+    const record = { ...fixtureSweepRecord('s2', [0, 0.2, 0.4], [1, 2, 3], sweep.child('runs').uri), version: 2 as const };
+    const jobs = gridJobs(record.grid.alphas, record.grid.seeds);
+    await sweep.write('sweep.json', JSON.stringify({ ...record, runs: jobs, grid: { ...record.grid, size: jobs.length } }), 'application/json');
+    const runs = sweep.child('runs');
+    const baselines = [0.85, 0.87, 0.86];
+    for (const [i, accuracy] of baselines.entries()) {
+      await writeFixtureRun(runs.child(baselineRunId(i + 1)), { alpha: 0, seed: i + 1, baseline: accuracy }, baselineRunId(i + 1));
+    }
+    const mixups: Record<string, number> = { '0.2/1': 0.86, '0.2/2': 0.89, '0.2/3': 0.87, '0.4/1': 0.84, '0.4/3': 0.88 };
+    for (const [key, accuracy] of Object.entries(mixups)) {
+      const [alpha, seed] = key.split('/').map(Number) as [number, number];
+      await writeFixtureRun(runs.child(gridRunId(alpha, seed)), { alpha, seed, mixup: accuracy });
+    }
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('each α pairs its mixup arms with the seeds\' shared baselines; α = 0 reads the baselines; a missing arm job is counted', async () => {
+    const summary = await results({ sweep: 's2', results: dir }, { openStorage, ssm: () => { throw new Error('no SSM'); }, localExists: () => false });
+    const [zero, fifth, fourth] = summary.rows;
+    // α = 0: the mixup arm is the baseline, so the difference is exactly 0.
+    near(zero!.mixup!.mean, 0.86, 'α 0 mixup');
+    near(zero!.baseline!.mean, 0.86, 'α 0 baseline');
+    assert.equal(zero!.difference!.mean, 0);
+    assert.equal(zero!.runs.complete, 3);
+    // α = 0.2: (0.86 − 0.85, 0.89 − 0.87, 0.87 − 0.86) paired by seed.
+    near(fifth!.mixup!.mean, (0.86 + 0.89 + 0.87) / 3, 'α 0.2 mixup');
+    near(fifth!.baseline!.mean, 0.86, 'α 0.2 baseline: the same three baselines');
+    near(fifth!.difference!.mean, (0.01 + 0.02 + 0.01) / 3, 'α 0.2 difference');
+    // α = 0.4: seed 2's mixup arm never ran.
+    assert.equal(fourth!.runs.complete, 2);
+    assert.equal(fourth!.runs.missing, 1);
+    near(fourth!.difference!.mean, ((0.84 - 0.85) + (0.88 - 0.86)) / 2, 'α 0.4 difference');
   });
 });

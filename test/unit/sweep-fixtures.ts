@@ -130,7 +130,7 @@ export function fixtureSweepRecord(sweepId: string, alphas: number[], seeds: num
     createdAt: '2026-01-01T00:00:00.000Z',
     executor: 'local',
     grid: { alphas, seeds, size: alphas.length * seeds.length, order: 'index = alphaIndex × seeds + seedIndex' },
-    runs: gridPoints(alphas, seeds).map((p) => ({ ...p, runId: gridRunId(p.alpha, p.seed) })),
+    runs: gridPoints(alphas, seeds).map((p) => ({ ...p, runId: gridRunId(p.alpha, p.seed), arms: 'both' as const })),
     settings: {},
     environment: {},
     results: '.',

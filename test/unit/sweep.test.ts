@@ -110,6 +110,7 @@ describe('sweep on AWS Batch', () => {
         environment: [
           { name: 'MIXUP_GRID_ALPHAS', value: '0,0.2' },
           { name: 'MIXUP_GRID_SEEDS', value: '1,2,3' },
+          { name: 'MIXUP_GRID_LAYOUT', value: 'shared-baselines' },
           { name: 'MIXUP_OUT', value: 's3://my-results/team/sweeps/alpha-study/runs' },
           { name: 'MIXUP_DATA', value: 's3://my-data/fashion-mnist' },
           { name: 'MIXUP_EPOCHS', value: '10' },
@@ -133,8 +134,10 @@ describe('sweep on AWS Batch', () => {
     const after = JSON.parse(rec.objects.get('s3://my-results/team/sweeps/alpha-study/sweep.json')!.toString());
     assert.equal(after.batch.jobId, 'job-123');
     assert.equal(after.createdAt, NOW.toISOString());
-    assert.deepEqual(after.grid, { alphas: [0, 0.2], seeds: [1, 2, 3], size: 6, order: 'index = alphaIndex × seeds + seedIndex' });
-    assert.deepEqual(after.runs[4], { index: 4, alpha: 0.2, seed: 2, runId: 'alpha-0.2_seed-2' });
+    assert.equal(after.version, 2);
+    assert.deepEqual(after.grid, { alphas: [0, 0.2], seeds: [1, 2, 3], size: 6, order: 'baselines first (index = seedIndex), then mixup arms for α > 0 (index = seeds + alphaIndex × seeds + seedIndex)' });
+    assert.deepEqual(after.runs[1], { index: 1, alpha: 0, seed: 2, arms: 'baseline', runId: 'baseline_seed-2' });
+    assert.deepEqual(after.runs[4], { index: 4, alpha: 0.2, seed: 2, arms: 'mixup', runId: 'alpha-0.2_seed-2' });
     assert.deepEqual(after.settings, { epochs: 10, batchSize: 128 });
   });
 
@@ -150,7 +153,7 @@ describe('sweep on AWS Batch', () => {
     const input = rec.submitted[0]!;
     assert.equal(input.jobQueue, QUEUE);
     assert.equal(input.jobDefinition, JOB_DEF);
-    assert.deepEqual(input.containerOverrides?.environment?.slice(2), [
+    assert.deepEqual(input.containerOverrides?.environment?.slice(3), [
       { name: 'MIXUP_OUT', value: 's3://mixup-results-123/sweeps/s1/runs' },
       { name: 'MIXUP_DATA', value: 's3://mixup-data-123/fashion-mnist' },
     ]);
@@ -174,9 +177,10 @@ describe('sweep on AWS Batch', () => {
     assert.equal(rec.submitted.length, 0);
   });
 
-  test('a one-point grid is submitted as a plain job', async () => {
+  test('a one-job sweep (α = 0 alone: one baseline) is submitted as a plain job', async () => {
     const rec = recorder();
-    const outcome = await sweep({ ...flagsGiven, alphas: [0.4], seeds: [7] }, rec.deps);
+    const outcome = await sweep({ ...flagsGiven, alphas: [0], seeds: [7] }, rec.deps);
+    assert.deepEqual(outcome.record.runs.map((run) => run.runId), ['baseline_seed-7']);
     assert.equal(rec.submitted[0]!.arrayProperties, undefined);
     assert.equal(outcome.record.batch?.arraySize, null);
   });
@@ -288,8 +292,8 @@ describe('sweep on AWS Batch', () => {
     rec.deps = { ...rec.deps, reportFailures: async (record, jobId, failed) => void explained.push([record.sweepId, jobId, failed]) };
     const outcome = await sweep({ ...flagsGiven, wait: true }, rec.deps);
     assert.equal(polls, 1);
-    assert.deepEqual(outcome.failed, ['alpha-0_seed-1', 'alpha-0.2_seed-3']);
-    assert.deepEqual(explained, [['alpha-study', 'job-123', ['alpha-0_seed-1', 'alpha-0.2_seed-3']]]);
+    assert.deepEqual(outcome.failed, ['baseline_seed-1', 'alpha-0.2_seed-3']);
+    assert.deepEqual(explained, [['alpha-study', 'job-123', ['baseline_seed-1', 'alpha-0.2_seed-3']]]);
   });
 
   test('--wait tolerates a job that DescribeJobs does not show yet, but not for ever', async () => {
@@ -375,7 +379,8 @@ describe('sweep on this machine', () => {
     assert.equal(env.PATH, '/bin');
     assert.deepEqual(outcome.failed, ['alpha-0.2_seed-1']);
     assert.deepEqual(outcome.final, { SUCCEEDED: 3, FAILED: 1 });
-    assert.ok(rec.logs.includes('[alpha-0_seed-2] training 1'));
+    assert.ok(rec.logs.includes('[baseline_seed-2] training 1'));
+    assert.equal(env.MIXUP_GRID_LAYOUT, 'shared-baselines');
     assert.ok(rec.logs.some((line) => /\[alpha-0.2_seed-1\] exited with code 1/.test(line)));
     assert.ok(rec.objects.has('/tmp/res/sweeps/loc/sweep.json'));
     assert.equal(rec.submitted.length, 0);
@@ -448,8 +453,16 @@ describe('sweep flags', () => {
       '--queue', QUEUE, '--job-definition', JOB_DEF, '--results', 's3://r-bucket', '--data', 's3://d-bucket/fm', '--sweep-id', 'cli']);
     assert.equal(error, undefined);
     assert.match(out, /sweep cli, batch executor/);
-    assert.match(out, /α = 0, 0.1, 0.2 × seeds = 1, 2, 3 → 9 runs/);
+    assert.match(out, /α = 0, 0.1, 0.2 × seeds = 1, 2, 3 → 9 arm trainings \(3 baselines, one per seed and shared by every α, \+ 6 mixup arms; α = 0 reads the baseline\) instead of 18/);
     assert.match(out, /--epochs 2/);
+  });
+
+  test('--dry-run of 5 α × 3 seeds plans 15 arm trainings, not 30: the baselines are shared', async () => {
+    const { error, out } = await parse(['--alphas', '0,0.1,0.2,0.4,1', '--seeds', '3', '--dry-run',
+      '--queue', QUEUE, '--job-definition', JOB_DEF, '--results', 's3://r-bucket', '--data', 's3://d-bucket/fm', '--sweep-id', 'five']);
+    assert.equal(error, undefined);
+    assert.match(out, /→ 15 arm trainings \(3 baselines, one per seed and shared by every α, \+ 12 mixup arms; α = 0 reads the baseline\) instead of 30/);
+    assert.match(out, /job: {6}mixup-sweep-five \(array of 15\)/);
   });
 
   test('a bad number names the flag, the value and the rule', async () => {
@@ -463,7 +476,7 @@ describe('sweep flags', () => {
   test('--json prints the plan as JSON', async () => {
     const { out } = await parse(['--alphas', '0.2', '--seeds', '2', '--dry-run', '--json', '--queue', 'q', '--job-definition', 'd', '--results', 's3://x-bucket', '--data', 's3://d-bucket/fm']);
     const parsed = JSON.parse(out);
-    assert.equal(parsed.record.grid.size, 2);
+    assert.equal(parsed.record.grid.size, 4);
     assert.equal(parsed.dryRun, true);
   });
 });
