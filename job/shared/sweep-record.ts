@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 
+import { DEFAULT_QUEUE, QUEUES } from './stack.js';
+
 export const SWEEP_VERSION = 1;
 export const EXECUTORS = ['batch', 'local'] as const;
 export type Executor = (typeof EXECUTORS)[number];
@@ -21,6 +23,8 @@ export const batchSubmissionSchema = z.object({
   jobName: z.string(),
   jobQueue: z.string(),
   jobDefinition: z.string(),
+  /** Which of the stack's queues; sweeps recorded before the CPU queue existed ran on the GPU one. */
+  queue: z.enum(QUEUES).default(DEFAULT_QUEUE),
   /** null: a one-point grid, submitted as a plain job (Batch arrays need ≥ 2 children). */
   arraySize: z.number().int().positive().nullable(),
   jobId: z.string().nullable(),

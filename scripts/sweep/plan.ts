@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { envName, RUN_OPTIONS } from '../../job/config.js';
 import { UsageError } from '../../job/errors.js';
 import { gridPoints, gridRunId, GRID_ENV, validateGrid } from '../../job/shared/grid.js';
+import { QUEUES, type QueueName } from '../../job/shared/stack.js';
 import { EXECUTORS, type Executor, type SweepRun } from '../../job/shared/sweep-record.js';
 
 export const DEFAULT_EXECUTOR: Executor = 'batch';
@@ -43,9 +44,11 @@ export interface SweepOptions {
   readonly wait?: boolean;
   /** Seconds between Batch status polls. @default 30 */
   readonly pollSeconds?: number;
-  /** @default - from SSM `/<stack>/job-queue-arn` */
-  readonly queue?: string;
-  /** @default - from SSM `/<stack>/job-definition-arn` */
+  /** Which of the stack's queues (Batch only). @default 'gpu', or 'cpu' when the stack has no GPU queue */
+  readonly queue?: QueueName;
+  /** The job queue's ARN. @default - from SSM, `/<stack>/job-queue-arn` (gpu) or `/<stack>/cpu-job-queue-arn` (cpu) */
+  readonly jobQueue?: string;
+  /** @default - from SSM, `/<stack>/job-definition-arn` (gpu) or `/<stack>/cpu-job-definition-arn` (cpu) */
   readonly jobDefinition?: string;
   /** @default - `<UTC yyyymmdd-hhmmss>-<4 hex>` */
   readonly sweepId?: string;
@@ -86,6 +89,11 @@ export function planSweep(options: SweepOptions, now: Date): Plan {
     problems.push(`--concurrency ${concurrency}: must be a whole number ≥ 1`);
   } else if (options.concurrency !== undefined && executor !== 'local') {
     problems.push(`--concurrency ${concurrency}: only the local executor takes it; Batch schedules the children itself`);
+  }
+  if (options.queue !== undefined && !(QUEUES as readonly string[]).includes(options.queue)) {
+    problems.push(`--queue '${options.queue}' is unknown; use one of ${QUEUES.join(', ')}`);
+  } else if (options.queue !== undefined && executor !== 'batch') {
+    problems.push(`--queue ${options.queue}: only the batch executor takes it; the local executor runs on this machine`);
   }
   if (options.pollSeconds !== undefined && !(options.pollSeconds > 0)) {
     problems.push(`--poll-seconds ${options.pollSeconds}: must be > 0`);

@@ -5,15 +5,15 @@
  *   <results>/sweeps/<sweep-id>/sweep.json          the plan, written before anything runs
  *   <results>/sweeps/<sweep-id>/runs/<grid-run-id>/  one `mixup run` per grid point
  */
-import { JobError, UsageError } from '../../job/errors.js';
-import { DATA_PREFIX, SWEEP_FILE, SWEEP_RUNS_DIR, SWEEPS_PREFIX } from '../../job/shared/layout.js';
+import { UsageError } from '../../job/errors.js';
+import { SWEEP_FILE, SWEEP_RUNS_DIR, SWEEPS_PREFIX } from '../../job/shared/layout.js';
 import { MIN_ARRAY_SIZE } from '../../job/shared/grid.js';
 import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
 import { SWEEP_VERSION, type SweepRecord } from '../../job/shared/sweep-record.js';
-import { readStackParameters } from '../batch-client.js';
 import { submitBatch } from './batch.js';
 import { defaultSweepDeps, type SweepDeps } from './deps.js';
 import { runLocal } from './local.js';
+import { resolveBatchTarget } from './queue.js';
 import { childEnvironment, DEFAULT_EXECUTOR, DEFAULT_LOCAL_RESULTS, planSweep, type SweepOptions } from './plan.js';
 import { writeRecord, type SweepOutcome } from './record.js';
 
@@ -23,28 +23,12 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
   const plan = planSweep(options, deps.now());
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
 
-  let queue = options.queue ?? null;
-  let jobDefinition = options.jobDefinition ?? null;
-  let results = options.results ?? (executor === 'local' ? DEFAULT_LOCAL_RESULTS : null);
-  let data = options.data ?? null;
-  if (executor === 'batch') {
-    const wanted = [
-      ...(queue === null ? (['jobQueueArn'] as const) : []),
-      ...(jobDefinition === null ? (['jobDefinitionArn'] as const) : []),
-      ...(results === null ? (['resultsBucket'] as const) : []),
-      ...(data === null ? (['dataBucket'] as const) : []),
-    ];
-    if (wanted.length > 0) {
-      const found = await lookUp(deps, wanted, stackName, options.dryRun ?? false);
-      queue ??= found.jobQueueArn ?? '(from SSM, unavailable)';
-      jobDefinition ??= found.jobDefinitionArn ?? '(from SSM, unavailable)';
-      results ??= found.resultsBucket ? `s3://${found.resultsBucket}` : 's3://(results bucket from SSM, unavailable)';
-      data ??= `s3://${found.dataBucket ?? '(data bucket from SSM, unavailable)'}/${DATA_PREFIX}`;
-    }
-  }
+  const target = executor === 'batch' ? await resolveBatchTarget(options, stackName, deps.ssm, deps.log) : null;
+  const results = target?.results ?? options.results ?? DEFAULT_LOCAL_RESULTS;
+  const data = target?.data ?? options.data ?? null;
 
-  const canOpen = !(options.dryRun && results!.includes('(results bucket'));
-  const sweepStorage = canOpen ? deps.openStorage(results!, '--results').child(`${SWEEPS_PREFIX}/${plan.sweepId}`) : null;
+  const canOpen = !(options.dryRun && results.includes('(results bucket'));
+  const sweepStorage = canOpen ? deps.openStorage(results, '--results').child(`${SWEEPS_PREFIX}/${plan.sweepId}`) : null;
   const sweepUri = sweepStorage ? sweepStorage.uriOf(SWEEP_FILE) : `${results}/${SWEEPS_PREFIX}/${plan.sweepId}/${SWEEP_FILE}`;
   const runsUri = sweepStorage ? sweepStorage.child(SWEEP_RUNS_DIR).uri : `${results}/${SWEEPS_PREFIX}/${plan.sweepId}/${SWEEP_RUNS_DIR}`;
   const environment = childEnvironment(plan, runsUri, data);
@@ -58,15 +42,16 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
     runs: plan.runs,
     settings: plan.settings,
     environment,
-    results: results!,
+    results: results,
     runsUri,
     data,
     batch:
-      executor === 'batch'
+      target
         ? {
             jobName: `mixup-sweep-${plan.sweepId}`,
-            jobQueue: queue!,
-            jobDefinition: jobDefinition!,
+            jobQueue: target.jobQueue,
+            jobDefinition: target.jobDefinition,
+            queue: target.queue,
             arraySize: plan.runs.length >= MIN_ARRAY_SIZE ? plan.runs.length : null,
             jobId: null,
             jobArn: null,
@@ -83,22 +68,4 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
   await writeRecord(storage, record);
   if (executor === 'batch') return submitBatch(record, storage, sweepUri, options, deps);
   return runLocal(record, sweepUri, deps);
-}
-
-async function lookUp(
-  deps: SweepDeps,
-  keys: readonly ('jobQueueArn' | 'jobDefinitionArn' | 'resultsBucket' | 'dataBucket')[],
-  stackName: string,
-  dryRun: boolean,
-): Promise<Partial<Record<(typeof keys)[number], string>>> {
-  try {
-    return await readStackParameters(deps.ssm(), keys, stackName);
-  } catch (error) {
-    // A dry run is for looking before leaping; it shows placeholders rather than failing offline.
-    if (dryRun && error instanceof JobError) {
-      deps.log(`note: ${error.message}`);
-      return {};
-    }
-    throw error;
-  }
 }

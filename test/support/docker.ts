@@ -25,11 +25,11 @@ export interface RunningContainer {
   readonly done: Promise<ContainerResult>;
 }
 
-/** Builds the image with test/support/docker-build.sh; the build log goes to `logFile`. */
-export async function buildImage(tag: string, logFile: string): Promise<{ seconds: number }> {
+/** Builds the image (a Dockerfile `target`, else its last stage) with test/support/docker-build.sh; the build log goes to `logFile`. */
+export async function buildImage(tag: string, logFile: string, target = ''): Promise<{ seconds: number }> {
   const started = performance.now();
   const log = createWriteStream(logFile);
-  const child = spawn('bash', [path.join(SUPPORT_DIR, 'docker-build.sh'), tag], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', [path.join(SUPPORT_DIR, 'docker-build.sh'), tag, target], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });
   const code = await new Promise<number | null>((resolve, reject) => {
