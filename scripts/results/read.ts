@@ -35,6 +35,9 @@ export interface RunResult {
   readonly uri: string;
   /** Keys the manifest lists (complete runs only). */
   readonly objects: readonly string[];
+  /** The backend that trained it and the job's wall time, from metrics.json (complete runs only). */
+  readonly backend: string | null;
+  readonly wallSeconds: number | null;
 }
 
 /** One run's state and test accuracies; `point` is the grid point it should be (null: a lone run). */
@@ -53,6 +56,8 @@ export async function readRun(
     problems: [],
     uri: storage.uri,
     objects: [],
+    backend: null,
+    wallSeconds: null,
     ...extra,
   });
   let manifest;
@@ -92,7 +97,12 @@ export async function readRun(
     if (typeof value === 'number' && Number.isFinite(value)) accuracy[arm] = value;
   }
   return {
-    ...result('complete', { accuracy, objects: manifest.objects.map((object) => object.key) }),
+    ...result('complete', {
+      accuracy,
+      objects: manifest.objects.map((object) => object.key),
+      backend: metrics.backend,
+      wallSeconds: metrics.wallSeconds,
+    }),
     alpha: typeof alpha === 'number' ? alpha : fallback.alpha,
     seed: typeof seed === 'number' ? seed : fallback.seed,
   };

@@ -16,6 +16,7 @@ import { CONTENT_TYPES, type Storage } from '../../job/storage/storage.js';
 import { createBatchApi, createSsmApi, readStackParameters, type BatchApi, type SsmApi } from '../batch-client.js';
 import { readSweepRecord } from '../sweep/record.js';
 import { aggregate, type ResultsSummary } from './aggregate.js';
+import { computeSummary, type RunPlace } from './cost.js';
 import { DEFAULT_FORMAT, RESULT_FORMATS, type ResultFormat } from './format.js';
 import { renderAccuracyPlot } from './plot.js';
 import { readRun, withBatchStates, type RunResult } from './read.js';
@@ -69,8 +70,10 @@ export async function results(options: ResultsOptions, deps: ResultsDeps = defau
   const base = deps.openStorage(location, '--results').child(relative);
 
   let runs: RunResult[];
+  let place: RunPlace = null;
   if (kind === 'sweep') {
     const record = await readSweepRecord(base);
+    place = record.batch ? record.batch.queue : 'local';
     runs = await Promise.all(
       record.runs.map((point) => readRun(base.child(`${SWEEP_RUNS_DIR}/${point.runId}`), point.runId, point)),
     );
@@ -86,7 +89,8 @@ export async function results(options: ResultsOptions, deps: ResultsDeps = defau
   if (options.plot) {
     plot = await writeTo(options.plot, renderAccuracyPlot(rows), CONTENT_TYPES.png, deps);
   }
-  const summary: ResultsSummary = { kind, id, uri: base.uri, level: CONFIDENCE_LEVEL, rows, runs, plot, report: null };
+  const compute = computeSummary(runs, place);
+  const summary: ResultsSummary = { kind, id, uri: base.uri, level: CONFIDENCE_LEVEL, rows, runs, compute, plot, report: null };
   if (!options.report) return summary;
   const html = await renderReport(summary, base, renderAccuracyPlot(rows));
   await base.write(REPORT_FILE, html, CONTENT_TYPES.html);
