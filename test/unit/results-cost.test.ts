@@ -17,7 +17,7 @@ async function batchSweep(queue: QueueName | undefined): Promise<ResultsDeps> {
   const batch = { jobName: 'mixup-sweep-c1', jobQueue: 'arn:q', jobDefinition: 'arn:d', arraySize: 3, jobId: null, jobArn: null };
   // `queue` undefined: a sweep.json from before the CPU queue existed.
   const record = { ...local, executor: 'batch', local: null, batch: queue ? { ...batch, queue } : batch } as SweepRecord;
-  await sweep.write('sweep.json', JSON.stringify(record));
+  await sweep.write('sweep.json', JSON.stringify(record), 'application/json');
   const runs = sweep.child('runs');
   await writeFixtureRun(runs.child('alpha-0.2_seed-1'), { alpha: 0.2, seed: 1, mixup: 0.86, baseline: 0.87, wallSeconds: 407.2, backend: 'wasm' });
   await writeFixtureRun(runs.child('alpha-0.2_seed-2'), { alpha: 0.2, seed: 2, mixup: 0.85, baseline: 0.86, wallSeconds: 392.8, backend: 'wasm' });
@@ -85,7 +85,7 @@ describe('results: compute seconds and estimated cost', () => {
   test('a local sweep costs nothing in the cloud', async () => {
     const { openStorage } = memoryOpener();
     const sweep = openStorage('s3://results').child('sweeps/l1');
-    await sweep.write('sweep.json', JSON.stringify(fixtureSweepRecord('l1', [0], [1], sweep.child('runs').uri)));
+    await sweep.write('sweep.json', JSON.stringify(fixtureSweepRecord('l1', [0], [1], sweep.child('runs').uri)), 'application/json');
     await writeFixtureRun(sweep.child('runs/alpha-0_seed-1'), { alpha: 0, seed: 1, mixup: 0.8, baseline: 0.8, wallSeconds: 12.5 });
     const summary = await results({ sweep: 'l1', results: 's3://results' }, { openStorage, ssm: () => { throw new Error('no'); }, localExists: () => false });
     assert.equal(summary.compute.cost, null);
