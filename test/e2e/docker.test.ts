@@ -20,6 +20,7 @@ import type { Storage } from '../../job/storage/storage.js';
 import { seedData } from '../../scripts/seed-data.js';
 import {
   buildImage,
+  GPU_IMAGE_TARGET,
   jobEvents,
   removeContainers,
   runContainer,
@@ -143,7 +144,7 @@ describe('[slow][docker] the job image on a real Docker engine against the local
   });
 
   test('the GPU image (the Dockerfile\'s last stage) builds offline too, and its entry loads', async () => {
-    const build = await buildImage(GPU_IMAGE, path.join(workDir, 'docker-build-gpu.log'));
+    const build = await buildImage(GPU_IMAGE, path.join(workDir, 'docker-build-gpu.log'), GPU_IMAGE_TARGET);
     const version = spawnSync('docker', ['run', '--rm', '--network', 'host', GPU_IMAGE, '--version'], { encoding: 'utf8' });
     assert.equal(version.status, 0, version.stderr);
     console.log(`# image ${GPU_IMAGE} built in ${build.seconds.toFixed(0)}s, ${imageMegabytes(GPU_IMAGE)} MB`);
