@@ -58,7 +58,7 @@ COPY package.json package-lock.json ./
 # which this image does not want (--omit=optional would also drop @napi-rs/canvas's native binary).
 RUN npm ci --omit=dev --ignore-scripts \
  && npm cache clean --force \
- && rm -rf node_modules/@tensorflow/tfjs-node-gpu node_modules/@aws-sdk/client-batch node_modules/@aws-sdk/client-ssm \
+ && rm -rf node_modules/@tensorflow/tfjs-node-gpu node_modules/@aws-sdk/client-batch node_modules/@aws-sdk/client-ssm node_modules/@aws-sdk/client-cloudwatch-logs \
  && find node_modules -name '*.map' -delete
 
 FROM ${CPU_BASE} AS cpu

@@ -67,6 +67,8 @@ export class CpuQueue extends Construct {
     });
     this.container = new EcsFargateContainerDefinition(this, 'Container', {
       image: props.image,
+      // As on the GPU job: Batch emulators (moto) that substitute their own default command run it too.
+      command: ['run'],
       cpu: CPU_JOB_RESOURCES.vcpus,
       memory: Size.mebibytes(CPU_JOB_RESOURCES.memoryMiB),
       jobRole: props.jobRole,
