@@ -2,8 +2,9 @@
  * Compute seconds and an estimated cost per run and per sweep, from what was measured (each run's
  * `wallSeconds` in metrics.json) and the one price table (prices.ts). An estimate, labelled so: the
  * queue's instance or Spot price is not known after the fact, so each cost is a range from the
- * cheapest way the queue could have run it to the dearest. Start-up, image pull and retried attempts
- * are not in `wallSeconds`, so the bill is somewhat higher.
+ * cheapest way the queue could have run it to the dearest. Start-up and image pull are not in
+ * `wallSeconds`, nor are the earlier attempts of a resumed run (it times the last one), so the bill is
+ * somewhat higher.
  */
 import { CPU_JOB_RESOURCES, type QueueName } from '../../job/shared/stack.js';
 import { PRICES } from './prices.js';
