@@ -132,6 +132,9 @@ export class MixupBatchStack extends Stack {
         platform: Platform.LINUX_AMD64,
         exclude: IMAGE_EXCLUDES,
       }),
+      // The image's CMD says the same; naming it here keeps the definition self-describing, and Batch
+      // emulators (moto) that substitute their own default command when a definition has none run it too.
+      command: ['run'],
       gpu: 1,
       cpu: jobVcpus,
       memory: jobMemory,

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../../job/shared/package-root.js';
 import { openStorage as openStorageDefault } from '../../job/storage/open.js';
 import type { Storage } from '../../job/storage/storage.js';
+import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { createBatchApi, createSsmApi, type BatchApi, type SsmApi } from '../batch-client.js';
+import { reportFailures } from './failures.js';
 
 /** A running child process, as much of it as the local executor needs. */
 export interface ChildLike {
@@ -36,6 +38,8 @@ export interface SweepDeps {
   readonly sleep: (ms: number) => Promise<void>;
   /** Calls `handler` on SIGTERM and SIGINT until the returned function is called. @default - none: the sweep cannot be stopped cleanly */
   readonly onSignal?: (handler: (signal: NodeJS.Signals) => void) => () => void;
+  /** Batch --wait: explains failed runs (status reason, log tail); absent, failures are only counted. */
+  readonly reportFailures?: (record: SweepRecord, jobId: string, failed: readonly string[]) => Promise<void>;
 }
 
 /**
@@ -76,5 +80,6 @@ export function defaultSweepDeps(): SweepDeps {
         for (const signal of STOP_SIGNALS) process.off(signal, handler);
       };
     },
+    reportFailures: (record, jobId, failed) => reportFailures(record, jobId, failed, (line) => process.stderr.write(`${line}\n`)),
   };
 }

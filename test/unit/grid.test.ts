@@ -102,6 +102,18 @@ describe('grid', () => {
     assert.deepEqual(gridPointFromEnv(env), { index: 4, alpha: 0.2, seed: 2, runId: 'alpha-0.2_seed-2' });
   });
 
+  test('without AWS_BATCH_JOB_ARRAY_INDEX an array child takes its index from AWS_BATCH_JOB_ID', () => {
+    const grid = { MIXUP_GRID_ALPHAS: '0,0.2', MIXUP_GRID_SEEDS: '1,2,3' };
+    assert.deepEqual(gridPointFromEnv({ ...grid, AWS_BATCH_JOB_ID: '6b1f0c2e-1d2b-4c8e-9a55-0f3e2d1c0b9a:4' }), {
+      index: 4, alpha: 0.2, seed: 2, runId: 'alpha-0.2_seed-2',
+    });
+    // The variable, when set, wins over the id.
+    assert.equal(gridPointFromEnv({ ...grid, AWS_BATCH_JOB_ARRAY_INDEX: '1', AWS_BATCH_JOB_ID: 'abc:4' })?.index, 1);
+    // A plain job's id has no index: a larger grid still refuses it, and an index past the grid is named.
+    assert.throws(() => gridPointFromEnv({ ...grid, AWS_BATCH_JOB_ID: '6b1f0c2e' }), /AWS_BATCH_JOB_ARRAY_INDEX is unset/);
+    assert.throws(() => gridPointFromEnv({ ...grid, AWS_BATCH_JOB_ID: 'abc:6' }), /= 6 is outside the grid/);
+  });
+
   test('a one-point grid needs no array index; a larger one does', () => {
     assert.deepEqual(gridPointFromEnv({ MIXUP_GRID_ALPHAS: '0.4', MIXUP_GRID_SEEDS: '7' }), {
       index: 0, alpha: 0.4, seed: 7, runId: 'alpha-0.4_seed-7',
