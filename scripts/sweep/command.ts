@@ -54,7 +54,7 @@ export function describeSweep(outcome: SweepOutcome): string {
   if (outcome.stoppedBy) {
     lines.push(
       `  stopped:  by ${outcome.stoppedBy}; ${outcome.interrupted?.length ?? 0} runs checkpointed (${outcome.interrupted?.join(', ') || 'none'}); ` +
-        'the same command continues the sweep',
+        `the same command with --sweep-id ${record.sweepId} continues the sweep`,
     );
   }
   return lines.join('\n');

@@ -69,7 +69,7 @@ export async function runLocal(record: SweepRecord, sweepUri: string, deps: Swee
   if (stoppedBy) {
     deps.log(
       `sweep ${record.sweepId} stopped by ${stoppedBy}: ${formatCounts(final, record.runs.length)}; ` +
-        `${interrupted.length} checkpointed, ${notStarted.length} not started — run the same command again to continue`,
+        `${interrupted.length} checkpointed, ${notStarted.length} not started — the same command with --sweep-id ${record.sweepId} continues the sweep`,
     );
   } else {
     deps.log(`sweep ${record.sweepId} finished: ${formatCounts(final, record.runs.length)}`);

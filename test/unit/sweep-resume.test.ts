@@ -89,7 +89,7 @@ describe('a local sweep and SIGTERM', () => {
     assert.deepEqual(result.failed, []);
     assert.deepEqual(result.final, { INTERRUPTED: 2, PENDING: 1 });
     assert.ok(h.logs.some((l) => /SIGTERM: asking 2 running runs to checkpoint and stop; 1 not started/.test(l)), h.logs.join('\n'));
-    assert.ok(h.logs.some((l) => /stopped by SIGTERM: .*2 checkpointed, 1 not started — run the same command again to continue/.test(l)));
+    assert.ok(h.logs.some((l) => /stopped by SIGTERM: .*2 checkpointed, 1 not started — the same command with --sweep-id stop-me continues the sweep/.test(l)));
     assert.equal(h.subscriptions(), 0, 'the signal handlers are removed when the sweep ends');
   });
 
