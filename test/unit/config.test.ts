@@ -78,6 +78,25 @@ describe('resolveRunConfig', () => {
   });
 });
 
+describe('AWS_BATCH_JOB_ID as the run id (issue 14, item 9)', () => {
+  test("AWS's forms are accepted: a job uuid and an array child's uuid:index", () => {
+    const uuid = '3f1c2a9e-7b4d-4c8e-9a51-0d2e6f7a8b9c';
+    assert.equal(resolveRunConfig({}, { AWS_BATCH_JOB_ID: uuid }).runId, uuid);
+    assert.equal(resolveRunConfig({}, { AWS_BATCH_JOB_ID: `${uuid}:17` }).runId, `${uuid}-17`);
+  });
+
+  for (const [what, jobId] of [['..', '..'], ['.', '.'], ['300 characters', 'j'.repeat(300)], ['a leading dash', '-x'], ['a slash path', '/etc']] as const) {
+    test(`${what} is refused with one usage line, as --run-id would be`, () => {
+      assert.throws(() => resolveRunConfig({}, { AWS_BATCH_JOB_ID: jobId }), (error: unknown) =>
+        error instanceof UsageError && /^AWS_BATCH_JOB_ID ".{1,61}" cannot name the run: .*set --run-id$/.test(error.message) && !error.message.includes('\n'));
+    });
+  }
+
+  test('--run-id wins over an unusable AWS_BATCH_JOB_ID', () => {
+    assert.equal(resolveRunConfig({ runId: 'mine' }, { AWS_BATCH_JOB_ID: '..' }).runId, 'mine');
+  });
+});
+
 describe('resolveRunConfig edges', () => {
   test('run ids: a letter or digit first, then up to 127 of letters, digits, ".", "_", "-"', () => {
     assert.equal(resolveRunConfig({ runId: 'a.b_c-1' }, {}).runId, 'a.b_c-1');
