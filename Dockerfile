@@ -3,6 +3,7 @@
 # production dependencies); the user's commands (sweep, results, seed-data) stay on the user's machine.
 #
 #   docker build -t mixup-batch .                       # GPU image (needs Docker Hub and npmjs.org)
+#   docker build --target cpu -t mixup-batch:cpu .      # CPU image: no CUDA, trains on wasm (Fargate)
 #
 # Every base image and the npm registry are build arguments, so the same file builds where Docker Hub
 # cannot be reached (test/support/base-image.sh builds a local stand-in; see README "Container").
@@ -16,6 +17,8 @@ ARG RUNTIME_BASE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04
 # Supplies Node to the runtime base: /usr/local/bin/node and /usr/local/lib/node_modules/npm, as the
 # official node images lay them out. Official Node 22 binaries need glibc ≥ 2.28; Ubuntu 20.04 has 2.31.
 ARG NODE_IMAGE=node:22-bookworm-slim
+# The CPU image's base: any glibc image with Node ≥ 20.11 at /usr/local/bin/node, as the official ones have.
+ARG CPU_BASE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS node
 
@@ -36,6 +39,45 @@ RUN npm ci --ignore-scripts --omit=optional && npm cache clean --force
 COPY tsconfig.json tsconfig.build.json ./
 COPY job ./job
 RUN npm run build
+
+# ---- cpu: the CPU image (AWS Batch on Fargate, or any machine without a GPU) -------------------------
+# No CUDA base and no native TensorFlow: `--backend auto` finds neither tfjs-node package and trains on
+# wasm, the backend the test suite covers. Same entry, same non-root user as the GPU image. These stages
+# come before the GPU ones, so `--target cpu` builds nothing of the GPU image.
+FROM ${CPU_BASE} AS cpu-deps
+ARG NPM_REGISTRY=https://registry.npmjs.org/
+ARG NODE_EXTRA_CA_CERTS=
+ENV NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} \
+    npm_config_registry=${NPM_REGISTRY} \
+    npm_config_update_notifier=false \
+    npm_config_fund=false \
+    npm_config_audit=false
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: the only install script that matters is tfjs-node-gpu's libtensorflow download,
+# which this image does not want (--omit=optional would also drop @napi-rs/canvas's native binary).
+RUN npm ci --omit=dev --ignore-scripts \
+ && npm cache clean --force \
+ && rm -rf node_modules/@tensorflow/tfjs-node-gpu node_modules/@aws-sdk/client-batch node_modules/@aws-sdk/client-ssm node_modules/@aws-sdk/client-cloudwatch-logs \
+ && find node_modules -name '*.map' -delete
+
+FROM ${CPU_BASE} AS cpu
+ARG NODE_EXTRA_CA_CERTS=
+ENV NODE_ENV=production \
+    NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS}
+RUN useradd --uid 10001 --user-group --create-home --home-dir /home/mixup mixup \
+ && mkdir -p /work && chown mixup:mixup /work
+WORKDIR /app
+COPY --from=cpu-deps /app/node_modules ./node_modules
+COPY --from=cpu-deps /app/package.json ./package.json
+COPY --from=build /src/dist ./dist
+# The entry loads every module `mixup run` imports statically, and the wasm backend initialises.
+RUN node /app/dist/job/cli.js --version >/dev/null \
+ && node -e "const tf = require('@tensorflow/tfjs'); require('@tensorflow/tfjs-backend-wasm'); tf.setBackend('wasm').then((ok) => { if (!ok) process.exit(1); })"
+WORKDIR /work
+USER mixup
+ENTRYPOINT ["node", "/app/dist/job/cli.js"]
+CMD ["run"]
 
 # ---- deps: production node_modules, installed on the runtime base so native addons match its glibc ----
 FROM ${RUNTIME_BASE} AS deps

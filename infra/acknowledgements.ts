@@ -10,7 +10,7 @@ export interface AcknowledgedParts {
   readonly dataBucket: Bucket;
   readonly resultsBucket: Bucket;
   readonly jobRole: Role;
-  readonly executionRole?: IRole;
+  readonly executionRoles: readonly IRole[];
   readonly computeEnvironments: readonly ManagedEc2EcsComputeEnvironment[];
 }
 
@@ -36,8 +36,8 @@ export function acknowledgeFindings(stack: Stack, parts: AcknowledgedParts): voi
       'is only known at run time (it comes from AWS_BATCH_JOB_ID), so the key needs a wildcard below the prefix.');
   }
 
-  if (parts.executionRole) {
-    acknowledge(parts.executionRole, 'AwsSolutions-IAM5[Resource::*]',
+  for (const executionRole of parts.executionRoles) {
+    acknowledge(executionRole, 'AwsSolutions-IAM5[Resource::*]',
       'ecr:GetAuthorizationToken has no resource-level permissions; image pulls themselves are scoped to the ' +
       'CDK asset repository.');
   }

@@ -10,7 +10,7 @@ try {
   new MixupBatchStack(app, stackName, {
     ...props,
     env: props.vpcId ? lookupEnvironment() : undefined,
-    description: 'mixup-batch: scale-to-zero GPU AWS Batch queue for the MixUp experiment',
+    description: 'mixup-batch: scale-to-zero GPU and Fargate (CPU) AWS Batch queues for the MixUp experiment',
     tags: { project: 'mixup-batch' },
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -17,7 +17,7 @@ export const NVIDIA_GPU_CLASSES: readonly string[] = [
 
 /** The deploy-time options a user sets with `npx cdk deploy -c key=value`; an absent one takes the stack's default (infra/stack.ts). */
 export const CONTEXT_KEYS = [
-  'stackName', 'instanceClasses', 'maxvCpus', 'spot', 'onDemand', 'vpcId', 's3GatewayEndpoint',
+  'stackName', 'gpu', 'cpu', 'cpuMaxvCpus', 'instanceClasses', 'maxvCpus', 'spot', 'onDemand', 'vpcId', 's3GatewayEndpoint',
   'autoDeleteBuckets', 'logRetentionDays', 'jobTimeoutMinutes', 'jobVcpus', 'jobMemoryMiB',
   'checkpointExpirationDays', 'capacityWaitMinutes',
 ] as const;
@@ -59,6 +59,9 @@ export function readContext(lookup: Lookup): MixupBatchContext {
   const checkpointDays = read('checkpointExpirationDays', parseInteger);
   const capacityWaitMinutes = read('capacityWaitMinutes', parseInteger);
   const props: MixupBatchStackProps = {
+    gpu: read('gpu', parseBoolean),
+    cpu: read('cpu', parseBoolean),
+    cpuMaxvCpus: read('cpuMaxvCpus', parseInteger),
     instanceClasses: read('instanceClasses', parseInstanceClasses),
     maxvCpus: read('maxvCpus', parseInteger),
     spot: read('spot', parseBoolean),

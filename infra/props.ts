@@ -5,6 +5,7 @@
 import { Duration, Size, Token, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { CPU_JOB_RESOURCES } from '../job/shared/stack.js';
 
 export interface MixupBatchStackProps extends StackProps {
   /**
@@ -12,6 +13,22 @@ export interface MixupBatchStackProps extends StackProps {
    * @default - the repository root
    */
   readonly imageDirectory?: string;
+  /**
+   * Whether the GPU path exists: EC2 GPU compute environments, their queue and job definition.
+   * @default true
+   */
+  readonly gpu?: boolean;
+  /**
+   * Whether the CPU path exists: Fargate Spot and on-demand compute environments, their queue and a
+   * Fargate job definition with the CPU image (infra/cpu-queue.ts).
+   * @default true
+   */
+  readonly cpu?: boolean;
+  /**
+   * Upper bound of each Fargate compute environment, in vCPUs.
+   * @default 32 (16 CPU jobs of 2 vCPUs at once)
+   */
+  readonly cpuMaxvCpus?: number;
   /**
    * GPU instance classes Batch may launch; Batch picks the size that fits a job.
    * @default [g4dn, g5, g6]
@@ -81,6 +98,7 @@ export interface MixupBatchStackProps extends StackProps {
 
 export const DEFAULT_INSTANCE_CLASSES = [ec2.InstanceClass.G4DN, ec2.InstanceClass.G5, ec2.InstanceClass.G6];
 export const DEFAULT_MAX_VCPUS = 64;
+export const DEFAULT_CPU_MAX_VCPUS = 32;
 export const DEFAULT_LOG_RETENTION = RetentionDays.ONE_MONTH;
 export const DEFAULT_JOB_TIMEOUT = Duration.minutes(120);
 export const DEFAULT_JOB_VCPUS = 4;
@@ -100,6 +118,9 @@ const MIN_JOB_TIMEOUT = Duration.minutes(1);
 const MAX_CAPACITY_WAIT = Duration.hours(24);
 
 export interface ResolvedProps {
+  readonly gpu: boolean;
+  readonly cpu: boolean;
+  readonly cpuMaxvCpus: number;
   readonly instanceClasses: ec2.InstanceClass[];
   readonly maxvCpus: number;
   readonly spot: boolean;
@@ -113,7 +134,13 @@ export interface ResolvedProps {
 
 export function validateProps(p: ResolvedProps): void {
   const problems: string[] = [];
-  if (!p.spot && !p.onDemand) {
+  if (!p.gpu && !p.cpu) {
+    problems.push(`'gpu' = false and 'cpu' = false; at least one queue must exist`);
+  }
+  if (p.cpu && (!Number.isInteger(p.cpuMaxvCpus) || p.cpuMaxvCpus < CPU_JOB_RESOURCES.vcpus)) {
+    problems.push(`'cpuMaxvCpus' = ${p.cpuMaxvCpus} < ${CPU_JOB_RESOURCES.vcpus}, the vCPUs of one CPU job; a job could never be placed`);
+  }
+  if (p.gpu && !p.spot && !p.onDemand) {
     problems.push(`'spot' = false and 'onDemand' = false; at least one compute environment must exist`);
   }
   if (p.instanceClasses.length === 0) {

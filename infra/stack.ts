@@ -7,9 +7,6 @@ import {
   EcsJobDefinition,
   EcsMachineImageType,
   JobQueue,
-  JobStateTimeLimitActionsAction,
-  JobStateTimeLimitActionsReason,
-  JobStateTimeLimitActionsState,
   ManagedEc2EcsComputeEnvironment,
   Reason,
   RetryStrategy,
@@ -17,17 +14,19 @@ import {
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { ContainerImage, LogDriver } from 'aws-cdk-lib/aws-ecs';
-import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { CHECKPOINT_TAG, DATA_PREFIX, RUNS_PREFIX, SWEEPS_PREFIX } from '../job/shared/layout.js';
-import { SSM_PARAMETERS, ssmParameterName } from '../job/shared/stack.js';
+import { CPU_IMAGE_TARGET, SSM_PARAMETERS, ssmParameterName } from '../job/shared/stack.js';
 import { acknowledgeFindings } from './acknowledgements.js';
+import { CpuQueue } from './cpu-queue.js';
 import {
   DEFAULT_CAPACITY_WAIT,
   DEFAULT_CHECKPOINT_EXPIRATION,
+  DEFAULT_CPU_MAX_VCPUS,
   DEFAULT_INSTANCE_CLASSES,
   DEFAULT_JOB_MEMORY,
   DEFAULT_JOB_TIMEOUT,
@@ -36,11 +35,12 @@ import {
   DEFAULT_MAX_VCPUS,
   INCOMPLETE_UPLOAD_EXPIRATION,
   JOB_ATTEMPTS,
-  MISCONFIGURED_WAIT,
   NONCURRENT_VERSION_EXPIRATION,
   validateProps,
   type MixupBatchStackProps,
+  type ResolvedProps,
 } from './props.js';
+import { stuckRunnableActions } from './queue-policy.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /**
@@ -53,8 +53,9 @@ const IMAGE_EXCLUDES = [
 ];
 
 /**
- * The cloud side of mixup-batch: a scale-to-zero GPU AWS Batch queue, the job definition that runs the
- * container image, and the two buckets it reads from and writes to, published in SSM for the CLI.
+ * The cloud side of mixup-batch: a scale-to-zero GPU AWS Batch queue and a Fargate (CPU) one, either
+ * of which may be left out, the job definitions that run the container image, and the two buckets they
+ * read from and write to, published in SSM for the CLI.
  */
 export class MixupBatchStack extends Stack {
   readonly vpc: ec2.IVpc;
@@ -62,9 +63,13 @@ export class MixupBatchStack extends Stack {
   readonly resultsBucket: Bucket;
   readonly logGroup: LogGroup;
   readonly jobRole: Role;
-  readonly computeEnvironments: ManagedEc2EcsComputeEnvironment[];
-  readonly jobQueue: JobQueue;
-  readonly jobDefinition: EcsJobDefinition;
+  /** The GPU path's; empty, with no queue or job definition, when deployed with `gpu: false`. */
+  computeEnvironments: ManagedEc2EcsComputeEnvironment[] = [];
+  jobQueue?: JobQueue;
+  jobDefinition?: EcsJobDefinition;
+  private gpuExecutionRole?: IRole;
+  /** The CPU (Fargate) path; absent when deployed with `cpu: false`. */
+  readonly cpuQueue?: CpuQueue;
 
   constructor(scope: Construct, id: string, props: MixupBatchStackProps = {}) {
     super(scope, id, props);
@@ -80,7 +85,13 @@ export class MixupBatchStack extends Stack {
     const jobMemory = props.jobMemory ?? DEFAULT_JOB_MEMORY;
     const checkpointExpiration = props.checkpointExpiration ?? DEFAULT_CHECKPOINT_EXPIRATION;
     const capacityWait = props.capacityWait ?? DEFAULT_CAPACITY_WAIT;
-    validateProps({ instanceClasses, maxvCpus, spot, onDemand, jobTimeout, jobVcpus, jobMemory, checkpointExpiration, capacityWait });
+    const gpu = props.gpu ?? true;
+    const cpu = props.cpu ?? true;
+    const cpuMaxvCpus = props.cpuMaxvCpus ?? DEFAULT_CPU_MAX_VCPUS;
+    const resolved: ResolvedProps = {
+      gpu, cpu, cpuMaxvCpus, instanceClasses, maxvCpus, spot, onDemand, jobTimeout, jobVcpus, jobMemory, checkpointExpiration, capacityWait,
+    };
+    validateProps(resolved);
 
     this.vpc = this.createVpc(props.vpcId, logRetention, props.s3GatewayEndpoint ?? true);
     const removal = autoDeleteBuckets
@@ -114,21 +125,61 @@ export class MixupBatchStack extends Stack {
     this.jobRole = this.createJobRole(this.dataBucket, this.resultsBucket);
 
     const subnets = props.vpcId ? undefined : { subnetType: ec2.SubnetType.PUBLIC };
+    const environment = {
+      MIXUP_DATA: `s3://${this.dataBucket.bucketName}/${DATA_PREFIX}`,
+      MIXUP_OUT: `s3://${this.resultsBucket.bucketName}/${RUNS_PREFIX}`,
+      // The SDK v3 does not ask instance metadata for the region.
+      AWS_REGION: this.region,
+    };
+    if (gpu) this.createGpuPath(resolved, props.imageDirectory ?? REPO_ROOT, subnets, environment);
+    if (cpu) {
+      this.cpuQueue = new CpuQueue(this, 'Cpu', {
+        vpc: this.vpc,
+        vpcSubnets: subnets,
+        image: ContainerImage.fromAsset(props.imageDirectory ?? REPO_ROOT, {
+          platform: Platform.LINUX_AMD64,
+          exclude: IMAGE_EXCLUDES,
+          target: CPU_IMAGE_TARGET,
+        }),
+        jobRole: this.jobRole,
+        logGroup: this.logGroup,
+        environment,
+        jobTimeout,
+        attempts: JOB_ATTEMPTS,
+        capacityWait,
+        maxvCpus: cpuMaxvCpus,
+      });
+    }
+
+    this.publish();
+    acknowledgeFindings(this, {
+      dataBucket: this.dataBucket,
+      resultsBucket: this.resultsBucket,
+      jobRole: this.jobRole,
+      executionRoles: [this.gpuExecutionRole, this.cpuQueue?.container.executionRole].filter((role) => role !== undefined),
+      computeEnvironments: this.computeEnvironments,
+    });
+  }
+
+  /** The GPU queue: EC2 GPU compute environments (spot, then on-demand), the queue and the job definition. */
+  private createGpuPath(
+    options: ResolvedProps,
+    imageDirectory: string,
+    subnets: ec2.SubnetSelection | undefined,
+    sharedEnvironment: Record<string, string>,
+  ): void {
+    const { spot, onDemand, instanceClasses, maxvCpus, capacityWait, jobVcpus, jobMemory, jobTimeout } = options;
     this.computeEnvironments = [
       ...(spot ? [this.createComputeEnvironment('SpotGpu', true, instanceClasses, maxvCpus, subnets)] : []),
       ...(onDemand ? [this.createComputeEnvironment('OnDemandGpu', false, instanceClasses, maxvCpus, subnets)] : []),
     ];
     this.jobQueue = new JobQueue(this, 'JobQueue', {
       computeEnvironments: this.computeEnvironments.map((computeEnvironment, index) => ({ computeEnvironment, order: index + 1 })),
-      jobStateTimeLimitActions: [
-        stuckRunnable(JobStateTimeLimitActionsReason.INSUFFICIENT_INSTANCE_CAPACITY, capacityWait),
-        stuckRunnable(JobStateTimeLimitActionsReason.COMPUTE_ENVIRONMENT_MAX_RESOURCE, MISCONFIGURED_WAIT),
-        stuckRunnable(JobStateTimeLimitActionsReason.JOB_RESOURCE_REQUIREMENT, MISCONFIGURED_WAIT),
-      ],
+      jobStateTimeLimitActions: stuckRunnableActions(capacityWait),
     });
 
     const container = new EcsEc2ContainerDefinition(this, 'Container', {
-      image: ContainerImage.fromAsset(props.imageDirectory ?? REPO_ROOT, {
+      image: ContainerImage.fromAsset(imageDirectory, {
         platform: Platform.LINUX_AMD64,
         exclude: IMAGE_EXCLUDES,
       }),
@@ -141,11 +192,8 @@ export class MixupBatchStack extends Stack {
       jobRole: this.jobRole,
       logging: LogDriver.awsLogs({ logGroup: this.logGroup, streamPrefix: 'mixup' }),
       environment: {
-        MIXUP_DATA: `s3://${this.dataBucket.bucketName}/${DATA_PREFIX}`,
-        MIXUP_OUT: `s3://${this.resultsBucket.bucketName}/${RUNS_PREFIX}`,
+        ...sharedEnvironment,
         TF_FORCE_GPU_ALLOW_GROWTH: 'true',
-        // The SDK v3 does not ask instance metadata for the region.
-        AWS_REGION: this.region,
       },
     });
     this.jobDefinition = new EcsJobDefinition(this, 'JobDefinition', {
@@ -158,15 +206,7 @@ export class MixupBatchStack extends Stack {
       ],
       propagateTags: true,
     });
-
-    this.publish();
-    acknowledgeFindings(this, {
-      dataBucket: this.dataBucket,
-      resultsBucket: this.resultsBucket,
-      jobRole: this.jobRole,
-      executionRole: container.executionRole,
-      computeEnvironments: this.computeEnvironments,
-    });
+    this.gpuExecutionRole = container.executionRole;
   }
 
   private createVpc(vpcId: string | undefined, logRetention: RetentionDays, s3GatewayEndpoint: boolean): ec2.IVpc {
@@ -242,9 +282,19 @@ export class MixupBatchStack extends Stack {
 
   /** Outputs for people, SSM parameters for `mixup sweep` and `mixup results`. */
   private publish(): void {
-    const published: [keyof typeof SSM_PARAMETERS, string, string][] = [
-      ['jobQueueArn', 'JobQueueArn', this.jobQueue.jobQueueArn],
-      ['jobDefinitionArn', 'JobDefinitionArn', this.jobDefinition.jobDefinitionArn],
+    const published: (readonly [keyof typeof SSM_PARAMETERS, string, string])[] = [
+      ...(this.jobQueue && this.jobDefinition
+        ? [
+            ['jobQueueArn', 'JobQueueArn', this.jobQueue.jobQueueArn],
+            ['jobDefinitionArn', 'JobDefinitionArn', this.jobDefinition.jobDefinitionArn],
+          ] as const
+        : []),
+      ...(this.cpuQueue
+        ? [
+            ['cpuJobQueueArn', 'CpuJobQueueArn', this.cpuQueue.jobQueue.jobQueueArn],
+            ['cpuJobDefinitionArn', 'CpuJobDefinitionArn', this.cpuQueue.jobDefinition.jobDefinitionArn],
+          ] as const
+        : []),
       ['dataBucket', 'DataBucketName', this.dataBucket.bucketName],
       ['resultsBucket', 'ResultsBucketName', this.resultsBucket.bucketName],
     ];
@@ -270,8 +320,4 @@ function secureBucketProps() {
     enforceSSL: true,
     minimumTLSVersion: 1.2,
   };
-}
-
-function stuckRunnable(reason: JobStateTimeLimitActionsReason, maxTime: Duration) {
-  return { reason, maxTime, action: JobStateTimeLimitActionsAction.CANCEL, state: JobStateTimeLimitActionsState.RUNNABLE };
 }

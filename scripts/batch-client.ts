@@ -109,8 +109,10 @@ export async function readStackParameters<K extends StackParameter>(
 export function flagFor(key: StackParameter): string {
   switch (key) {
     case 'jobQueueArn':
-      return '--queue';
+    case 'cpuJobQueueArn':
+      return '--job-queue';
     case 'jobDefinitionArn':
+    case 'cpuJobDefinitionArn':
       return '--job-definition';
     case 'dataBucket':
       return '--data';

@@ -4,6 +4,10 @@
  */
 import { z } from 'zod';
 
+import { alphaSchema } from './alpha.js';
+import { gridJobs, gridPoint, gridRunId, MAX_SEED } from './grid.js';
+import { DEFAULT_QUEUE, QUEUES } from './stack.js';
+
 /** 2: one run per arm job, the baselines shared by every α (`gridJobs`); 1 (read only): one run of both arms per (α, seed). */
 export const SWEEP_VERSION = 2;
 export const EXECUTORS = ['batch', 'local'] as const;
@@ -11,10 +15,12 @@ export type Executor = (typeof EXECUTORS)[number];
 
 const count = z.number().int().nonnegative();
 
+const seed = count.max(MAX_SEED);
+
 export const sweepRunSchema = z.object({
   index: count,
-  alpha: z.number(),
-  seed: count,
+  alpha: alphaSchema,
+  seed,
   runId: z.string().min(1),
   /** Absent in version 1, whose runs trained both arms. */
   arms: z.enum(['both', 'mixup', 'baseline']).default('both'),
@@ -24,6 +30,8 @@ export const batchSubmissionSchema = z.object({
   jobName: z.string(),
   jobQueue: z.string(),
   jobDefinition: z.string(),
+  /** Which of the stack's queues; sweeps recorded before the CPU queue existed ran on the GPU one. */
+  queue: z.enum(QUEUES).default(DEFAULT_QUEUE),
   /** null: a one-point grid, submitted as a plain job (Batch arrays need ≥ 2 children). */
   arraySize: z.number().int().positive().nullable(),
   jobId: z.string().nullable(),
@@ -35,7 +43,7 @@ export const sweepRecordSchema = z.object({
   sweepId: z.string().min(1),
   createdAt: z.string(),
   executor: z.enum(EXECUTORS),
-  grid: z.object({ alphas: z.array(z.number()), seeds: z.array(count), size: count, order: z.string() }),
+  grid: z.object({ alphas: z.array(alphaSchema), seeds: z.array(seed), size: count, order: z.string() }),
   runs: z.array(sweepRunSchema),
   /** The `mixup run` settings given; absent ones take the job's defaults. */
   settings: z.record(z.string(), z.union([z.string(), z.number()])),
@@ -47,6 +55,39 @@ export const sweepRecordSchema = z.object({
   data: z.string().nullable(),
   batch: batchSubmissionSchema.nullable(),
   local: z.object({ concurrency: z.number().int().positive() }).nullable(),
+}).superRefine((record, ctx) => {
+  // The runs must be exactly the grid's points in index order: a run id is then a plain grid id
+  // (never '../x' or 'a/b', which would read or write outside the sweep), and no α or seed repeats.
+  const { alphas, seeds, size } = record.grid;
+  for (const [name, values] of [['alphas', alphas], ['seeds', seeds]] as const) {
+    const repeated = values.find((value, i) => values.indexOf(value) !== i);
+    if (repeated !== undefined) ctx.addIssue({ code: 'custom', path: ['grid', name], message: `repeats ${repeated}; each value may appear once` });
+  }
+  // Version 1: one run of both arms per grid point; version 2: one run per arm job (`gridJobs`).
+  const expected = record.version === 1
+    ? Array.from({ length: alphas.length * seeds.length }, (_, index) => {
+        const point = gridPoint(index, alphas, seeds);
+        return { ...point, runId: gridRunId(point.alpha, point.seed), arms: 'both' as const };
+      })
+    : gridJobs(alphas, seeds);
+  const what = record.version === 1 ? `${alphas.length} α × ${seeds.length} seeds = ${expected.length}` : `${expected.length} arm jobs`;
+  if (size !== expected.length) {
+    ctx.addIssue({ code: 'custom', path: ['grid', 'size'], message: `is ${size}, but the grid has ${what}` });
+  }
+  if (record.runs.length !== expected.length) {
+    ctx.addIssue({ code: 'custom', path: ['runs'], message: `lists ${record.runs.length} runs; the grid has ${what}` });
+    return;
+  }
+  record.runs.forEach((run, index) => {
+    const job = expected[index]!;
+    if (run.index !== index || run.alpha !== job.alpha || run.seed !== job.seed || run.runId !== job.runId || run.arms !== job.arms) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['runs', index],
+        message: `names run ${JSON.stringify(run.runId)} (index ${run.index}, α = ${run.alpha}, seed = ${run.seed}, arms ${run.arms}); job ${index} is ${job.runId} (${job.arms})`,
+      });
+    }
+  });
 });
 
 export type SweepRun = z.infer<typeof sweepRunSchema>;

@@ -1,5 +1,6 @@
 /** Per α: the mean test accuracy of each arm and their paired difference, with Student-t intervals over seeds. */
 import type { ArmName } from '../../job/shared/metrics.js';
+import type { ComputeSummary } from './cost.js';
 import { confidenceInterval, CONFIDENCE_LEVEL, pairedDifferences, type Interval } from '../../job/stats.js';
 import { RUN_STATES, type RunResult, type RunState } from './read.js';
 
@@ -21,6 +22,8 @@ export interface ResultsSummary {
   readonly level: number;
   readonly rows: readonly AlphaRow[];
   readonly runs: readonly RunResult[];
+  /** Compute seconds and the estimated cost, per run and in all. */
+  readonly compute: ComputeSummary;
   /** Where the plot and the report went, when asked for. */
   readonly plot: string | null;
   readonly report: string | null;

@@ -1,6 +1,7 @@
 /** The results as a terminal table, CSV, JSON or Markdown. */
 import type { Interval } from '../../job/stats.js';
 import type { AlphaRow, ResultsSummary } from './aggregate.js';
+import { computeMarkdown, computeTable } from './compute-lines.js';
 import { RUN_STATES } from './read.js';
 
 export const RESULT_FORMATS = ['table', 'csv', 'json', 'md'] as const;
@@ -67,7 +68,10 @@ function formatTable(summary: ResultsSummary): string {
   const widths = HEADERS.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i]!.length)));
   const render = (cells: readonly string[]) =>
     cells.map((cell, i) => (i === cells.length - 1 ? cell : i < 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ');
-  return [caption(summary), '', render(HEADERS), render(widths.map((w) => '─'.repeat(w))), ...rows.map(render), ...problemLines(summary)]
+  return [
+    caption(summary), '', render(HEADERS), render(widths.map((w) => '─'.repeat(w))), ...rows.map(render), ...problemLines(summary),
+    ...computeTable(summary.compute, summary.kind),
+  ]
     .join('\n')
     .replace(/\s+$/gm, '');
 }
@@ -81,6 +85,7 @@ function formatMarkdown(summary: ResultsSummary): string {
     `| ${HEADERS.map((_, i) => (i < 2 ? '---:' : '---')).join(' | ')} |`,
     ...summary.rows.map((row) => `| ${tableCells(row).map(escape).join(' | ')} |`),
     ...problemLines(summary).map((line) => (line ? `- ${line.trim()}` : line)),
+    ...computeMarkdown(summary.compute, summary.kind),
   ].join('\n');
 }
 

@@ -27,6 +27,9 @@ export function pairArmRuns(record: SweepRecord, runs: readonly RunResult[]): Ru
         problems: parts.flatMap((run) => run.problems),
         uri: (mixup ?? baseline)?.uri ?? record.runsUri,
         objects: (mixup ?? baseline)?.objects ?? [],
+        // Time and cost are counted per arm job (each baseline once), not per row.
+        backend: (mixup ?? baseline)?.backend ?? null,
+        wallSeconds: null,
       };
     }),
   );

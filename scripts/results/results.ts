@@ -17,6 +17,7 @@ import { createBatchApi, createSsmApi, readStackParameters, type BatchApi, type 
 import { readSweepRecord } from '../sweep/record.js';
 import { aggregate, type ResultsSummary } from './aggregate.js';
 import { pairArmRuns } from './pairing.js';
+import { computeSummary, type RunPlace } from './cost.js';
 import { DEFAULT_FORMAT, RESULT_FORMATS, type ResultFormat } from './format.js';
 import { renderAccuracyPlot } from './plot.js';
 import { readRun, withBatchStates, type RunResult } from './read.js';
@@ -70,17 +71,23 @@ export async function results(options: ResultsOptions, deps: ResultsDeps = defau
   const base = deps.openStorage(location, '--results').child(relative);
 
   let runs: RunResult[];
+  /** What ran: for a sweep with shared baselines, each arm job once, where `runs` has a row per (α, seed). */
+  let jobs: RunResult[];
+  let place: RunPlace = null;
   if (kind === 'sweep') {
     const record = await readSweepRecord(base);
+    place = record.batch ? record.batch.queue : 'local';
     runs = await Promise.all(
       record.runs.map((point) => readRun(base.child(`${SWEEP_RUNS_DIR}/${point.runId}`), point.runId, point)),
     );
     runs = await withBatchStates(runs, record, deps);
+    jobs = runs;
     if (record.version >= 2) runs = pairArmRuns(record, runs);
   } else {
     const run = await readRun(base, id, null);
     if (run.state === 'missing') throw new NotFoundError(base.uri);
     runs = [run];
+    jobs = runs;
   }
 
   const rows = aggregate(runs);
@@ -88,7 +95,8 @@ export async function results(options: ResultsOptions, deps: ResultsDeps = defau
   if (options.plot) {
     plot = await writeTo(options.plot, renderAccuracyPlot(rows), CONTENT_TYPES.png, deps);
   }
-  const summary: ResultsSummary = { kind, id, uri: base.uri, level: CONFIDENCE_LEVEL, rows, runs, plot, report: null };
+  const compute = computeSummary(jobs, place);
+  const summary: ResultsSummary = { kind, id, uri: base.uri, level: CONFIDENCE_LEVEL, rows, runs, compute, plot, report: null };
   if (!options.report) return summary;
   const html = await renderReport(summary, base, renderAccuracyPlot(rows));
   await base.write(REPORT_FILE, html, CONTENT_TYPES.html);

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { RUN_OPTIONS } from '../../job/config.js';
 import { JobError, UsageError } from '../../job/errors.js';
 import { parseNumberList, seedRange } from '../../job/shared/grid.js';
-import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
+import { DEFAULT_STACK_NAME, QUEUES, type QueueName } from '../../job/shared/stack.js';
 import { EXECUTORS, type Executor } from '../../job/shared/sweep-record.js';
 import type { SweepDeps } from './deps.js';
 import {
@@ -41,7 +41,7 @@ export function describeSweep(outcome: SweepOutcome): string {
     const b = record.batch;
     lines.push(
       `  job:      ${b.jobName}${b.arraySize !== null ? ` (array of ${b.arraySize})` : ' (plain job: one point)'}${b.jobId ? ` → ${b.jobId}` : ''}`,
-      `  queue:    ${b.jobQueue}`,
+      `  queue:    ${b.queue} (${b.jobQueue})`,
       `  job def:  ${b.jobDefinition}`,
     );
   }
@@ -50,6 +50,13 @@ export function describeSweep(outcome: SweepOutcome): string {
   }
   if (outcome.final) lines.push(`  final:    ${formatCounts(outcome.final, record.grid.size)}`);
   if (outcome.failed.length > 0) lines.push(`  failed:   ${outcome.failed.join(', ')}`);
+  if (outcome.skipped?.length) lines.push(`  skipped:  ${outcome.skipped.length} complete before this run`);
+  if (outcome.stoppedBy) {
+    lines.push(
+      `  stopped:  by ${outcome.stoppedBy}; ${outcome.interrupted?.length ?? 0} runs checkpointed (${outcome.interrupted?.join(', ') || 'none'}); ` +
+        `the same command with --sweep-id ${record.sweepId} continues the sweep`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -81,7 +88,8 @@ interface SweepFlags {
   dryRun?: boolean;
   wait?: boolean;
   pollSeconds?: number;
-  queue?: string;
+  queue?: QueueName;
+  jobQueue?: string;
   jobDefinition?: string;
   results?: string;
   data?: string;
@@ -119,6 +127,7 @@ export function sweepOptionsFromFlags(flags: SweepFlags): SweepOptions {
     wait: flags.wait,
     pollSeconds: flags.pollSeconds,
     queue: flags.queue,
+    jobQueue: flags.jobQueue,
     jobDefinition: flags.jobDefinition,
     sweepId: flags.sweepId,
     stackName: flags.stackName,
@@ -140,8 +149,9 @@ export function registerSweepCommand(program: Command, deps?: () => SweepDeps): 
     .option('--poll-seconds <s>', `batch --wait: seconds between polls (default: ${DEFAULT_POLL_SECONDS})`, numberOption('--poll-seconds', (n) => n > 0, '> 0'))
     .option('--results <location>', "directory or s3://bucket/prefix receiving sweeps/<id>/ (default: the stack's results bucket; local: .)")
     .option('--data <location>', "Fashion-MNIST for the children (default: the stack's data bucket; local: mixup run's default)")
-    .option('--queue <arn>', "Batch job queue (default: the stack's, from SSM)")
-    .option('--job-definition <arn>', "Batch job definition (default: the stack's, from SSM)")
+    .addOption(new Option('--queue <name>', "batch: the stack's GPU queue or its CPU (Fargate Spot) one (default: gpu, or cpu when the stack has no GPU queue)").choices(QUEUES))
+    .option('--job-queue <arn>', "batch: job queue ARN (default: the chosen queue's, from SSM)")
+    .option('--job-definition <arn>', "batch: job definition ARN (default: the chosen queue's, from SSM)")
     .option('--sweep-id <id>', 'name of the sweep (default: UTC time + 4 hex digits)')
     .option('--stack-name <name>', 'deployed stack whose SSM parameters name the queue and buckets', DEFAULT_STACK_NAME)
     .option('--json', "print the sweep record as JSON instead of a summary");
@@ -152,6 +162,8 @@ export function registerSweepCommand(program: Command, deps?: () => SweepDeps): 
   command.action(async (flags: SweepFlags) => {
     const outcome = await sweep(sweepOptionsFromFlags(flags), deps?.());
     process.stdout.write(`${flags.json ? JSON.stringify(outcome, null, 2) : describeSweep(outcome)}\n`);
+    // 128 + the signal's number, as a shell reports a command the signal ended.
+    if (outcome.stoppedBy) process.exitCode = outcome.stoppedBy === 'SIGINT' ? 130 : 143;
     if (outcome.failed.length > 0) {
       throw new JobError(`${outcome.failed.length} of ${outcome.record.grid.size} runs failed: ${outcome.failed.join(', ')}`);
     }

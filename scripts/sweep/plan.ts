@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { envName, RUN_OPTIONS } from '../../job/config.js';
 import { UsageError } from '../../job/errors.js';
 import { gridJobs, GRID_ENV, MAX_ARRAY_SIZE, SHARED_BASELINES, validateGrid } from '../../job/shared/grid.js';
+import { QUEUES, type QueueName } from '../../job/shared/stack.js';
 import { EXECUTORS, type Executor, type SweepRun } from '../../job/shared/sweep-record.js';
 
 export const DEFAULT_EXECUTOR: Executor = 'batch';
@@ -47,9 +48,11 @@ export interface SweepOptions {
   readonly wait?: boolean;
   /** Seconds between Batch status polls. @default 30 */
   readonly pollSeconds?: number;
-  /** @default - from SSM `/<stack>/job-queue-arn` */
-  readonly queue?: string;
-  /** @default - from SSM `/<stack>/job-definition-arn` */
+  /** Which of the stack's queues (Batch only). @default 'gpu', or 'cpu' when the stack has no GPU queue */
+  readonly queue?: QueueName;
+  /** The job queue's ARN. @default - from SSM, `/<stack>/job-queue-arn` (gpu) or `/<stack>/cpu-job-queue-arn` (cpu) */
+  readonly jobQueue?: string;
+  /** @default - from SSM, `/<stack>/job-definition-arn` (gpu) or `/<stack>/cpu-job-definition-arn` (cpu) */
   readonly jobDefinition?: string;
   /** @default - `<UTC yyyymmdd-hhmmss>-<4 hex>` */
   readonly sweepId?: string;
@@ -91,6 +94,11 @@ export function planSweep(options: SweepOptions, now: Date): Plan {
   } else if (options.concurrency !== undefined && executor !== 'local') {
     problems.push(`--concurrency ${concurrency}: only the local executor takes it; Batch schedules the children itself`);
   }
+  if (options.queue !== undefined && !(QUEUES as readonly string[]).includes(options.queue)) {
+    problems.push(`--queue '${options.queue}' is unknown; use one of ${QUEUES.join(', ')}`);
+  } else if (options.queue !== undefined && executor !== 'batch') {
+    problems.push(`--queue ${options.queue}: only the batch executor takes it; the local executor runs on this machine`);
+  }
   if (options.pollSeconds !== undefined && !(options.pollSeconds > 0)) {
     problems.push(`--poll-seconds ${options.pollSeconds}: must be > 0`);
   }
@@ -122,13 +130,15 @@ export function planSweep(options: SweepOptions, now: Date): Plan {
     settings[name] = parsed.data as string | number;
     settingsEnv[envName(name)] = String(parsed.data);
   }
+  if (settings.arms !== undefined && settings.arms !== 'both') {
+    problems.push(`--arms ${settings.arms}: a sweep trains each seed's baseline once and one mixup arm per (α > 0, seed); it cannot leave an arm out`);
+  }
   if (problems.length > 0) throw new UsageError(problems.join('; '));
 
   const sweepId = options.sweepId ?? defaultSweepId(now);
-  // `--arms mixup` or `baseline` keeps only those jobs; each child's arm comes from its job, not MIXUP_ARMS.
-  const arms = settings.arms ?? 'both';
+  // Each child's arm comes from its job, not MIXUP_ARMS.
   delete settingsEnv[envName('arms')];
-  const runs: SweepRun[] = gridJobs(options.alphas, options.seeds).filter((job) => arms === 'both' || job.arms === arms);
+  const runs: SweepRun[] = gridJobs(options.alphas, options.seeds);
   if (runs.length > MAX_ARRAY_SIZE) {
     throw new UsageError(`the sweep has ${runs.length} arm jobs (${options.seeds.length} baselines + mixup arms); AWS Batch arrays hold at most ${MAX_ARRAY_SIZE}`);
   }

@@ -5,17 +5,19 @@
  *   <results>/sweeps/<sweep-id>/sweep.json          the plan, written before anything runs
  *   <results>/sweeps/<sweep-id>/runs/<grid-run-id>/  one `mixup run` per grid point
  */
-import { JobError, UsageError } from '../../job/errors.js';
-import { DATA_PREFIX, SWEEP_FILE, SWEEP_RUNS_DIR, SWEEPS_PREFIX } from '../../job/shared/layout.js';
+import { UsageError } from '../../job/errors.js';
+import { SWEEP_FILE, SWEEP_RUNS_DIR, SWEEPS_PREFIX } from '../../job/shared/layout.js';
 import { MIN_ARRAY_SIZE } from '../../job/shared/grid.js';
 import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
 import { SWEEP_VERSION, type SweepRecord } from '../../job/shared/sweep-record.js';
-import { readStackParameters } from '../batch-client.js';
+import type { Storage } from '../../job/storage/storage.js';
 import { submitBatch } from './batch.js';
 import { defaultSweepDeps, type SweepDeps } from './deps.js';
 import { runLocal } from './local.js';
+import { resolveBatchTarget } from './queue.js';
 import { childEnvironment, DEFAULT_EXECUTOR, DEFAULT_LOCAL_RESULTS, localThreadEnvironment, planSweep, type SweepOptions } from './plan.js';
-import { writeRecord, type SweepOutcome } from './record.js';
+import { readSweepRecord, writeRecord, type SweepOutcome } from './record.js';
+import { completeRuns, sweepDifferences } from './rerun.js';
 
 /** Plans a sweep, records it, then submits (Batch) or runs (local) it. */
 export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSweepDeps()): Promise<SweepOutcome> {
@@ -23,28 +25,12 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
   const plan = planSweep(options, deps.now());
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
 
-  let queue = options.queue ?? null;
-  let jobDefinition = options.jobDefinition ?? null;
-  let results = options.results ?? (executor === 'local' ? DEFAULT_LOCAL_RESULTS : null);
-  let data = options.data ?? null;
-  if (executor === 'batch') {
-    const wanted = [
-      ...(queue === null ? (['jobQueueArn'] as const) : []),
-      ...(jobDefinition === null ? (['jobDefinitionArn'] as const) : []),
-      ...(results === null ? (['resultsBucket'] as const) : []),
-      ...(data === null ? (['dataBucket'] as const) : []),
-    ];
-    if (wanted.length > 0) {
-      const found = await lookUp(deps, wanted, stackName, options.dryRun ?? false);
-      queue ??= found.jobQueueArn ?? '(from SSM, unavailable)';
-      jobDefinition ??= found.jobDefinitionArn ?? '(from SSM, unavailable)';
-      results ??= found.resultsBucket ? `s3://${found.resultsBucket}` : 's3://(results bucket from SSM, unavailable)';
-      data ??= `s3://${found.dataBucket ?? '(data bucket from SSM, unavailable)'}/${DATA_PREFIX}`;
-    }
-  }
+  const target = executor === 'batch' ? await resolveBatchTarget(options, stackName, deps.ssm, deps.log) : null;
+  const results = target?.results ?? options.results ?? DEFAULT_LOCAL_RESULTS;
+  const data = target?.data ?? options.data ?? null;
 
-  const canOpen = !(options.dryRun && results!.includes('(results bucket'));
-  const sweepStorage = canOpen ? deps.openStorage(results!, '--results').child(`${SWEEPS_PREFIX}/${plan.sweepId}`) : null;
+  const canOpen = !(options.dryRun && results.includes('(results bucket'));
+  const sweepStorage = canOpen ? deps.openStorage(results, '--results').child(`${SWEEPS_PREFIX}/${plan.sweepId}`) : null;
   const sweepUri = sweepStorage ? sweepStorage.uriOf(SWEEP_FILE) : `${results}/${SWEEPS_PREFIX}/${plan.sweepId}/${SWEEP_FILE}`;
   const runsUri = sweepStorage ? sweepStorage.child(SWEEP_RUNS_DIR).uri : `${results}/${SWEEPS_PREFIX}/${plan.sweepId}/${SWEEP_RUNS_DIR}`;
   const environment = { ...childEnvironment(plan, runsUri, data), ...(executor === 'local' ? localThreadEnvironment(plan) : {}) };
@@ -58,15 +44,16 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
     runs: plan.runs,
     settings: plan.settings,
     environment,
-    results: results!,
+    results: results,
     runsUri,
     data,
     batch:
-      executor === 'batch'
+      target
         ? {
             jobName: `mixup-sweep-${plan.sweepId}`,
-            jobQueue: queue!,
-            jobDefinition: jobDefinition!,
+            jobQueue: target.jobQueue,
+            jobDefinition: target.jobDefinition,
+            queue: target.queue,
             arraySize: plan.runs.length >= MIN_ARRAY_SIZE ? plan.runs.length : null,
             jobId: null,
             jobArn: null,
@@ -77,28 +64,36 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
   if (options.dryRun) return { record, sweepUri, dryRun: true, final: null, failed: [] };
 
   const storage = sweepStorage!;
-  if (await storage.exists(SWEEP_FILE)) {
-    throw new UsageError(`--sweep-id '${plan.sweepId}' is taken: ${sweepUri} exists; choose another id or omit --sweep-id`);
-  }
+  if (await storage.exists(SWEEP_FILE)) return continueSweep(storage, record, sweepUri, plan.concurrency, deps);
   await writeRecord(storage, record);
   if (executor === 'batch') return submitBatch(record, storage, sweepUri, options, deps);
-  return runLocal(record, sweepUri, deps);
+  return runLocal(record, sweepUri, deps, { concurrency: plan.concurrency });
 }
 
-async function lookUp(
+/** The sweep id exists: the same local sweep continues where it stopped; anything else is refused. */
+async function continueSweep(
+  storage: Storage,
+  asked: SweepRecord,
+  sweepUri: string,
+  concurrency: number,
   deps: SweepDeps,
-  keys: readonly ('jobQueueArn' | 'jobDefinitionArn' | 'resultsBucket' | 'dataBucket')[],
-  stackName: string,
-  dryRun: boolean,
-): Promise<Partial<Record<(typeof keys)[number], string>>> {
-  try {
-    return await readStackParameters(deps.ssm(), keys, stackName);
-  } catch (error) {
-    // A dry run is for looking before leaping; it shows placeholders rather than failing offline.
-    if (dryRun && error instanceof JobError) {
-      deps.log(`note: ${error.message}`);
-      return {};
-    }
-    throw error;
+): Promise<SweepOutcome> {
+  const recorded = await readSweepRecord(storage);
+  const differences = sweepDifferences(recorded, asked);
+  if (differences.length > 0) {
+    throw new UsageError(
+      `--sweep-id '${asked.sweepId}' is taken by another plan (${sweepUri}): ${differences.join('; ')}; ` +
+        'give the recorded settings to continue it, or choose another id',
+    );
   }
+  if (recorded.executor === 'batch') {
+    // Batch retries its own children; a second array job would race the first for the same runs.
+    throw new UsageError(`--sweep-id '${asked.sweepId}' is taken: ${sweepUri} is a Batch sweep, which is not submitted again; choose another id`);
+  }
+  const skip = await completeRuns(storage, recorded);
+  deps.log(
+    `sweep ${recorded.sweepId} exists with this plan: continuing it (${skip.size} of ${recorded.runs.length} runs complete; ` +
+      'the others start again, resuming from their checkpoints)',
+  );
+  return runLocal(recorded, sweepUri, deps, { concurrency, skip });
 }

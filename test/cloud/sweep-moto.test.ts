@@ -126,11 +126,11 @@ describe('[slow][docker][cloud] cdk template → moto Batch array job in Docker 
 
   test('a sweep found through SSM runs as one array job; results and the aws CLI read all six arm runs', async () => {
     const started = performance.now();
-    const swept = await mixup(['sweep', '--alphas', '0.1,0.4', '--seeds', '2', '--wait', '--poll-seconds', '2', '--sweep-id', OK_SWEEP, ...SETTINGS]);
+    const swept = await mixup(['sweep', '--alphas', '0.1,0.4', '--seeds', '2', '--queue', stack.queue, '--wait', '--poll-seconds', '2', '--sweep-id', OK_SWEEP, ...SETTINGS]);
     const sweepSeconds = (performance.now() - started) / 1000;
     console.log(`$ mixup sweep … (${sweepSeconds.toFixed(0)} s)\n${swept.stdout}${swept.stderr}`);
     assert.equal(swept.code, 0, swept.stderr);
-    assert.match(swept.stdout, new RegExp(`queue: +${escape(stack.jobQueueArn)}`));
+    assert.match(swept.stdout, new RegExp(`queue: +${stack.queue} \\(${escape(stack.jobQueueArn)}\\)`));
     assert.match(swept.stdout, new RegExp(`job def: +${escape(stack.jobDefinitionArn)}`));
     // 2 shared baselines + 2 α × 2 seeds mixup arms.
     assert.match(swept.stdout, /array of 6/);
@@ -162,7 +162,7 @@ describe('[slow][docker][cloud] cdk template → moto Batch array job in Docker 
 
   test('children that cannot read their data: --wait exits 1 naming each (α, seed), its reason and log; results counts them failed', async () => {
     const swept = await mixup([
-      'sweep', '--alphas', '0.1,0.4', '--seeds', '1', '--wait', '--poll-seconds', '2', '--sweep-id', FAIL_SWEEP,
+      'sweep', '--alphas', '0.1,0.4', '--seeds', '1', '--queue', stack.queue, '--wait', '--poll-seconds', '2', '--sweep-id', FAIL_SWEEP,
       '--data', `s3://${dataBucket}/no-such-prefix`, ...SETTINGS,
     ]);
     console.log(`$ mixup sweep … --data s3://${dataBucket}/no-such-prefix\n${swept.stdout}${swept.stderr}`);

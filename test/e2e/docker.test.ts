@@ -1,22 +1,26 @@
 /**
  * [slow][docker] The job image, built by a real Docker engine and run against the local S3 the way
- * AWS Batch runs it: configuration by environment variables only, results in S3, a bad setting
+ * AWS Batch runs it. The image run is the CPU variant (the Dockerfile's `cpu` stage), the one the
+ * stack's Fargate queue runs; the GPU variant (the last stage) is built too and its entry checked: configuration by environment variables only, results in S3, a bad setting
  * rejected in one line, and a container killed mid-run resumed by a second one with the same job id.
  * Takes a few minutes (the first image build on a machine, longer); MIXUP_SKIP_DOCKER=1 skips it.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import type { Metrics } from '../../job/shared/metrics.js';
+import { CPU_IMAGE_TARGET } from '../../job/shared/stack.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import { openStorage } from '../../job/storage/open.js';
 import type { Storage } from '../../job/storage/storage.js';
 import { seedData } from '../../scripts/seed-data.js';
 import {
   buildImage,
+  GPU_IMAGE_TARGET,
   jobEvents,
   removeContainers,
   runContainer,
@@ -29,7 +33,8 @@ import { golden, runNumbers } from '../support/golden.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
 
 const SKIP = process.env.MIXUP_SKIP_DOCKER === '1' ? 'MIXUP_SKIP_DOCKER=1: Docker end-to-end test not run' : false;
-const IMAGE = process.env.MIXUP_E2E_IMAGE ?? 'mixup-batch:e2e';
+const IMAGE = process.env.MIXUP_E2E_IMAGE ?? 'mixup-batch:e2e-cpu';
+const GPU_IMAGE = process.env.MIXUP_E2E_GPU_IMAGE ?? 'mixup-batch:e2e-gpu';
 const BUCKET = 'mixup-e2e';
 const DATA = `s3://${BUCKET}/fashion-mnist`;
 const OUT = `s3://${BUCKET}/runs`;
@@ -38,7 +43,8 @@ const POLL_MS = 100;
 
 // Small enough for seconds of wasm training, large enough that a killed run has epochs left to resume.
 const DATASET = { train: 2400, test: 300 };
-const BASE_SETTINGS = { MIXUP_VAL_SAMPLES: '200', MIXUP_BATCH_SIZE: '32', MIXUP_BACKEND: 'wasm' };
+// No MIXUP_BACKEND: the CPU image must choose wasm by itself (`auto`), as it does on Fargate.
+const BASE_SETTINGS = { MIXUP_VAL_SAMPLES: '200', MIXUP_BATCH_SIZE: '32' };
 
 describe('[slow][docker] the job image on a real Docker engine against the local S3', { skip: SKIP, timeout: 15 * 60_000 }, () => {
   let s3: S3Server;
@@ -96,8 +102,8 @@ describe('[slow][docker] the job image on a real Docker engine against the local
     workDir = await mkdtemp(path.join(os.tmpdir(), 'mixup-e2e-'));
     await writeFakeFashionMnist(path.join(workDir, 'data'), DATASET);
     await seedData({ from: path.join(workDir, 'data'), to: DATA });
-    const build = await buildImage(IMAGE, path.join(workDir, 'docker-build.log'));
-    console.log(`# image ${IMAGE} built in ${build.seconds.toFixed(0)}s`);
+    const build = await buildImage(IMAGE, path.join(workDir, 'docker-build.log'), CPU_IMAGE_TARGET);
+    console.log(`# image ${IMAGE} (target ${CPU_IMAGE_TARGET}) built in ${build.seconds.toFixed(0)}s, ${imageMegabytes(IMAGE)} MB`);
   });
 
   after(async () => {
@@ -128,6 +134,22 @@ describe('[slow][docker] the job image on a real Docker engine against the local
     assert.match(lines[0]!, /MIXUP_ALPHA/);
     assert.match(lines[0]!, /-1/);
     assert.deepEqual(await runStorage(runId).list(), []);
+  });
+
+  test('the CPU image holds no native TensorFlow nor the Batch/SSM SDKs, and runs as a non-root user', () => {
+    const probe = spawnSync('docker', [
+      'run', '--rm', '--network', 'host', '--entrypoint', 'node', IMAGE, '-e',
+      "for (const m of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', '@aws-sdk/client-batch']) { try { require.resolve(m); console.log('has ' + m); } catch {} } console.log('uid ' + process.getuid());",
+    ], { encoding: 'utf8' });
+    assert.equal(probe.status, 0, probe.stderr);
+    assert.equal(probe.stdout.trim(), 'uid 10001');
+  });
+
+  test('the GPU image (the Dockerfile\'s last stage) builds offline too, and its entry loads', async () => {
+    const build = await buildImage(GPU_IMAGE, path.join(workDir, 'docker-build-gpu.log'), GPU_IMAGE_TARGET);
+    const version = spawnSync('docker', ['run', '--rm', '--network', 'host', GPU_IMAGE, '--version'], { encoding: 'utf8' });
+    assert.equal(version.status, 0, version.stderr);
+    console.log(`# image ${GPU_IMAGE} built in ${build.seconds.toFixed(0)}s, ${imageMegabytes(GPU_IMAGE)} MB`);
   });
 
   test('a container killed after its first checkpoint resumes under the same job id and completes', async () => {
@@ -162,6 +184,11 @@ describe('[slow][docker] the job image on a real Docker engine against the local
     console.log(`# killed after ${killed.seconds.toFixed(1)}s; resumed ${JSON.stringify(resumed)} and completed in ${second.seconds.toFixed(1)}s`);
   });
 });
+
+function imageMegabytes(tag: string): number {
+  const inspect = spawnSync('docker', ['image', 'inspect', '--format', '{{.Size}}', tag], { encoding: 'utf8' });
+  return Math.round(Number(inspect.stdout.trim()) / 1e6);
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -13,8 +13,9 @@ function computeResources(logicalId: string): Record<string, unknown> {
   return template.toJSON().Resources[logicalId].Properties.ComputeResources;
 }
 
-test('there are two managed compute environments, spot and on-demand', () => {
-  template.resourceCountIs('AWS::Batch::ComputeEnvironment', 2);
+test('there are two managed GPU compute environments, spot and on-demand (and the two Fargate ones: cpu-queue.test.ts)', () => {
+  template.resourceCountIs('AWS::Batch::ComputeEnvironment', 4);
+  assert.equal(stack.computeEnvironments.length, 2);
   assert.equal(computeResources(spotId).Type, 'SPOT');
   assert.equal(computeResources(onDemandId).Type, 'EC2');
 });
@@ -83,13 +84,13 @@ test('with spot off, the queue has only the on-demand environment', () => {
 });
 
 test('with on-demand off, only the spot environment exists', () => {
-  const { template: spotOnly } = synthesize({ onDemand: false });
+  const { template: spotOnly } = synthesize({ onDemand: false, cpu: false });
   spotOnly.resourceCountIs('AWS::Batch::ComputeEnvironment', 1);
   spotOnly.hasResourceProperties('AWS::Batch::ComputeEnvironment', { ComputeResources: { Type: 'SPOT' } });
 });
 
 test('instance classes and maxvCpus follow the props', () => {
-  const { template: custom } = synthesize({ instanceClasses: [InstanceClass.G6E], maxvCpus: 16 });
+  const { template: custom } = synthesize({ instanceClasses: [InstanceClass.G6E], maxvCpus: 16, cpu: false });
   custom.allResourcesProperties('AWS::Batch::ComputeEnvironment', {
     ComputeResources: Match.objectLike({ InstanceTypes: ['g6e'], MaxvCpus: 16 }),
   });

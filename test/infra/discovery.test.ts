@@ -7,8 +7,10 @@ import { synthesize } from './support.js';
 const { template, stack } = synthesize();
 const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
 const expected = {
-  jobQueueArn: { 'Fn::GetAtt': [id(stack.jobQueue), 'JobQueueArn'] },
-  jobDefinitionArn: { Ref: id(stack.jobDefinition) },
+  jobQueueArn: { 'Fn::GetAtt': [id(stack.jobQueue!), 'JobQueueArn'] },
+  jobDefinitionArn: { Ref: id(stack.jobDefinition!) },
+  cpuJobQueueArn: { 'Fn::GetAtt': [id(stack.cpuQueue!.jobQueue), 'JobQueueArn'] },
+  cpuJobDefinitionArn: { Ref: id(stack.cpuQueue!.jobDefinition) },
   dataBucket: { Ref: id(stack.dataBucket) },
   resultsBucket: { Ref: id(stack.resultsBucket) },
 };
@@ -28,9 +30,11 @@ test('one SSM parameter per SSM_PARAMETERS key, named /<stack>/<key>, holds the 
   }
 });
 
-test('outputs name the queue, the job definition, both buckets and the data URI', () => {
+test('outputs name both queues, both job definitions, both buckets and the data URI', () => {
   template.hasOutput('JobQueueArn', { Value: expected.jobQueueArn });
   template.hasOutput('JobDefinitionArn', { Value: expected.jobDefinitionArn });
+  template.hasOutput('CpuJobQueueArn', { Value: expected.cpuJobQueueArn });
+  template.hasOutput('CpuJobDefinitionArn', { Value: expected.cpuJobDefinitionArn });
   template.hasOutput('DataBucketName', { Value: expected.dataBucket });
   template.hasOutput('ResultsBucketName', { Value: expected.resultsBucket });
   template.hasOutput('DataUri', { Value: { 'Fn::Join': ['', ['s3://', expected.dataBucket, '/fashion-mnist']] } });
@@ -41,5 +45,18 @@ test('another stack name moves the parameters under its own prefix', () => {
   const { template: dev } = synthesize({ stackName: 'MixupBatchDev' });
   // THEN
   const names = Object.values(dev.findResources('AWS::SSM::Parameter')).map((p) => p.Properties.Name).sort();
-  assert.deepEqual(names, ['/MixupBatchDev/data-bucket', '/MixupBatchDev/job-definition-arn', '/MixupBatchDev/job-queue-arn', '/MixupBatchDev/results-bucket']);
+  assert.deepEqual(names, [
+    '/MixupBatchDev/cpu-job-definition-arn', '/MixupBatchDev/cpu-job-queue-arn', '/MixupBatchDev/data-bucket',
+    '/MixupBatchDev/job-definition-arn', '/MixupBatchDev/job-queue-arn', '/MixupBatchDev/results-bucket',
+  ]);
+});
+
+test('a CPU-only stack publishes the CPU queue and no GPU parameters or outputs, and the reverse', () => {
+  const names = (t: typeof template) => Object.values(t.findResources('AWS::SSM::Parameter')).map((p) => p.Properties.Name).sort();
+  const cpuOnly = synthesize({ gpu: false }).template;
+  assert.deepEqual(names(cpuOnly), ['/MixupBatch/cpu-job-definition-arn', '/MixupBatch/cpu-job-queue-arn', '/MixupBatch/data-bucket', '/MixupBatch/results-bucket']);
+  assert.deepEqual(Object.keys(cpuOnly.findOutputs('JobQueueArn')), []);
+  const gpuOnly = synthesize({ cpu: false }).template;
+  assert.deepEqual(names(gpuOnly), ['/MixupBatch/data-bucket', '/MixupBatch/job-definition-arn', '/MixupBatch/job-queue-arn', '/MixupBatch/results-bucket']);
+  assert.deepEqual(Object.keys(gpuOnly.findOutputs('CpuJobQueueArn')), []);
 });

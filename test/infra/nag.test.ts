@@ -37,6 +37,8 @@ const VARIANTS: [string, MixupBatchStackProps][] = [
   ['spot only', { onDemand: false }],
   ['on-demand only', { spot: false }],
   ['no S3 endpoint', { s3GatewayEndpoint: false }],
+  ['CPU queue only', { gpu: false }],
+  ['GPU queue only', { cpu: false }],
 ];
 
 for (const [name, props] of VARIANTS) {

@@ -26,16 +26,18 @@ test('synth with the repository Dockerfile stages a small image context without 
   const assembly = app.synth();
   const seconds = (Date.now() - started) / 1000;
 
-  // THEN exactly one Docker image asset is staged, holding the Dockerfile and the sources but no
+  // THEN two Docker image assets (the GPU image and the CPU one, from the same Dockerfile) are staged, each holding the Dockerfile and the sources but no
   // node_modules, .git or cdk.out, in well under a second of copying
   const assetsFile = join(assembly.directory, 'MixupBatch.assets.json');
   const images = Object.values(JSON.parse(readFileSync(assetsFile, 'utf8')).dockerImages) as { source: { directory: string } }[];
-  assert.equal(images.length, 1);
-  const staged = join(outdir, images[0]!.source.directory);
-  assert.ok(existsSync(join(staged, 'Dockerfile')), 'Dockerfile staged');
-  for (const unwanted of ['node_modules', '.git', 'cdk.out', 'runs', 'dist']) {
-    assert.ok(!existsSync(join(staged, unwanted)), `${unwanted} must not be staged`);
+  assert.equal(images.length, 2);
+  for (const image of images) {
+    const staged = join(outdir, image.source.directory);
+    assert.ok(existsSync(join(staged, 'Dockerfile')), 'Dockerfile staged');
+    for (const unwanted of ['node_modules', '.git', 'cdk.out', 'runs', 'dist']) {
+      assert.ok(!existsSync(join(staged, unwanted)), `${unwanted} must not be staged`);
+    }
+    assert.ok(sizeOf(staged) < 5 * 1024 * 1024, `staged context is ${sizeOf(staged)} bytes`);
   }
-  assert.ok(sizeOf(staged) < 5 * 1024 * 1024, `staged context is ${sizeOf(staged)} bytes`);
   assert.ok(seconds < 60, `synth took ${seconds} s`);
 });

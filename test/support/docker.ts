@@ -9,6 +9,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { CPU_IMAGE_TARGET } from '../../job/shared/stack.js';
+
+/** The Dockerfile's last stage: the GPU image the stack's GPU job definition runs. */
+export const GPU_IMAGE_TARGET = 'runtime';
 const SUPPORT_DIR = path.dirname(fileURLToPath(import.meta.url));
 const LOG_TAIL_LINES = 30;
 
@@ -25,11 +29,15 @@ export interface RunningContainer {
   readonly done: Promise<ContainerResult>;
 }
 
-/** Builds the image with test/support/docker-build.sh; the build log goes to `logFile`. */
-export async function buildImage(tag: string, logFile: string): Promise<{ seconds: number }> {
+/**
+ * Builds the image with test/support/docker-build.sh; the build log goes to `logFile`. By default the
+ * CPU variant (the Dockerfile's `cpu` stage), the one the stack's Fargate queue runs and the one the
+ * emulator and Docker tests run; `GPU_IMAGE_TARGET` builds the GPU image.
+ */
+export async function buildImage(tag: string, logFile: string, target: string = CPU_IMAGE_TARGET): Promise<{ seconds: number }> {
   const started = performance.now();
   const log = createWriteStream(logFile);
-  const child = spawn('bash', [path.join(SUPPORT_DIR, 'docker-build.sh'), tag], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', [path.join(SUPPORT_DIR, 'docker-build.sh'), tag, target], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });
   const code = await new Promise<number | null>((resolve, reject) => {

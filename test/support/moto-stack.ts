@@ -64,7 +64,11 @@ export interface Template {
 export interface DeployedStack {
   /** Physical id (Ref) per logical id of everything created. */
   readonly physical: Readonly<Record<string, string>>;
-  /** The image URI the job definition names (the DockerImageAsset's ECR URI). */
+  /**
+   * The queue the test sweeps on, its job definition and the image URI that names (the DockerImageAsset's
+   * ECR URI): the CPU (Fargate) queue, which runs the CPU image the tests build, when the stack has it.
+   */
+  readonly queue: 'gpu' | 'cpu';
   readonly imageUri: string;
   readonly jobQueueArn: string;
   readonly jobDefinitionArn: string;
@@ -107,7 +111,7 @@ export async function deployToMoto(template: Template, stackName: string, moto: 
   if (unknown.length > 0) throw new Error(`the template has resource types this deployer neither creates nor knows to skip: ${unknown.join(', ')}`);
 
   let serviceRoleArn: string | undefined;
-  let imageUri: string | undefined;
+  const images: Record<string, string> = {};
   for (const type of CREATE_ORDER) {
     for (const [id, resource] of Object.entries(template.Resources)) {
       if (resource.Type !== type) continue;
@@ -181,7 +185,7 @@ export async function deployToMoto(template: Template, stackName: string, moto: 
             jobDefinitionName: props.JobDefinitionName ?? `${id}-${suffix()}`,
             ...(camel(props) as object),
           } as never));
-          imageUri = props.ContainerProperties?.Image;
+          images[id] = props.ContainerProperties?.Image;
           physical[id] = created.jobDefinitionArn!;
           attributes[id] = { JobDefinitionArn: created.jobDefinitionArn! };
           break;
@@ -196,10 +200,27 @@ export async function deployToMoto(template: Template, stackName: string, moto: 
   }
   for (const client of [batch, s3, ssm, logs]) client.destroy();
   const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type).map(([id]) => physical[id]!);
-  const [jobQueueArn] = ofType('AWS::Batch::JobQueue');
-  const [jobDefinitionArn] = ofType('AWS::Batch::JobDefinition');
-  if (!jobQueueArn || !jobDefinitionArn || !imageUri) throw new Error('the template has no job queue, job definition or image');
-  return { physical, imageUri, jobQueueArn, jobDefinitionArn, buckets: ofType('AWS::S3::Bucket'), skipped };
+  // The CPU path: the job definition for Fargate, and the queue whose compute environments are Fargate ones.
+  const ids = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type).map(([id]) => id);
+  const isFargate = (id: string) => /^FARGATE/.test(String((template.Resources[id]?.Properties?.ComputeResources as { Type?: string } | undefined)?.Type ?? ''));
+  const cpuDefinition = ids('AWS::Batch::JobDefinition').find((id) =>
+    (template.Resources[id]!.Properties?.PlatformCapabilities as string[] | undefined)?.includes('FARGATE'));
+  const cpuQueue = ids('AWS::Batch::JobQueue').find((id) =>
+    ((template.Resources[id]!.Properties?.ComputeEnvironmentOrder ?? []) as { ComputeEnvironment: { 'Fn::GetAtt': [string, string] } }[])
+      .some((entry) => isFargate(entry.ComputeEnvironment['Fn::GetAtt'][0])));
+  const queueId = cpuQueue && cpuDefinition ? cpuQueue : ids('AWS::Batch::JobQueue')[0];
+  const definitionId = cpuQueue && cpuDefinition ? cpuDefinition : ids('AWS::Batch::JobDefinition')[0];
+  const imageUri = definitionId ? images[definitionId] : undefined;
+  if (!queueId || !definitionId || !imageUri) throw new Error('the template has no job queue, job definition or image');
+  return {
+    queue: cpuQueue && cpuDefinition ? 'cpu' : 'gpu',
+    physical,
+    imageUri,
+    jobQueueArn: physical[queueId]!,
+    jobDefinitionArn: physical[definitionId]!,
+    buckets: ofType('AWS::S3::Bucket'),
+    skipped,
+  };
 }
 
 /** Ref, Fn::GetAtt, Fn::Join and Fn::Sub over what has been created; anything else unresolved is an error. */

@@ -27,7 +27,7 @@ function near(actual: number | null | undefined, expected: number, what: string)
 
 function run(alpha: number, seed: number, mixup?: number, baseline?: number, state: RunResult['state'] = 'complete'): RunResult {
   const accuracy = { ...(mixup !== undefined ? { mixup } : {}), ...(baseline !== undefined ? { baseline } : {}) };
-  return { runId: `alpha-${alpha}_seed-${seed}`, alpha, seed, state, accuracy, problems: [], uri: '', objects: [] };
+  return { runId: `alpha-${alpha}_seed-${seed}`, alpha, seed, state, accuracy, problems: [], uri: '', objects: [], backend: null, wallSeconds: null };
 }
 
 describe('aggregation', () => {
@@ -166,7 +166,8 @@ describe('results over run directories', () => {
 
   test('markdown is a table with one row per α', async () => {
     const md = formatResults(await results({ sweep: 's1', results: dir }, localDeps()), 'md');
-    const rows = md.split('\n').filter((l) => l.startsWith('|'));
+    // The α table is the first block after the caption; the compute table follows it.
+    const rows = md.split('\n\n')[1]!.split('\n').filter((l) => l.startsWith('|'));
     assert.equal(rows.length, 5);
     assert.equal(rows[1], '| ---: | ---: | --- | --- | --- | --- |');
     assert.match(rows[3]!, /^\| 0\.2 \| 2 \| 82\.00 ± 25\.41 \|/);

@@ -86,6 +86,9 @@ export interface FixtureRun {
   readonly baseline?: number;
   /** 'complete' writes a manifest last; 'incomplete' stops before it. @default 'complete' */
   readonly state?: 'complete' | 'incomplete';
+  /** metrics.json's wallSeconds and backend. @default 60, 'cpu' */
+  readonly wallSeconds?: number;
+  readonly backend?: string;
 }
 
 /** Writes a run as `mixup run` lays it out: metrics, history, pictures, then the manifest. */
@@ -100,14 +103,15 @@ export async function writeFixtureRun(run: Storage, fixture: FixtureRun, runId =
     runId,
     config: {
       alpha: fixture.alpha, epochs: 2, batchSize: 64, seed: fixture.seed, valSamples: 100, trainLimit: 200,
-      data: '/data', out: '/out', runId, backend: 'cpu', arms: 'both', parallelArms: 'auto',
+      data: '/data', out: '/out', runId, backend: 'cpu', parallelArms: 'auto',
+      arms: fixture.mixup === undefined ? 'baseline' : fixture.baseline === undefined ? 'mixup' : 'both',
     },
-    backend: 'cpu',
+    backend: fixture.backend ?? 'cpu',
     versions: { node: process.versions.node },
     dataset: { location: '/data', train: 200, val: 100, test: 100, standard: false, sha256sums: false, loadSeconds: 0.01 },
     startedAt: '2026-01-01T00:00:00.000Z',
     finishedAt: '2026-01-01T00:01:00.000Z',
-    wallSeconds: 60,
+    wallSeconds: fixture.wallSeconds ?? 60,
     arms: {
       ...(fixture.mixup !== undefined ? { mixup: arm(fixture.mixup) } : {}),
       ...(fixture.baseline !== undefined ? { baseline: arm(fixture.baseline) } : {}),

@@ -13,7 +13,9 @@ import { createBatchApi, createSsmApi, type BatchApi, type SsmApi } from '../../
 import { describeSweep, registerSweepCommand, sweepOptionsFromFlags } from '../../scripts/sweep/command.js';
 import type { ChildLike, SweepDeps } from '../../scripts/sweep/deps.js';
 import { defaultConcurrency, localThreadEnvironment, planSweep, type SweepOptions } from '../../scripts/sweep/plan.js';
+import { checkQueueQuota } from '../../scripts/sweep/queue.js';
 import { sweep } from '../../scripts/sweep/sweep.js';
+import { sweepRecordSchema } from '../../job/shared/sweep-record.js';
 import { memoryOpener } from './sweep-fixtures.js';
 
 const NOW = new Date('2026-03-04T05:06:07.890Z');
@@ -88,7 +90,7 @@ function recorder(overrides: Partial<Omit<SweepDeps, 'batch'>> & { batch?: Parti
 const flagsGiven: SweepOptions = {
   alphas: [0, 0.2],
   seeds: [1, 2, 3],
-  queue: QUEUE,
+  jobQueue: QUEUE,
   jobDefinition: JOB_DEF,
   results: 's3://my-results/team',
   data: 's3://my-data/fashion-mnist',
@@ -147,6 +149,8 @@ describe('sweep on AWS Batch', () => {
     assert.deepEqual(rec.ssmNames, [[
       '/MixupBatch/job-queue-arn',
       '/MixupBatch/job-definition-arn',
+      '/MixupBatch/cpu-job-queue-arn',
+      '/MixupBatch/cpu-job-definition-arn',
       '/MixupBatch/results-bucket',
       '/MixupBatch/data-bucket',
     ]]);
@@ -162,15 +166,15 @@ describe('sweep on AWS Batch', () => {
 
   test('the stack name selects the SSM parameters', async () => {
     const rec = recorder({ ssmValues: { '/Other/job-queue-arn': QUEUE } });
-    await sweep({ ...flagsGiven, queue: undefined, stackName: 'Other' }, rec.deps);
-    assert.deepEqual(rec.ssmNames, [['/Other/job-queue-arn']]);
+    await sweep({ ...flagsGiven, jobQueue: undefined, stackName: 'Other' }, rec.deps);
+    assert.deepEqual(rec.ssmNames, [['/Other/job-queue-arn', '/Other/cpu-job-queue-arn']]);
   });
 
   test('a missing SSM parameter names it and the flag that replaces it; nothing is written', async () => {
     const rec = recorder({ ssmValues: {} });
     await assert.rejects(sweep({ alphas: [0.2], seeds: [1, 2] }, rec.deps), (error: unknown) => {
       assert.ok(error instanceof JobError);
-      assert.match(error.message, /\/MixupBatch\/job-queue-arn.*not found.*--queue, --job-definition, --results, --data/);
+      assert.match(error.message, /\/MixupBatch\/job-queue-arn.*not found.*--job-queue, --job-definition, --results, --data/);
       return true;
     });
     assert.equal(rec.objects.size, 0);
@@ -199,7 +203,7 @@ describe('sweep on AWS Batch', () => {
   for (const [what, change, message] of badGrids) {
     test(`refuses ${what} before anything is looked up, written or submitted`, async () => {
       const rec = recorder();
-      await assert.rejects(sweep({ ...flagsGiven, queue: undefined, ...change }, rec.deps), (error: unknown) => {
+      await assert.rejects(sweep({ ...flagsGiven, jobQueue: undefined, ...change }, rec.deps), (error: unknown) => {
         assert.ok(error instanceof UsageError, `UsageError, got ${error}`);
         assert.match(error.message, message);
         return true;
@@ -336,6 +340,12 @@ describe('sweep on AWS Batch', () => {
 class FakeChild extends EventEmitter implements ChildLike {
   readonly stdout = new PassThrough();
   readonly stderr = new PassThrough();
+  readonly signals: NodeJS.Signals[] = [];
+  kill(signal: NodeJS.Signals): boolean {
+    this.signals.push(signal);
+    this.emit('signal', signal);
+    return true;
+  }
 }
 
 describe('sweep on this machine', () => {
@@ -450,7 +460,7 @@ describe('sweep flags', () => {
 
   test('the command parses the documented flags', async () => {
     const { error, out } = await parse(['--alphas', '0,0.1,0.2', '--seeds', '3', '--epochs', '2', '--dry-run',
-      '--queue', QUEUE, '--job-definition', JOB_DEF, '--results', 's3://r-bucket', '--data', 's3://d-bucket/fm', '--sweep-id', 'cli']);
+      '--job-queue', QUEUE, '--job-definition', JOB_DEF, '--results', 's3://r-bucket', '--data', 's3://d-bucket/fm', '--sweep-id', 'cli']);
     assert.equal(error, undefined);
     assert.match(out, /sweep cli, batch executor/);
     assert.match(out, /α = 0, 0.1, 0.2 × seeds = 1, 2, 3 → 9 arm trainings \(3 baselines, one per seed and shared by every α, \+ 6 mixup arms; α = 0 reads the baseline\) instead of 18/);
@@ -459,7 +469,7 @@ describe('sweep flags', () => {
 
   test('--dry-run of 5 α × 3 seeds plans 15 arm trainings, not 30: the baselines are shared', async () => {
     const { error, out } = await parse(['--alphas', '0,0.1,0.2,0.4,1', '--seeds', '3', '--dry-run',
-      '--queue', QUEUE, '--job-definition', JOB_DEF, '--results', 's3://r-bucket', '--data', 's3://d-bucket/fm', '--sweep-id', 'five']);
+      '--job-queue', QUEUE, '--job-definition', JOB_DEF, '--results', 's3://r-bucket', '--data', 's3://d-bucket/fm', '--sweep-id', 'five']);
     assert.equal(error, undefined);
     assert.match(out, /→ 15 arm trainings \(3 baselines, one per seed and shared by every α, \+ 12 mixup arms; α = 0 reads the baseline\) instead of 30/);
     assert.match(out, /job: {6}mixup-sweep-five \(array of 15\)/);
@@ -474,7 +484,7 @@ describe('sweep flags', () => {
   });
 
   test('--json prints the plan as JSON', async () => {
-    const { out } = await parse(['--alphas', '0.2', '--seeds', '2', '--dry-run', '--json', '--queue', 'q', '--job-definition', 'd', '--results', 's3://x-bucket', '--data', 's3://d-bucket/fm']);
+    const { out } = await parse(['--alphas', '0.2', '--seeds', '2', '--dry-run', '--json', '--job-queue', 'q', '--job-definition', 'd', '--results', 's3://x-bucket', '--data', 's3://d-bucket/fm']);
     const parsed = JSON.parse(out);
     assert.equal(parsed.record.grid.size, 4);
     assert.equal(parsed.dryRun, true);
@@ -515,5 +525,114 @@ describe('AWS clients', () => {
     const values = await api.getParameters(names);
     assert.deepEqual(asked.map((a) => a.length), [10, 2]);
     assert.equal(values['/p11'], 'v/p11');
+  });
+});
+
+describe('sweep --queue gpu|cpu', () => {
+  const CPU_QUEUE = 'arn:aws:batch:eu-west-1:123456789012:job-queue/mixup-cpu';
+  const CPU_DEF = 'arn:aws:batch:eu-west-1:123456789012:job-definition/mixup-cpu:1';
+  const both = {
+    '/MixupBatch/job-queue-arn': QUEUE,
+    '/MixupBatch/job-definition-arn': JOB_DEF,
+    '/MixupBatch/cpu-job-queue-arn': CPU_QUEUE,
+    '/MixupBatch/cpu-job-definition-arn': CPU_DEF,
+    '/MixupBatch/results-bucket': 'mixup-results-123',
+    '/MixupBatch/data-bucket': 'mixup-data-123',
+  };
+  const { '/MixupBatch/job-queue-arn': _q, '/MixupBatch/job-definition-arn': _d, ...cpuOnly } = both;
+  const grid = { alphas: [0.2], seeds: [1, 2], sweepId: 'q1' };
+
+  test('--queue cpu submits to the CPU queue and job definition, asks SSM for those alone, and records the queue', async () => {
+    const rec = recorder({ ssmValues: both });
+    const outcome = await sweep({ ...grid, queue: 'cpu' }, rec.deps);
+    assert.deepEqual(rec.ssmNames, [[
+      '/MixupBatch/cpu-job-queue-arn', '/MixupBatch/cpu-job-definition-arn', '/MixupBatch/results-bucket', '/MixupBatch/data-bucket',
+    ]]);
+    assert.equal(rec.submitted[0]!.jobQueue, CPU_QUEUE);
+    assert.equal(rec.submitted[0]!.jobDefinition, CPU_DEF);
+    const stored = JSON.parse(rec.objects.get('s3://mixup-results-123/sweeps/q1/sweep.json')!.toString());
+    assert.equal(stored.batch.queue, 'cpu');
+    assert.match(describeSweep(outcome), /queue: {4}cpu \(arn:aws:batch:.*mixup-cpu\)/);
+  });
+
+  test('without --queue the GPU queue is used when the stack has one', async () => {
+    const rec = recorder({ ssmValues: both });
+    const outcome = await sweep(grid, rec.deps);
+    assert.equal(rec.submitted[0]!.jobQueue, QUEUE);
+    assert.equal(outcome.record.batch!.queue, 'gpu');
+  });
+
+  test('without --queue a CPU-only stack gets the CPU queue', async () => {
+    const rec = recorder({ ssmValues: cpuOnly });
+    const outcome = await sweep(grid, rec.deps);
+    assert.equal(rec.ssmNames.length, 1, 'one SSM call reads both queues');
+    assert.equal(rec.submitted[0]!.jobQueue, CPU_QUEUE);
+    assert.equal(outcome.record.batch!.queue, 'cpu');
+  });
+
+  test('--queue gpu on a CPU-only stack says so and names the way out; nothing is written', async () => {
+    const rec = recorder({ ssmValues: cpuOnly });
+    await assert.rejects(sweep({ ...grid, queue: 'gpu' }, rec.deps), (error: unknown) => {
+      assert.ok(error instanceof JobError);
+      assert.equal(
+        error.message,
+        "the stack 'MixupBatch' has no gpu queue (SSM /MixupBatch/job-queue-arn, /MixupBatch/job-definition-arn not found); " +
+          'deploy it with -c gpu=true, or use --queue cpu',
+      );
+      return true;
+    });
+    assert.equal(rec.objects.size, 0);
+    assert.equal(rec.submitted.length, 0);
+  });
+
+  test('--queue is for Batch only, and only gpu or cpu', async () => {
+    const rec = recorder();
+    await assert.rejects(sweep({ ...grid, executor: 'local', queue: 'cpu' }, rec.deps), /--queue cpu: only the batch executor takes it/);
+    await assert.rejects(sweep({ ...grid, queue: 'tpu' as never }, rec.deps), /--queue 'tpu' is unknown; use one of gpu, cpu/);
+    assert.equal(rec.ssmNames.length, 0);
+  });
+
+  test('the command line takes --queue cpu and refuses another name', async () => {
+    const rec = recorder({ ssmValues: both });
+    const program = new Command().exitOverride().configureOutput({ writeErr: () => {} });
+    registerSweepCommand(program, () => rec.deps);
+    const write = process.stdout.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    try {
+      await program.parseAsync(['node', 'mixup', 'sweep', '--alphas', '0.2', '--seeds', '2', '--queue', 'cpu', '--dry-run']);
+      await assert.rejects(
+        program.parseAsync(['node', 'mixup', 'sweep', '--alphas', '0.2', '--queue', 'tpu']),
+        /argument 'tpu' is invalid. Allowed choices are gpu, cpu/,
+      );
+    } finally {
+      process.stdout.write = write;
+    }
+    assert.deepEqual(sweepOptionsFromFlags({ alphas: '0.2', executor: 'batch', stackName: 'S', queue: 'cpu', jobQueue: 'arn:q' }).queue, 'cpu');
+  });
+
+  test('a sweep.json written before the CPU queue existed reads as a GPU sweep', () => {
+    const old = {
+      version: 1, sweepId: 'old', createdAt: NOW.toISOString(), executor: 'batch',
+      grid: { alphas: [0.2], seeds: [1], size: 1, order: 'index = alphaIndex × seeds + seedIndex' },
+      runs: [{ index: 0, alpha: 0.2, seed: 1, runId: 'alpha-0.2_seed-1' }], settings: {}, environment: {},
+      results: 's3://r', runsUri: 's3://r/sweeps/old/runs', data: null, local: null,
+      batch: { jobName: 'mixup-sweep-old', jobQueue: QUEUE, jobDefinition: JOB_DEF, arraySize: null, jobId: 'j', jobArn: null },
+    };
+    assert.equal(sweepRecordSchema.parse(old).batch!.queue, 'gpu');
+  });
+});
+
+describe('queue quotas, for mixup doctor', () => {
+  test('the CPU queue is checked against Fargate vCPU quotas, the GPU queue against G-instance ones', async () => {
+    const asked: string[] = [];
+    const quotas: Record<string, number> = { 'L-36FBB829': 6, 'L-3032A538': 0, 'L-3819A6DF': 0, 'L-DB2E81BA': 0 };
+    const quota = async (service: string, code: string) => (asked.push(`${service}/${code}`), quotas[code] ?? null);
+    const cpu = await checkQueueQuota('cpu', 2, quota);
+    assert.deepEqual(asked, ['fargate/L-36FBB829', 'fargate/L-3032A538']);
+    assert.equal(cpu.ok, true);
+    assert.match(cpu.line, /Fargate Spot vCPU resource count \(L-36FBB829\) = 6.*room for 3 job\(s\) of 2 vCPUs/);
+    const gpu = await checkQueueQuota('gpu', 4, quota);
+    assert.equal(gpu.ok, false);
+    assert.match(gpu.line, /All G and VT Spot Instance Requests \(L-3819A6DF\) = 0.*a job needs 4 vCPUs.*--queue cpu/);
   });
 });

@@ -1,0 +1,94 @@
+/**
+ * Compute seconds and an estimated cost per run and per sweep, from what was measured (each run's
+ * `wallSeconds` in metrics.json) and the one price table (prices.ts). An estimate, labelled so: the
+ * queue's instance or Spot price is not known after the fact, so each cost is a range from the
+ * cheapest way the queue could have run it to the dearest. Start-up and image pull are not in
+ * `wallSeconds`, nor are the earlier attempts of a resumed run (it times the last one), so the bill is
+ * somewhat higher.
+ */
+import { CPU_JOB_RESOURCES, type QueueName } from '../../job/shared/stack.js';
+import { PRICES } from './prices.js';
+import type { RunResult } from './read.js';
+
+export interface CostRange {
+  readonly low: number;
+  readonly high: number;
+}
+
+/** Where a run ran: one of the stack's queues, this machine (`local`), or unknown (a lone run). */
+export type RunPlace = QueueName | 'local' | null;
+
+export interface RunCompute {
+  readonly runId: string;
+  readonly state: RunResult['state'];
+  readonly queue: RunPlace;
+  readonly backend: string | null;
+  /** The job's own wall time (metrics.json); null until the run is complete. */
+  readonly seconds: number | null;
+  readonly cost: CostRange | null;
+}
+
+export interface ComputeSummary {
+  readonly queue: RunPlace;
+  readonly runs: readonly RunCompute[];
+  /** Over complete runs. */
+  readonly seconds: number;
+  readonly cost: CostRange | null;
+  /** What the estimate assumes, in words; null where no price applies. */
+  readonly basis: string | null;
+}
+
+/** Per hour of one job on a queue. */
+export function hourlyRange(queue: QueueName): CostRange {
+  if (queue === 'cpu') {
+    const { vcpuHour, gbHour } = PRICES.fargate.onDemand;
+    const onDemand = CPU_JOB_RESOURCES.vcpus * vcpuHour + (CPU_JOB_RESOURCES.memoryMiB / 1024) * gbHour;
+    return { low: onDemand * (1 - PRICES.fargate.spotDiscount.max), high: onDemand };
+  }
+  const instances = Object.values(PRICES.gpuInstances);
+  return { low: Math.min(...instances.map((i) => i.spotTypical.low)), high: Math.max(...instances.map((i) => i.onDemand)) };
+}
+
+export function basisOf(queue: QueueName): string {
+  const range = hourlyRange(queue);
+  const perHour = `${dollars(range.low)}–${dollars(range.high)} per job-hour`;
+  if (queue === 'cpu') {
+    return (
+      `estimate: Fargate ${CPU_JOB_RESOURCES.vcpus} vCPU / ${CPU_JOB_RESOURCES.memoryMiB / 1024} GB, ${perHour} ` +
+      `(Spot at ${PRICES.fargate.spotDiscount.max * 100} % off to on-demand), ${PRICES.region} prices of ${PRICES.date}`
+    );
+  }
+  return `estimate: one ${Object.keys(PRICES.gpuInstances).join(' / ')}, ${perHour} (typical Spot to on-demand), ${PRICES.region} prices of ${PRICES.date}`;
+}
+
+export function computeSummary(runs: readonly RunResult[], queue: RunPlace): ComputeSummary {
+  const rate = queue === 'cpu' || queue === 'gpu' ? hourlyRange(queue) : null;
+  const priced = (seconds: number): CostRange | null => (rate ? { low: (rate.low * seconds) / 3600, high: (rate.high * seconds) / 3600 } : null);
+  const perRun: RunCompute[] = runs.map((run) => ({
+    runId: run.runId,
+    state: run.state,
+    queue,
+    backend: run.backend,
+    seconds: run.wallSeconds,
+    cost: run.wallSeconds === null ? null : priced(run.wallSeconds),
+  }));
+  const seconds = perRun.reduce((total, run) => total + (run.seconds ?? 0), 0);
+  return {
+    queue,
+    runs: perRun,
+    seconds,
+    cost: priced(seconds),
+    basis: queue === 'cpu' || queue === 'gpu' ? basisOf(queue) : null,
+  };
+}
+
+/** `$0.0123`: four significant digits at most, enough for a fraction of a cent. */
+export function dollars(amount: number): string {
+  if (amount === 0) return '$0';
+  const digits = amount >= 1 ? 2 : Math.min(6, 1 - Math.floor(Math.log10(amount)) + 1);
+  return `$${amount.toFixed(digits)}`;
+}
+
+export function formatCost(cost: CostRange | null): string {
+  return cost ? `${dollars(cost.low)}–${dollars(cost.high)}` : '—';
+}
