@@ -70,12 +70,13 @@ export const sweepRecordSchema = z.object({
         return { ...point, runId: gridRunId(point.alpha, point.seed), arms: 'both' as const };
       })
     : gridJobs(alphas, seeds);
-  const what = record.version === 1 ? `${alphas.length} α × ${seeds.length} seeds = ${expected.length}` : `${expected.length} arm jobs`;
+  const v1 = record.version === 1;
   if (size !== expected.length) {
-    ctx.addIssue({ code: 'custom', path: ['grid', 'size'], message: `is ${size}, but the grid has ${what}` });
+    const what = v1 ? `${alphas.length} α × ${seeds.length} seeds = ${expected.length}` : `the sweep has ${expected.length} arm jobs`;
+    ctx.addIssue({ code: 'custom', path: ['grid', 'size'], message: `is ${size}, but ${what}` });
   }
   if (record.runs.length !== expected.length) {
-    ctx.addIssue({ code: 'custom', path: ['runs'], message: `lists ${record.runs.length} runs; the grid has ${what}` });
+    ctx.addIssue({ code: 'custom', path: ['runs'], message: `lists ${record.runs.length} runs; the ${v1 ? 'grid' : 'sweep'} has ${expected.length}` });
     return;
   }
   record.runs.forEach((run, index) => {
@@ -84,7 +85,9 @@ export const sweepRecordSchema = z.object({
       ctx.addIssue({
         code: 'custom',
         path: ['runs', index],
-        message: `names run ${JSON.stringify(run.runId)} (index ${run.index}, α = ${run.alpha}, seed = ${run.seed}, arms ${run.arms}); job ${index} is ${job.runId} (${job.arms})`,
+        message: v1
+          ? `names run ${JSON.stringify(run.runId)} (index ${run.index}, α = ${run.alpha}, seed = ${run.seed}); grid point ${index} is ${job.runId}`
+          : `names run ${JSON.stringify(run.runId)} (index ${run.index}, α = ${run.alpha}, seed = ${run.seed}, arms ${run.arms}); job ${index} is ${job.runId} (${job.arms})`,
       });
     }
   });

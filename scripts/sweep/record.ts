@@ -37,5 +37,5 @@ export async function readSweepRecord(base: Storage): Promise<SweepRecord> {
     }
     throw error;
   }
-  return parseStoredJson(base.uriOf(SWEEP_FILE), text, sweepRecordSchema, `a version 1 sweep record`);
+  return parseStoredJson(base.uriOf(SWEEP_FILE), text, sweepRecordSchema, `a version 1 or 2 sweep record`);
 }

@@ -112,7 +112,7 @@ describe('results refuse a sweep.json that points outside the sweep or repeats a
       assert.equal(code, 1, stderr);
       assert.equal(stdout, '');
       assert.equal(stderr.trim().split('\n').length, 1, stderr);
-      assert.match(stderr.trim(), new RegExp(`^mixup: .*sweeps/${id}/sweep\\.json is not a version 1 sweep record: ${message.source}`));
+      assert.match(stderr.trim(), new RegExp(`^mixup: .*sweeps/${id}/sweep\\.json is not a version 1 or 2 sweep record: ${message.source}`));
     });
   }
 

@@ -85,7 +85,7 @@ describe('a local sweep and SIGTERM', () => {
     assert.equal(h.children.length, 2, 'the third run never started');
     assert.deepEqual(h.children.map((c) => c.signals), [['SIGTERM'], ['SIGTERM']]);
     assert.equal(result.stoppedBy, 'SIGTERM');
-    assert.deepEqual(result.interrupted, ['alpha-0_seed-1', 'alpha-0.2_seed-1']);
+    assert.deepEqual(result.interrupted, ['baseline_seed-1', 'alpha-0.2_seed-1']);
     assert.deepEqual(result.failed, []);
     assert.deepEqual(result.final, { INTERRUPTED: 2, PENDING: 1 });
     assert.ok(h.logs.some((l) => /SIGTERM: asking 2 running runs to checkpoint and stop; 1 not started/.test(l)), h.logs.join('\n'));
@@ -112,7 +112,7 @@ describe('a local sweep and SIGTERM', () => {
     h.children[1]!.kill = () => (h.children[1]!.finish(1), true);
     h.signal('SIGTERM');
     const result = await outcome;
-    assert.deepEqual(result.interrupted, ['alpha-0_seed-1']);
+    assert.deepEqual(result.interrupted, ['baseline_seed-1']);
     assert.deepEqual(result.failed, ['alpha-0.2_seed-1']);
   });
 });
@@ -123,7 +123,7 @@ describe('running a sweep id again', () => {
     const outcome = sweep(OPTIONS, h.deps);
     await h.started(2);
     // The first run had finished before the signal: its manifest makes it complete.
-    await writeFixtureRun(h.deps.openStorage('mem://r').child('sweeps/stop-me/runs/alpha-0_seed-1'), { alpha: 0, seed: 1, mixup: 0.8, baseline: 0.8 });
+    await writeFixtureRun(h.deps.openStorage('mem://r').child('sweeps/stop-me/runs/baseline_seed-1'), { alpha: 0, seed: 1, baseline: 0.8 }, 'baseline_seed-1');
     h.signal('SIGTERM');
     await outcome;
     return h;
@@ -138,8 +138,8 @@ describe('running a sweep id again', () => {
     await second.started(2);
     for (const child of second.children) child.finish(0);
     const result = await outcome;
-    assert.deepEqual(second.children.map((c) => c.index), ['1', '2'], 'alpha-0_seed-1 is complete and not run again');
-    assert.deepEqual(result.skipped, ['alpha-0_seed-1']);
+    assert.deepEqual(second.children.map((c) => c.index), ['1', '2'], 'baseline_seed-1 is complete and not run again');
+    assert.deepEqual(result.skipped, ['baseline_seed-1']);
     assert.deepEqual(result.final, { SUCCEEDED: 2, SKIPPED: 1 });
     assert.equal(result.stoppedBy, undefined);
     assert.equal(second.objects.get(SWEEP_JSON)!.toString(), recorded, 'sweep.json is left as it was');
