@@ -79,10 +79,12 @@ RUN case "$GPU_BACKEND" in required|optional) ;; \
 # ---- runtime ---------------------------------------------------------------------------------------
 FROM ${RUNTIME_BASE} AS runtime
 ARG NODE_EXTRA_CA_CERTS=
+# TF_CPP_MIN_LOG_LEVEL=0 keeps TensorFlow's "Created device /GPU:0 … compute capability" and
+# "Could not load dynamic library" lines in the job's log: they are how a CPU fallback is diagnosed.
 ENV NODE_ENV=production \
     NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} \
     TF_FORCE_GPU_ALLOW_GROWTH=true \
-    TF_CPP_MIN_LOG_LEVEL=1
+    TF_CPP_MIN_LOG_LEVEL=0
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 RUN useradd --uid 10001 --user-group --create-home --home-dir /home/mixup mixup \
  && mkdir -p /work && chown mixup:mixup /work

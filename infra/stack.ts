@@ -23,7 +23,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-c
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { CHECKPOINT_TAG, DATA_PREFIX, RUNS_PREFIX, SWEEPS_PREFIX } from '../job/shared/layout.js';
-import { SSM_PARAMETERS, ssmParameterName } from '../job/shared/stack.js';
+import { REQUIRE_GPU_ENV, SSM_PARAMETERS, ssmParameterName } from '../job/shared/stack.js';
 import { acknowledgeFindings } from './acknowledgements.js';
 import {
   DEFAULT_CAPACITY_WAIT,
@@ -141,6 +141,8 @@ export class MixupBatchStack extends Stack {
         MIXUP_DATA: `s3://${this.dataBucket.bucketName}/${DATA_PREFIX}`,
         MIXUP_OUT: `s3://${this.resultsBucket.bucketName}/${RUNS_PREFIX}`,
         TF_FORCE_GPU_ALLOW_GROWTH: 'true',
+        // A job that cannot see a GPU exits 1 at once instead of training on the CPU for hours.
+        [REQUIRE_GPU_ENV]: '1',
         // The SDK v3 does not ask instance metadata for the region.
         AWS_REGION: this.region,
       },

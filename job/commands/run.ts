@@ -6,6 +6,7 @@ import { METRICS_VERSION, metricsSchema, type ArmMetrics, type ArmName, type Met
 import { parseStoredJson } from '../shared/stored-json.js';
 import { loadModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../artifacts/model-io.js';
 import { renderSamplesGrid } from '../artifacts/samples-png.js';
+import { assertGpu, describeDevice, detectDevice, gpuRequired, type DeviceProbe } from '../backend/device.js';
 import { initBackend } from '../backend/select.js';
 import { EpochBatches } from '../batches.js';
 import { assertSameExperiment, readCheckpoint, restoreTraining, writeCheckpoint } from '../checkpoint.js';
@@ -37,6 +38,8 @@ export interface RunDeps {
   readonly reporter?: Reporter;
   /** Set when the process is asked to stop (SIGTERM); training stops at the next step boundary. */
   readonly stopSignal?: { readonly stopped: boolean };
+  /** nvidia-smi, the native binding and the environment; tests give recorded answers. */
+  readonly deviceProbe?: DeviceProbe;
 }
 
 /**
@@ -57,7 +60,11 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     if (checkpoint) assertSameExperiment(checkpoint.config, config, run.uri);
 
     const startedAt = new Date();
+    const requireGpu = gpuRequired(deps.deviceProbe?.env);
     const backend = await initBackend(config.backend);
+    const device = await detectDevice(backend, deps.deviceProbe);
+    reporter.event('device', { kind: device.kind, detail: describeDevice(device) });
+    if (requireGpu) assertGpu(device, backend);
     const source = openDataSource(config.data || undefined);
     reporter.event('start', { runId: config.runId, uri: run.uri, backend: backend.backend, data: source.location });
     const raw = await loadFashionMnist(source);
@@ -106,6 +113,7 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
       config: fullConfig,
       backend: backend.backend,
       versions: backend.versions,
+      device,
       dataset: {
         location: source.location,
         train: data.train.count,

@@ -16,3 +16,6 @@ export function ssmParameterName(stackName: string, key: keyof typeof SSM_PARAME
   return `/${stackName}/${SSM_PARAMETERS[key]}`;
 }
 
+
+/** Set to 1 in the GPU job definition: the job refuses to train without a usable GPU (job/backend/device.ts). */
+export const REQUIRE_GPU_ENV = 'MIXUP_REQUIRE_GPU';
