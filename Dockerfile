@@ -65,7 +65,7 @@ RUN case "$GPU_BACKEND" in required|optional) ;; \
  && node /usr/local/lib/node_modules/npm/bin/npm-cli.js ci --omit=dev --foreground-scripts \
  && node /usr/local/lib/node_modules/npm/bin/npm-cli.js cache clean --force \
  && find node_modules -name '*.map' -delete \
- && rm -rf node_modules/@aws-sdk/client-batch node_modules/@aws-sdk/client-ssm \
+ && rm -rf node_modules/@aws-sdk/client-batch node_modules/@aws-sdk/client-ssm node_modules/@aws-sdk/client-ecr node_modules/@aws-sdk/client-service-quotas \
  && if node -e "require.resolve('@tensorflow/tfjs-node-gpu')" 2>/dev/null; then \
       echo "@tensorflow/tfjs-node-gpu installed: the job will train on the GPU"; \
     elif [ "$GPU_BACKEND" = required ]; then \

@@ -88,6 +88,7 @@ interface SweepFlags {
   sweepId?: string;
   stackName: string;
   json?: boolean;
+  skipChecks?: boolean;
   epochs?: string;
   batchSize?: string;
   valSamples?: string;
@@ -121,6 +122,7 @@ export function sweepOptionsFromFlags(flags: SweepFlags): SweepOptions {
     jobDefinition: flags.jobDefinition,
     sweepId: flags.sweepId,
     stackName: flags.stackName,
+    skipChecks: flags.skipChecks,
   };
 }
 
@@ -143,6 +145,7 @@ export function registerSweepCommand(program: Command, deps?: () => SweepDeps): 
     .option('--job-definition <arn>', "Batch job definition (default: the stack's, from SSM)")
     .option('--sweep-id <id>', 'name of the sweep (default: UTC time + 4 hex digits)')
     .option('--stack-name <name>', 'deployed stack whose SSM parameters name the queue and buckets', DEFAULT_STACK_NAME)
+    .option('--skip-checks', "batch: submit without mixup doctor's checks (queue, image, data, GPU quotas)")
     .option('--json', "print the sweep record as JSON instead of a summary");
   for (const name of FORWARDED_SETTINGS) {
     const option = RUN_OPTIONS[name];

@@ -7,6 +7,7 @@ import { packageRoot } from '../../job/shared/package-root.js';
 import { openStorage as openStorageDefault } from '../../job/storage/open.js';
 import type { Storage } from '../../job/storage/storage.js';
 import { createBatchApi, createSsmApi, type BatchApi, type SsmApi } from '../batch-client.js';
+import { createDoctorApi, type DoctorApi } from '../doctor/aws.js';
 
 /** A running child process, as much of it as the local executor needs. */
 export interface ChildLike {
@@ -21,6 +22,8 @@ export type Spawner = (command: string, args: readonly string[], options: { env:
 export interface SweepDeps {
   readonly batch: () => BatchApi;
   readonly ssm: () => SsmApi;
+  /** `mixup doctor`'s AWS calls, for the checks before a Batch submit; absent: no checks. */
+  readonly doctor?: () => DoctorApi;
   readonly openStorage: (location: string, option?: string) => Storage;
   readonly now: () => Date;
   readonly spawn: Spawner;
@@ -51,10 +54,12 @@ export function defaultCli(): { command: string; args: string[] } {
 export function defaultSweepDeps(): SweepDeps {
   let batch: BatchApi | undefined;
   let ssm: SsmApi | undefined;
+  let doctor: DoctorApi | undefined;
   const tty = process.stderr.isTTY === true;
   return {
     batch: () => (batch ??= createBatchApi()),
     ssm: () => (ssm ??= createSsmApi()),
+    doctor: () => (doctor ??= createDoctorApi()),
     openStorage: openStorageDefault,
     now: () => new Date(),
     spawn: (command, args, { env }) => spawnProcess(command, [...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }),

@@ -51,6 +51,8 @@ export interface SweepOptions {
   readonly sweepId?: string;
   /** @default 'MixupBatch' */
   readonly stackName?: string;
+  /** Batch: submit without `mixup doctor`'s checks of the queue, image, data and quotas. @default false */
+  readonly skipChecks?: boolean;
 }
 
 

@@ -11,6 +11,7 @@ import { MIN_ARRAY_SIZE } from '../../job/shared/grid.js';
 import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
 import { SWEEP_VERSION, type SweepRecord } from '../../job/shared/sweep-record.js';
 import { readStackParameters } from '../batch-client.js';
+import { preflight } from '../doctor/command.js';
 import { submitBatch } from './batch.js';
 import { defaultSweepDeps, type SweepDeps } from './deps.js';
 import { runLocal } from './local.js';
@@ -76,6 +77,11 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
   };
   if (options.dryRun) return { record, sweepUri, dryRun: true, final: null, failed: [] };
 
+  if (executor === 'batch' && !options.skipChecks && deps.doctor) {
+    // Before anything is written: a blocker (a 0 GPU quota, a missing image) would leave jobs RUNNABLE for hours.
+    const dataStorage = data!.startsWith('s3://') ? deps.openStorage(data!, '--data') : null;
+    await preflight({ stackName, jobQueueArn: queue!, jobDefinitionArn: jobDefinition!, data: dataStorage }, deps.doctor(), deps.log);
+  }
   const storage = sweepStorage!;
   if (await storage.exists(SWEEP_FILE)) {
     throw new UsageError(`--sweep-id '${plan.sweepId}' is taken: ${sweepUri} exists; choose another id or omit --sweep-id`);
