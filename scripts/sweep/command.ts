@@ -89,6 +89,7 @@ interface SweepFlags {
   stackName: string;
   json?: boolean;
   skipChecks?: boolean;
+  timeout?: number;
   epochs?: string;
   batchSize?: string;
   valSamples?: string;
@@ -123,6 +124,7 @@ export function sweepOptionsFromFlags(flags: SweepFlags): SweepOptions {
     sweepId: flags.sweepId,
     stackName: flags.stackName,
     skipChecks: flags.skipChecks,
+    timeoutSeconds: flags.timeout,
   };
 }
 
@@ -146,6 +148,7 @@ export function registerSweepCommand(program: Command, deps?: () => SweepDeps): 
     .option('--sweep-id <id>', 'name of the sweep (default: UTC time + 4 hex digits)')
     .option('--stack-name <name>', 'deployed stack whose SSM parameters name the queue and buckets', DEFAULT_STACK_NAME)
     .option('--skip-checks', "batch: submit without mixup doctor's checks (queue, image, data, GPU quotas)")
+    .option('--timeout <s>', 'batch --wait: stop waiting after this many seconds (exit 1; the jobs keep running)', numberOption('--timeout', (n) => n > 0, '> 0'))
     .option('--json', "print the sweep record as JSON instead of a summary");
   for (const name of FORWARDED_SETTINGS) {
     const option = RUN_OPTIONS[name];
