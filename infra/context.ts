@@ -3,17 +3,9 @@ import { InstanceClass } from 'aws-cdk-lib/aws-ec2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { UsageError } from '../job/errors.js';
 import { DEFAULT_STACK_NAME } from '../job/shared/stack.js';
-import type { MixupBatchStackProps } from './props.js';
+import { NVIDIA_GPU_CLASSES, REFUSED_GPU_CLASSES, type MixupBatchStackProps } from './props.js';
 
-/**
- * x86-64 instance classes with NVIDIA GPUs that Batch's ECS_AL2023_NVIDIA AMI drives. g4ad has AMD
- * GPUs and g5g is Arm (the image is amd64); g3 and p2 GPUs are too old for the current driver.
- */
-export const NVIDIA_GPU_CLASSES: readonly string[] = [
-  InstanceClass.G4DN, InstanceClass.G5, InstanceClass.G6, InstanceClass.G6E, InstanceClass.G7E,
-  InstanceClass.P3, InstanceClass.P3DN, InstanceClass.P4D, InstanceClass.P4DE,
-  InstanceClass.P5, InstanceClass.P5E, InstanceClass.P5EN,
-];
+export { NVIDIA_GPU_CLASSES, REFUSED_GPU_CLASSES };
 
 /** The deploy-time options a user sets with `npx cdk deploy -c key=value`; an absent one takes the stack's default (infra/stack.ts). */
 export const CONTEXT_KEYS = [
@@ -93,6 +85,10 @@ function parseInstanceClasses(key: ContextKey, raw: unknown): InstanceClass[] {
   if (classes.length === 0) {
     throw new Error(`'${key}' = ${JSON.stringify(raw)}; give at least one instance class, e.g. g4dn,g5,g6`);
   }
+  const refused = classes.filter((name) => REFUSED_GPU_CLASSES[name] !== undefined);
+  if (refused.length > 0) {
+    throw new Error(`'${key}' = ${JSON.stringify(raw)}; ${refused.map((name) => REFUSED_GPU_CLASSES[name]).join('; ')} (use some of ${NVIDIA_GPU_CLASSES.join(', ')})`);
+  }
   const unsupported = classes.filter((name) => !NVIDIA_GPU_CLASSES.includes(name));
   if (unsupported.length > 0) {
     throw new Error(
@@ -135,4 +131,15 @@ function parseInteger(key: ContextKey, raw: unknown): number {
     throw new Error(`'${key}' = ${JSON.stringify(raw)}; must be a whole number`);
   }
   return value;
+}
+
+/**
+ * The account and region the CDK CLI found in the credentials, when it found them: with them the VPC
+ * spans 3 AZs (more spot pools for GPUs). Without (CI, no credentials) the stack stays
+ * environment-agnostic, 2 AZs, and synth still works.
+ */
+export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): { account: string; region: string } | undefined {
+  const account = env.CDK_DEFAULT_ACCOUNT;
+  const region = env.CDK_DEFAULT_REGION;
+  return account && region ? { account, region } : undefined;
 }

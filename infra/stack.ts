@@ -6,6 +6,7 @@ import {
   EcsEc2ContainerDefinition,
   EcsJobDefinition,
   EcsMachineImageType,
+  EcsVolume,
   JobQueue,
   JobStateTimeLimitActionsAction,
   JobStateTimeLimitActionsReason,
@@ -17,7 +18,7 @@ import {
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { ContainerImage, LogDriver } from 'aws-cdk-lib/aws-ecs';
-import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, type ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
@@ -25,7 +26,10 @@ import type { Construct } from 'constructs';
 import { CHECKPOINT_TAG, DATA_PREFIX, RUNS_PREFIX, SWEEPS_PREFIX } from '../job/shared/layout.js';
 import { REQUIRE_GPU_ENV, SSM_PARAMETERS, ssmParameterName } from '../job/shared/stack.js';
 import { acknowledgeFindings } from './acknowledgements.js';
+import { createGpuHostLaunchTemplate } from './gpu-hosts.js';
+import { createOperatorPolicy } from './operator-policy.js';
 import {
+  CUDA_CACHE,
   DEFAULT_CAPACITY_WAIT,
   DEFAULT_CHECKPOINT_EXPIRATION,
   DEFAULT_INSTANCE_CLASSES,
@@ -65,6 +69,8 @@ export class MixupBatchStack extends Stack {
   readonly computeEnvironments: ManagedEc2EcsComputeEnvironment[];
   readonly jobQueue: JobQueue;
   readonly jobDefinition: EcsJobDefinition;
+  readonly gpuHosts: ec2.LaunchTemplate;
+  readonly operatorPolicy: ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: MixupBatchStackProps = {}) {
     super(scope, id, props);
@@ -114,6 +120,7 @@ export class MixupBatchStack extends Stack {
     this.jobRole = this.createJobRole(this.dataBucket, this.resultsBucket);
 
     const subnets = props.vpcId ? undefined : { subnetType: ec2.SubnetType.PUBLIC };
+    this.gpuHosts = createGpuHostLaunchTemplate(this, 'GpuHosts');
     this.computeEnvironments = [
       ...(spot ? [this.createComputeEnvironment('SpotGpu', true, instanceClasses, maxvCpus, subnets)] : []),
       ...(onDemand ? [this.createComputeEnvironment('OnDemandGpu', false, instanceClasses, maxvCpus, subnets)] : []),
@@ -137,7 +144,11 @@ export class MixupBatchStack extends Stack {
       memory: jobMemory,
       jobRole: this.jobRole,
       logging: LogDriver.awsLogs({ logGroup: this.logGroup, streamPrefix: 'mixup' }),
+      // g5/g6 compile libtensorflow's PTX at start; the cache on the host makes that once per instance.
+      volumes: [EcsVolume.host({ name: 'cuda-cache', hostPath: CUDA_CACHE.hostPath, containerPath: CUDA_CACHE.containerPath })],
       environment: {
+        CUDA_CACHE_PATH: CUDA_CACHE.containerPath,
+        CUDA_CACHE_MAXSIZE: String(CUDA_CACHE.maxBytes),
         MIXUP_DATA: `s3://${this.dataBucket.bucketName}/${DATA_PREFIX}`,
         MIXUP_OUT: `s3://${this.resultsBucket.bucketName}/${RUNS_PREFIX}`,
         TF_FORCE_GPU_ALLOW_GROWTH: 'true',
@@ -158,8 +169,22 @@ export class MixupBatchStack extends Stack {
       propagateTags: true,
     });
 
+    this.operatorPolicy = createOperatorPolicy(this, 'OperatorPolicy', {
+      jobQueueArn: this.jobQueue.jobQueueArn,
+      jobDefinitionArn: this.jobDefinition.jobDefinitionArn,
+      dataBucket: this.dataBucket,
+      resultsBucket: this.resultsBucket,
+      logGroupArn: this.logGroup.logGroupArn,
+    });
+    new CfnOutput(this, 'OperatorPolicyName', {
+      value: this.operatorPolicy.managedPolicyName,
+      description: 'Attach to whoever runs mixup sweep/results/doctor/seed-data: aws iam attach-user-policy --policy-arn <OperatorPolicyArn>',
+    });
+    new CfnOutput(this, 'OperatorPolicyArn', { value: this.operatorPolicy.managedPolicyArn });
+
     this.publish();
     acknowledgeFindings(this, {
+      operatorPolicy: this.operatorPolicy,
       dataBucket: this.dataBucket,
       resultsBucket: this.resultsBucket,
       jobRole: this.jobRole,
@@ -174,6 +199,8 @@ export class MixupBatchStack extends Stack {
       : new ec2.Vpc(this, 'Vpc', {
         // Jobs only talk to S3, ECR and CloudWatch: public subnets avoid a NAT gateway's hourly charge.
         natGateways: 0,
+        // With an environment (the CLI's account/region) this is 3 AZs: more spot pools to draw GPUs from.
+        maxAzs: 3,
         subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 20 }],
         flowLogs: {
           Rejected: {
@@ -233,6 +260,7 @@ export class MixupBatchStack extends Stack {
       images: [{ imageType: EcsMachineImageType.ECS_AL2023_NVIDIA }],
       minvCpus: 0,
       maxvCpus,
+      launchTemplate: this.gpuHosts,
     });
   }
 
