@@ -13,6 +13,12 @@ export interface MixupBatchStackProps extends StackProps {
    */
   readonly imageDirectory?: string;
   /**
+   * Docker build arguments of the job image, e.g. RUNTIME_BASE (a mirrored, digest-pinned CUDA base)
+   * and TFJS_NODE_CDN_STORAGE (a mirror of libtensorflow); see the Dockerfile.
+   * @default - none: the Dockerfile's defaults
+   */
+  readonly imageBuildArgs?: Record<string, string>;
+  /**
    * GPU instance classes Batch may launch; Batch picks the size that fits a job. g4dn (T4, sm_75) runs
    * the image's compiled kernels; g5/g6/g6e (sm_86/89) compile PTX at their first job (see
    * JIT_COMPILING_CLASSES), cached on the host for the next ones.

@@ -138,6 +138,7 @@ export class MixupBatchStack extends Stack {
       image: ContainerImage.fromAsset(props.imageDirectory ?? REPO_ROOT, {
         platform: Platform.LINUX_AMD64,
         exclude: IMAGE_EXCLUDES,
+        buildArgs: props.imageBuildArgs,
       }),
       gpu: 1,
       cpu: jobVcpus,
