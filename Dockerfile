@@ -76,7 +76,7 @@ RUN case "$GPU_BACKEND" in required|optional) ;; \
  && npm ci --omit=dev --ignore-scripts \
  && npm cache clean --force \
  && find node_modules -name '*.map' -delete \
- && rm -rf node_modules/@aws-sdk/client-batch node_modules/@aws-sdk/client-ssm node_modules/@aws-sdk/client-ecr node_modules/@aws-sdk/client-service-quotas \
+ && rm -rf node_modules/@aws-sdk/client-batch node_modules/@aws-sdk/client-ssm node_modules/@aws-sdk/client-ecr node_modules/@aws-sdk/client-service-quotas node_modules/@aws-sdk/client-cloudwatch-logs \
  && GPU_PKG=node_modules/@tensorflow/tfjs-node-gpu \
  && if [ -d "$GPU_PKG" ]; then \
       if [ -n "$TFJS_CUSTOM_BINARY" ]; then printf '%s' "$TFJS_CUSTOM_BINARY" > "$GPU_PKG/scripts/custom-binary.json"; fi; \

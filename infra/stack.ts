@@ -140,6 +140,9 @@ export class MixupBatchStack extends Stack {
         exclude: IMAGE_EXCLUDES,
         buildArgs: props.imageBuildArgs,
       }),
+      // The image's CMD says the same; naming it here keeps the definition self-describing, and Batch
+      // emulators (moto) that substitute their own default command when a definition has none run it too.
+      command: ['run'],
       gpu: 1,
       cpu: jobVcpus,
       memory: jobMemory,
@@ -223,6 +226,9 @@ export class MixupBatchStack extends Stack {
       description: 'mixup-batch job: reads the data bucket, writes runs and sweeps to the results bucket',
     });
     // Without s3:ListBucket a missing key answers 403 instead of 404, and resume could not tell.
+    // Not narrowed by an s3:prefix condition: GetObject on a missing key (manifest.json, SHA256SUMS)
+    // gets its 404 from this permission, and that implicit check carries no prefix to match; the
+    // data prefix is also the user's choice (MIXUP_DATA). Listing names only, never contents.
     role.addToPolicy(new PolicyStatement({
       effect: Effect.ALLOW,
       actions: ['s3:ListBucket'],

@@ -39,8 +39,29 @@ function adamProducts(optimizer: tf.Optimizer): { name: string; tensor: tf.Varia
 export async function readCheckpoint(storage: Storage): Promise<CheckpointState | null> {
   if (!(await storage.exists(CHECKPOINT_STATE))) return null;
   const text = (await storage.read(CHECKPOINT_STATE)).toString('utf8');
-  return parseStoredJson(storage.uriOf(CHECKPOINT_STATE), text, checkpointStateSchema, 'a version 1 checkpoint state');
+  let state: CheckpointState;
+  try {
+    state = parseStoredJson(storage.uriOf(CHECKPOINT_STATE), text, checkpointStateSchema, 'a version 1 checkpoint state');
+  } catch (error) {
+    throw error instanceof JobError ? new JobError(`${error.message}; ${DISCARD_HINT}`) : error;
+  }
+  if (state.tensors) {
+    const stored = (await storage.list(`${CHECKPOINT_DIR}/`)).find((o) => o.key === state.tensors!.key);
+    const specs = [...state.tensors.model, ...state.tensors.optimizer, ...state.tensors.optimizerProducts];
+    const floats = specs.reduce((n, spec) => Math.max(n, spec.offset + spec.shape.reduce((x, y) => x * y, 1)), 0);
+    const where = `checkpoint ${storage.uriOf(CHECKPOINT_STATE)} is damaged: its tensors ${storage.uriOf(state.tensors.key)}`;
+    if (!stored) throw new JobError(`${where} are missing; ${DISCARD_HINT}`);
+    if (stored.size !== floats * 4) throw new JobError(`${where} have ${stored.size} bytes, the state needs ${floats * 4}; ${DISCARD_HINT}`);
+  }
+  return state;
 }
+
+/** Deletes the run's checkpoint (state and tensors), for a start from scratch. */
+export async function discardCheckpoint(storage: Storage): Promise<void> {
+  await Promise.all((await storage.list(`${CHECKPOINT_DIR}/`)).map((o) => storage.delete(o.key)));
+}
+
+const DISCARD_HINT = 'start again with --discard-checkpoint to train this run from scratch';
 
 function pack(named: { name: string; tensor: tf.Tensor }[], offset: number, chunks: Float32Array[]): TensorSpec[] {
   return named.map(({ name, tensor }) => {

@@ -11,6 +11,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { runExperiment } from './commands/run.js';
 import { envName, RUN_OPTIONS, type RunOptionName, resolveRunConfig } from './config.js';
 import { JobError, UsageError } from './errors.js';
+import { describeFsError } from './fs-errors.js';
 import { packageVersion } from './shared/package-root.js';
 
 const REPORT_BUGS = 'this is a bug in mixup-batch; please report it with the stack above';
@@ -41,8 +42,10 @@ export function registerRunCommand(program: Command): Command {
     const defaultNote = option.default === undefined ? '' : ` (default: ${option.default})`;
     run.addOption(new Option(`${option.flag} <value>`, `${option.help}${defaultNote} [${envName(name)}]`));
   }
-  run.action(async (flags: Record<string, string | undefined>) => {
-    const config = resolveRunConfig(flags);
+  run.option('--discard-checkpoint', 'drop this run\'s checkpoint (e.g. a damaged one) and train it from scratch');
+  run.action(async (allFlags: Record<string, string | boolean | undefined>) => {
+    const { discardCheckpoint, ...flags } = allFlags;
+    const config = resolveRunConfig(flags as Record<string, string | undefined>);
     const stopSignal = { stopped: false };
     const onTerm = () => {
       if (stopSignal.stopped) process.exit(143);
@@ -51,7 +54,7 @@ export function registerRunCommand(program: Command): Command {
     };
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onTerm);
-    const result = await runExperiment(config, { stopSignal });
+    const result = await runExperiment(config, { stopSignal, discardCheckpoint: discardCheckpoint === true });
     if (result.status === 'interrupted') process.exitCode = 143;
   });
   return run;
@@ -78,6 +81,11 @@ export async function runProgram(program: Command, argv: string[] = process.argv
     if (error instanceof UsageError || error instanceof JobError) {
       process.stderr.write(`mixup: ${error.message}\n`);
       return error.exitCode;
+    }
+    const fsProblem = describeFsError(error);
+    if (fsProblem) {
+      process.stderr.write(`mixup: ${fsProblem}\n`);
+      return 1;
     }
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n${REPORT_BUGS}\n`);
     return 1;

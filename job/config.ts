@@ -98,7 +98,17 @@ export function resolveRunConfig(
  */
 export function defaultRunId(alpha: number, seed: number, env: NodeJS.ProcessEnv, now: Date): string {
   const jobId = env.AWS_BATCH_JOB_ID;
-  if (jobId) return jobId.replace(/[^A-Za-z0-9._-]/g, '-');
+  if (jobId) {
+    const runId = jobId.replace(/[^A-Za-z0-9._-]/g, '-');
+    // The same rule as --run-id: '..', '.' or an over-long id would put the run outside --out or fail on write.
+    if (!RUN_ID_PATTERN.test(runId)) {
+      throw new UsageError(
+        `AWS_BATCH_JOB_ID ${JSON.stringify(jobId.length > 60 ? `${jobId.slice(0, 60)}…` : jobId)} cannot name the run: ` +
+          `a run id must be 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit (':' becomes '-'); set --run-id`,
+      );
+    }
+    return runId;
+  }
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
   return `${stamp}-a${alpha}-s${seed}-${randomBytes(2).toString('hex')}`;
 }

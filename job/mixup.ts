@@ -14,10 +14,14 @@ export function sampleLambda(alpha: number, count: number, rng: Rng): Float32Arr
   const lam = new Float32Array(count);
   if (alpha === 0) return lam.fill(1);
   for (let i = 0; i < count; i++) {
-    const lg1 = rng.logGamma(alpha);
-    const lg2 = rng.logGamma(alpha);
+    const p1 = rng.logGammaParts(alpha);
+    const p2 = rng.logGammaParts(alpha);
     // g1 / (g1 + g2) = 1 / (1 + exp(lg2 − lg1)), exact where both draws underflow.
-    lam[i] = 1 / (1 + Math.exp(lg2 - lg1));
+    let difference = p2.base + p2.logU / alpha - (p1.base + p1.logU / alpha);
+    // Both logs −∞ (α below ~1e-307): the difference of the terms is still defined, and ±∞ gives
+    // λ = 0 or 1, the limit of Beta(α, α) as α → 0.
+    if (Number.isNaN(difference)) difference = p2.base - p1.base + (p2.logU - p1.logU) / alpha;
+    lam[i] = 1 / (1 + Math.exp(difference));
   }
   return lam;
 }

@@ -39,12 +39,26 @@ export class Rng {
    * small shapes the draw itself underflows to 0 often enough to make g1 / (g1 + g2) = 0 / 0.
    */
   logGamma(shape: number): number {
+    const { base, logU } = this.logGammaParts(shape);
+    return base + logU / shape;
+  }
+
+  /**
+   * The two terms of `logGamma(shape)` = base + logU / shape, drawn in the same order. For a shape so
+   * small that logU / shape overflows to −∞ (α ≈ 1e-308 and below), the caller can still compare two
+   * draws through their terms, where the sum cannot.
+   */
+  logGammaParts(shape: number): { base: number; logU: number } {
     if (!(shape > 0)) throw new RangeError(`gamma shape must be > 0, got ${shape}`);
     if (shape < 1) {
       // Boost: Gamma(a) = Gamma(a + 1) · U^(1/a).
       const u = 1 - this.float(); // (0, 1]
-      return this.logGamma(shape + 1) + Math.log(u) / shape;
+      return { base: this.logGammaAtLeastOne(shape + 1), logU: Math.log(u) };
     }
+    return { base: this.logGammaAtLeastOne(shape), logU: 0 };
+  }
+
+  private logGammaAtLeastOne(shape: number): number {
     const d = shape - 1 / 3;
     const c = 1 / Math.sqrt(9 * d);
     for (;;) {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `npm test`: type-check, check the import rules (.dependency-cruiser.cjs), synthesise the CDK app, then every suite in one run of Node's test runner
 # (one summary at the end). Suites: test/unit (fast), test/infra (CDK assertions), test/integration
-# (real local S3 server), test/e2e (real Docker engine and Chromium; slow, marked [slow]).
-# MIXUP_SKIP_DOCKER=1 skips the Docker end-to-end test with a visible reason.
+# (real local S3 server), test/e2e (real Docker engine and Chromium; slow, marked [slow]), test/cloud
+# (the CDK stack on the moto AWS emulator, its Batch running the real image in Docker; slow, [slow]).
+# MIXUP_SKIP_DOCKER=1 skips the Docker end-to-end and cloud tests with a visible reason. Skipped tests and suites
+# are listed at the end; with CI=true any skip fails the run, unless MIXUP_ALLOW_SKIPS=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,10 +22,25 @@ AWS_ACCESS_KEY_ID= AWS_SECRET_ACCESS_KEY= AWS_PROFILE= npx cdk synth --quiet --o
 rm -rf "$synth_out"
 
 step 'tests'
-suites=(test/unit test/infra test/integration test/e2e)
+suites=(test/unit test/infra test/integration test/e2e test/cloud)
 files=()
 for suite in "${suites[@]}"; do
   [ -d "$suite" ] && while IFS= read -r f; do files+=("$f"); done < <(find "$suite" -name '*.test.ts' | sort)
 done
 # One file at a time: the machine has 2 cores, and wasm training is single-threaded per process.
-node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+# A TAP copy of the results is kept to count skips: the summary's "skipped" leaves out skipped suites.
+tap=$(mktemp)
+trap 'rm -f "$tap"' EXIT
+rc=0
+node --import tsx --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" "${files[@]}" || rc=$?
+
+skips=$(grep -E '^[[:space:]]*(not )?ok [0-9]+ - .* # (SKIP|TODO)' "$tap" | sed -E 's/^[[:space:]]*(not )?ok [0-9]+ - /  /' || true)
+if [ -n "$skips" ]; then
+  printf '\n== %s skipped test(s) or suite(s):\n%s\n' "$(printf '%s\n' "$skips" | wc -l)" "$skips"
+  if [ "${CI:-}" = true ] && [ "${MIXUP_ALLOW_SKIPS:-}" != 1 ]; then
+    echo 'CI=true: a skipped test fails the run (install what it needs, or set MIXUP_ALLOW_SKIPS=1)'
+    [ "$rc" = 0 ] && rc=1
+  fi
+fi
+exit "$rc"

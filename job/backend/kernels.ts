@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ADAM_UPDATE, adamKernel } from './kernels/adam.js';
 import { addKernel } from './kernels/add.js';
 import { batchMatMulKernel } from './kernels/batch-mat-mul.js';
 import { conv2DBackpropFilterKernel, conv2DBackpropInputKernel, type Fallback } from './kernels/conv2d-grads.js';
@@ -18,6 +19,7 @@ const CUSTOM_KERNELS: Readonly<Record<string, (backend: KernelBackendName, stock
   [tf.Add]: addKernel,
   [tf.BatchMatMul]: batchMatMulKernel,
   [RELU_GRAD]: (backend) => reluGradKernel(backend),
+  [ADAM_UPDATE]: (backend) => adamKernel(backend),
 };
 
 const registered = new Map<string, tf.KernelFunc>();

@@ -25,15 +25,24 @@ const MAX_REASON_CHARS = 300;
 
 const require = createRequire(import.meta.url);
 
+/** Loads a native binding package (which registers the `tensorflow` backend); tests pass a fake one. */
+export type NativeLoader = (pkg: string) => Promise<{ version?: Record<string, string> }>;
+
+const importPackage: NativeLoader = async (pkg) => {
+  // A variable specifier: the packages are optional and have no types in this project.
+  const specifier: string = pkg;
+  return (await import(specifier)) as { version?: Record<string, string> };
+};
+
 /**
  * Selects and initialises the tfjs backend. `auto` tries tfjs-node-gpu, tfjs-node, wasm, then cpu;
  * an explicit choice that cannot start is a JobError. Custom kernels are registered for wasm and cpu.
  */
-export async function initBackend(choice: BackendChoice): Promise<SelectedBackend> {
+export async function initBackend(choice: BackendChoice, loadNative: NativeLoader = importPackage): Promise<SelectedBackend> {
   const failures: string[] = [];
   if (choice === 'auto' || choice === 'tensorflow') {
     for (const pkg of NATIVE_PACKAGES) {
-      const version = await tryNative(pkg, failures);
+      const version = await tryNative(pkg, loadNative, failures);
       if (version !== null) return { backend: 'tensorflow', package: pkg, versions: versionsWith(pkg, version), failures };
     }
     if (choice === 'tensorflow') {
@@ -80,12 +89,10 @@ function versionsWith(pkg: string | null, version: string | null): Record<string
   return versions;
 }
 
-async function tryNative(pkg: string, failures: string[]): Promise<string | null> {
+async function tryNative(pkg: string, loadNative: NativeLoader, failures: string[]): Promise<string | null> {
   let version: string | null;
   try {
-    // A variable specifier: the packages are optional and have no types in this project.
-    const specifier: string = pkg;
-    const mod = (await import(specifier)) as { version?: Record<string, string> };
+    const mod = await loadNative(pkg);
     version = mod.version?.['tfjs-node'] ?? readVersion(pkg);
   } catch (err) {
     failures.push(`${pkg}: ${shortReason(err)}`);

@@ -9,13 +9,16 @@ import { renderSamplesGrid } from '../artifacts/samples-png.js';
 import { assertGpu, describeDevice, detectDevice, gpuRequired, type DeviceProbe } from '../backend/device.js';
 import { initBackend } from '../backend/select.js';
 import { EpochBatches } from '../batches.js';
-import { assertSameExperiment, readCheckpoint, restoreTraining, writeCheckpoint } from '../checkpoint.js';
+import { assertSameExperiment, discardCheckpoint, readCheckpoint, restoreTraining, writeCheckpoint } from '../checkpoint.js';
 import { armsToTrain } from '../config.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { assertFiniteLoss } from '../finite-loss.js';
 import { openDataSource } from '../data/source.js';
 import { prepareSplits } from '../data/splits.js';
 import { createModel } from '../model.js';
 import { createReporter, type Reporter } from '../progress.js';
+import { assertSameIdentity, IDENTITY_KEY, identityOf, readIdentity, settingsOf, writeIdentity } from '../run-identity.js';
+import { acquireLease, type RunLease } from '../storage/lease.js';
 import { readManifest, writeManifest } from '../storage/manifest.js';
 import { openStorage } from '../storage/open.js';
 import { CONTENT_TYPES, type Storage } from '../storage/storage.js';
@@ -38,6 +41,8 @@ export interface RunDeps {
   readonly reporter?: Reporter;
   /** Set when the process is asked to stop (SIGTERM); training stops at the next step boundary. */
   readonly stopSignal?: { readonly stopped: boolean };
+  /** Drop the run's checkpoint (`--discard-checkpoint`) and train from scratch. */
+  readonly discardCheckpoint?: boolean;
   /** nvidia-smi, the native binding and the environment; tests give recorded answers. */
   readonly deviceProbe?: DeviceProbe;
 }
@@ -48,24 +53,43 @@ export interface RunDeps {
  */
 export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Promise<RunResult> {
   const reporter = deps.reporter ?? createReporter();
-  const run = openStorage(config.out).child(config.runId);
+  const run = openStorage(config.out, '--out', {
+    onOutageWait: (wait) => reporter.event('storage-wait', { ...wait }),
+  }).child(config.runId);
+  let lease: RunLease | null = null;
   try {
+    // Before anything of the run is read: one process at a time per run id.
+    lease = await acquireLease(run, {
+      runId: config.runId,
+      onTakeover: (previous) => reporter.event('lease-takeover', { runId: config.runId, previous }),
+    });
+    deps = { ...deps, stopSignal: heldStopSignal(lease, deps.stopSignal) };
+    const source = openDataSource(config.data || undefined);
+    const settings = settingsOf(config, source.location);
+    const saved = await readIdentity(run);
+    if (saved) assertSameIdentity(saved, { settings }, config.runId, run.uri);
+    const requireGpu = gpuRequired(deps.deviceProbe?.env);
+    const backend = await initBackend(config.backend);
+    if (saved) assertSameIdentity(saved, { backend: backend.backend }, config.runId, run.uri);
     if (await readManifest(run)) {
       reporter.event('already-complete', { runId: config.runId, uri: run.uri });
       const text = (await run.read(RUN_FILES.metrics)).toString('utf8');
       const metrics = parseStoredJson(run.uriOf(RUN_FILES.metrics), text, metricsSchema, 'a version 1 metrics.json');
       return { status: 'already-complete', uri: run.uri, metrics };
     }
-    const checkpoint = await readCheckpoint(run);
-    if (checkpoint) assertSameExperiment(checkpoint.config, config, run.uri);
-
-    const startedAt = new Date();
-    const requireGpu = gpuRequired(deps.deviceProbe?.env);
-    const backend = await initBackend(config.backend);
     const device = await detectDevice(backend, deps.deviceProbe);
     reporter.event('device', { kind: device.kind, detail: describeDevice(device) });
+    // Before the checkpoint is read or a step trained: a GPU job without a GPU stops here, at once.
     if (requireGpu) assertGpu(device, backend);
-    const source = openDataSource(config.data || undefined);
+    if (deps.discardCheckpoint) {
+      await discardCheckpoint(run);
+      reporter.event('checkpoint-discarded', { runId: config.runId });
+    }
+    const checkpoint = await readCheckpoint(run);
+    // Runs from before run.json carry their settings in the checkpoint only.
+    if (checkpoint && !saved) assertSameExperiment(checkpoint.config, config, run.uri);
+
+    const startedAt = new Date();
     reporter.event('start', { runId: config.runId, uri: run.uri, backend: backend.backend, data: source.location });
     const raw = await loadFashionMnist(source);
     const data = prepareSplits(raw, config);
@@ -76,7 +100,16 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
       standard: raw.standard,
       seconds: Number(raw.loadSeconds.toFixed(3)),
     });
-    const fullConfig: RunConfig = { ...config, data: source.location };
+    const identity = identityOf(config.runId, settings, backend.backend, raw.contentSha256);
+    if (saved) assertSameIdentity(saved, identity, config.runId, run.uri);
+    // Before any artifact: a later start with this id is compared with it, however early this one dies.
+    else await writeIdentity(run, identity);
+    // What was used: the resolved data location, and a --train-limit above the data's size clamped to it.
+    const fullConfig: RunConfig = {
+      ...config,
+      data: source.location,
+      trainLimit: config.trainLimit === null ? null : data.train.count,
+    };
 
     const initial = await initialModel(run, config.seed);
     if (!(await run.exists(RUN_FILES.samples))) {
@@ -132,10 +165,11 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     await run.write(RUN_FILES.metrics, `${JSON.stringify(metrics, null, 2)}\n`, CONTENT_TYPES.json);
     await run.write(RUN_FILES.history, renderHistoryCsv(histories), CONTENT_TYPES.csv);
     await run.write(RUN_FILES.curves, renderCurves(histories), CONTENT_TYPES.png);
-    const keys: string[] = [RUN_FILES.metrics, RUN_FILES.history, RUN_FILES.samples, RUN_FILES.curves];
+    const keys: string[] = [IDENTITY_KEY, RUN_FILES.metrics, RUN_FILES.history, RUN_FILES.samples, RUN_FILES.curves];
     for (const name of ['initial', ...Object.keys(completed)]) {
       keys.push(`${RUN_FILES.models}/${name}/${MODEL_JSON}`, `${RUN_FILES.models}/${name}/${WEIGHTS_BIN}`);
     }
+    lease.assertHeld();
     await writeManifest(run, config.runId, keys);
     // Complete runs are read through their manifest; the checkpoint's state is spent.
     await Promise.all((await run.list(`${CHECKPOINT_DIR}/`)).map((o) => run.delete(o.key)));
@@ -147,8 +181,20 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     });
     return { status: 'completed', uri: run.uri, metrics };
   } finally {
+    // A lease left behind goes stale after its lifetime; failing to remove it must not hide the result.
+    await lease?.release().catch(() => {});
     reporter.close();
   }
+}
+
+/** Stops training when asked to, and throws (writing nothing more) when the lease has been lost. */
+function heldStopSignal(lease: RunLease, stop: RunDeps['stopSignal']): { readonly stopped: boolean } {
+  return {
+    get stopped() {
+      lease.assertHeld();
+      return stop?.stopped ?? false;
+    },
+  };
 }
 
 /** The shared initial weights: made and saved once, then read back by every arm and every retry. */
@@ -193,7 +239,10 @@ async function runArm({ arm, config, run, initial, data, checkpoint, completed, 
     writeCheckpoint(run, { runId: config.runId, config, completed, current: progress }, { model, optimizer });
   try {
     const outcome = await trainArm(model, optimizer, data, settings, start, {
-      onStep: (p) => reporter.step(p),
+      onStep: (p) => {
+        assertFiniteLoss(p);
+        reporter.step(p);
+      },
       onEpochEnd: async (progress, record) => {
         reporter.epoch(arm, record, config.epochs);
         await save(progress);

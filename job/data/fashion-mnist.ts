@@ -57,6 +57,8 @@ export interface RawDataset {
   readonly standard: boolean;
   /** True when a SHA256SUMS file was found next to the data and every file matched it. */
   readonly sha256sums: boolean;
+  /** SHA-256 of each file's decompressed IDX contents: what the run trained on, whatever the packaging. */
+  readonly contentSha256: Record<FileRole, string>;
   readonly loadSeconds: number;
 }
 
@@ -108,13 +110,14 @@ export async function loadFashionMnist(source: DataSource): Promise<RawDataset> 
     testImages: testImages.count,
     testLabels: testLabels.count,
   };
+  const contentSha256 = Object.fromEntries(roles.map((role) => [role, hashes[role].digest('hex')])) as Record<FileRole, string>;
   let standard = true;
   for (const role of roles) {
     if (counts[role] !== STANDARD_COUNTS[role]) {
       standard = false;
       continue;
     }
-    const actual = hashes[role].digest('hex');
+    const actual = contentSha256[role];
     if (actual !== STANDARD_SHA256[role]) {
       throw new JobError(
         `wrong checksum: ${name(role)} has the standard Fashion-MNIST size (${counts[role]} samples) but its ` +
@@ -128,6 +131,7 @@ export async function loadFashionMnist(source: DataSource): Promise<RawDataset> 
     test: { images: testImages.images, labels: testLabels.labels, count: testImages.count },
     standard,
     sha256sums: sums !== undefined,
+    contentSha256,
     loadSeconds: (performance.now() - started) / 1000,
   };
 }
@@ -142,5 +146,6 @@ async function readSums(source: DataSource): Promise<Map<string, string> | undef
 }
 
 function where(source: DataSource, name: string): string {
+  if (source.describe) return source.describe(name);
   return `${source.location.replace(/\/+$/, '')}/${name}`;
 }

@@ -46,17 +46,61 @@ export function decompressIdx(body: Buffer, name: string, onChunk?: (chunk: Buff
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    let total = 0;
+    let limit: number | null = null;
+    let done = false;
     const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
+    const finish = () => {
+      done = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    };
     gunzip.on('data', (chunk: Buffer) => {
+      if (done) return;
       chunks.push(chunk);
       onChunk?.(chunk);
+      total += chunk.length;
+      limit ??= idxLength(chunks.length === 1 ? chunk : Buffer.concat(chunks));
+      // Decompression stops soon after the length the header implies (a little trailing data is left
+      // for the parser's exact message): a 2 MB file that inflates to gigabytes is never held whole.
+      if (limit !== null && total > limit + TRAILING_SLACK_BYTES) {
+        gunzip.destroy();
+        if (limit === 0) return finish();
+        reject(new JobError(`${name}: decompresses to more than the ${limit} bytes its IDX header implies; corrupt, or a decompression bomb`));
+        done = true;
+      }
     });
-    gunzip.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    gunzip.on('end', () => {
+      if (!done) finish();
+    });
     gunzip.on('error', (error) => {
+      if (done) return;
+      done = true;
       reject(new JobError(`${name}: corrupt or truncated gzip data (${error.message})`, { cause: error }));
     });
     gunzip.end(body);
   });
+}
+
+const TRAILING_SLACK_BYTES = 1 << 20;
+
+/** Anything larger is refused before it is decompressed (the standard training images are 47 MB). */
+export const MAX_IDX_BYTES = 1 << 30;
+
+/**
+ * The whole length an IDX file's header implies (header + every element), once enough bytes are in to
+ * read it; 0 when the start is not an unsigned-byte IDX header (the parser names the problem), null
+ * while the header is incomplete. Capped at MAX_IDX_BYTES.
+ */
+export function idxLength(start: Buffer): number | null {
+  if (start.length < 4) return null;
+  const magic = start.readUInt32BE(0);
+  const dims = magic & 0xff;
+  if (magic >>> 8 !== 0x08 || dims < 1 || dims > 4) return 0;
+  const header = 4 + 4 * dims;
+  if (start.length < header) return null;
+  let elements = 1;
+  for (let i = 0; i < dims; i++) elements *= start.readUInt32BE(4 + 4 * i);
+  return Math.min(header + elements, MAX_IDX_BYTES);
 }
 
 /** Parses an (uncompressed) IDX images file of 28×28 unsigned-byte images. */

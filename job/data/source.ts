@@ -10,6 +10,7 @@ import path from 'node:path';
 
 import { JobError, NotFoundError, UsageError } from '../errors.js';
 import { openStorage } from '../storage/open.js';
+import { downloadProblem } from './verify-download.js';
 import type { Storage } from '../storage/storage.js';
 
 export interface DataSource {
@@ -17,6 +18,8 @@ export interface DataSource {
   readonly location: string;
   /** The whole file; throws `NotFoundError` naming its URI when it does not exist. */
   read(name: string): Promise<Buffer>;
+  /** How messages name the file. @default `<location>/<name>` */
+  describe?(name: string): string;
 }
 
 /** Debian's `dataset-fashion-mnist` package installs the four files here. */
@@ -114,12 +117,22 @@ export class HttpDataSource implements DataSource {
 
   async read(name: string): Promise<Buffer> {
     const cached = path.join(this.cacheDir, name);
+    let body: Buffer | null = null;
     try {
-      return await readFile(cached);
+      body = await readFile(cached);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    const body = await this.download(name);
+    if (body) {
+      if (downloadProblem(name, body) === null) return body;
+      // A bad file cached by an older version, or damaged since: removed and fetched again, once.
+      await rm(cached, { force: true });
+    }
+    body = await this.download(name);
+    const problem = downloadProblem(name, body);
+    if (problem) {
+      throw new JobError(`download ${this.urlOf(name)}: ${problem}; not cached (cache file would be ${cached})`);
+    }
     await mkdir(this.cacheDir, { recursive: true });
     const temp = `${cached}.${randomBytes(6).toString('hex')}.partial`;
     try {
@@ -130,6 +143,11 @@ export class HttpDataSource implements DataSource {
       throw error;
     }
     return body;
+  }
+
+  /** For messages about a file's contents: its URL and where it is cached. */
+  describe(name: string): string {
+    return `${this.urlOf(name)} (cached as ${path.join(this.cacheDir, name)})`;
   }
 
   private async download(name: string): Promise<Buffer> {

@@ -20,6 +20,8 @@ export const GRID_ENV = {
   alphas: 'MIXUP_GRID_ALPHAS',
   seeds: 'MIXUP_GRID_SEEDS',
   index: 'AWS_BATCH_JOB_ARRAY_INDEX',
+  /** `<array job id>:<index>` for an array child; the index's fallback source (see `gridPointFromEnv`). */
+  jobId: 'AWS_BATCH_JOB_ID',
 } as const;
 
 export interface GridPoint {
@@ -139,7 +141,7 @@ export function gridPointFromEnv(env: NodeJS.ProcessEnv): (GridPoint & { runId: 
   const alphas = parseNumberList(GRID_ENV.alphas, alphasText);
   const seeds = parseNumberList(GRID_ENV.seeds, seedsText);
   validateGrid(alphas, seeds);
-  const indexText = env[GRID_ENV.index];
+  const indexText = arrayIndexText(env);
   let index = 0;
   if (indexText !== undefined && indexText !== '') {
     if (!/^\d+$/.test(indexText.trim())) {
@@ -151,6 +153,18 @@ export function gridPointFromEnv(env: NodeJS.ProcessEnv): (GridPoint & { runId: 
   }
   const point = gridPoint(index, alphas, seeds);
   return { ...point, runId: gridRunId(point.alpha, point.seed) };
+}
+
+/**
+ * The child's array index: `AWS_BATCH_JOB_ARRAY_INDEX`, else the suffix of `AWS_BATCH_JOB_ID`, which
+ * AWS documents as `<array job id>:<index>` for array children (some Batch emulators, moto among them,
+ * set only the id). A plain job's id has no `:`, so it still has no index.
+ */
+function arrayIndexText(env: NodeJS.ProcessEnv): string | undefined {
+  const indexText = env[GRID_ENV.index];
+  if (indexText !== undefined && indexText !== '') return indexText;
+  const suffix = /^[^:]+:(\d+)$/.exec(env[GRID_ENV.jobId]?.trim() ?? '');
+  return suffix ? suffix[1] : indexText;
 }
 
 function duplicates(values: readonly number[]): number[] {

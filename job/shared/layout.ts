@@ -16,6 +16,11 @@ export const RUN_FILES = {
   models: 'models',
 } as const;
 
+/** Written first: the run's identity (settings, data checksums, backend), compared by every later start. */
+export const RUN_IDENTITY = 'run.json';
+/** Held while a process works on the run: one holder per run id. Never listed in the manifest. */
+export const RUN_LEASE = 'lease.json';
+
 /** Written last: its presence is what makes a run complete. */
 export const MANIFEST_KEY = 'manifest.json';
 

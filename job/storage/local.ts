@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { NotFoundError } from '../errors.js';
@@ -22,7 +22,7 @@ export class LocalStorage implements Storage {
       return await readFile(this.uriOf(key));
     } catch (error) {
       if (isMissing(error)) throw new NotFoundError(this.uriOf(key));
-      throw error;
+      throw withPath(error, this.uriOf(key));
     }
   }
 
@@ -68,12 +68,28 @@ export class LocalStorage implements Storage {
   }
 
   async delete(key: string): Promise<void> {
-    await rm(this.uriOf(key), { force: true });
+    const file = this.uriOf(key);
+    await rm(file, { force: true });
+    // Directories exist only for their objects (as on S3): one emptied by this delete goes too.
+    for (let dir = path.dirname(file); dir.startsWith(`${this.uri}${path.sep}`); dir = path.dirname(dir)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        break; // not empty, or already gone
+      }
+    }
   }
 
   child(sub: string): Storage {
     return new LocalStorage(path.join(this.uri, ...sub.split('/').filter(Boolean)));
   }
+}
+
+/** readFile on a directory fails with EISDIR and no path; the message needs one. */
+function withPath(error: unknown, file: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && e.path === undefined) e.path = file;
+  return error;
 }
 
 function isMissing(error: unknown): boolean {

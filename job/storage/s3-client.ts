@@ -1,12 +1,10 @@
 import { S3Client } from '@aws-sdk/client-s3';
 
 import { UsageError } from '../errors.js';
+import { s3TimeoutsFrom } from './s3-timeouts.js';
 
 /** 5 rather than the SDK's 3: a spot GPU job is expensive to lose to a brief S3 hiccup. */
 export const DEFAULT_MAX_ATTEMPTS = 5;
-const CONNECTION_TIMEOUT_MS = 5_000;
-// A socket idle for this long is dead; large uploads keep it busy, so this does not cap their length.
-const SOCKET_TIMEOUT_MS = 60_000;
 
 export interface S3ClientOptions {
   /** Attempts per request, the first included. @default AWS_MAX_ATTEMPTS, else 5 */
@@ -24,13 +22,17 @@ export interface S3ClientOptions {
 export function createS3Client(options: S3ClientOptions = {}): S3Client {
   const env = options.env ?? process.env;
   const endpoint = endpointFrom(env);
+  const timeouts = s3TimeoutsFrom(env);
   return new S3Client({
     // Undefined leaves the SDK's own resolution (which also reads `endpoint_url` from ~/.aws/config).
     endpoint,
     maxAttempts: options.maxAttempts ?? maxAttemptsFrom(env),
     forcePathStyle: endpoint !== undefined,
-    // Handler options as a plain object: the SDK builds its own Node handler from them.
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: SOCKET_TIMEOUT_MS },
+    // Handler options as a plain object: the SDK builds its own Node handler from them. In the pinned
+    // @smithy/node-http-handler (4.14) `requestTimeout` only logs a warning unless
+    // `throwOnRequestTimeout` is set, and caps a whole transfer; `socketTimeout` (inactivity) is the one
+    // that fails a stalled request, sending or receiving, so the SDK retries it.
+    requestHandler: { connectionTimeout: timeouts.connectionTimeoutMs, socketTimeout: timeouts.socketTimeoutMs },
   });
 }
 

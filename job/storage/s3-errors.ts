@@ -1,4 +1,5 @@
 import { JobError, NotFoundError, UsageError } from '../errors.js';
+import { OutageError } from './s3-retry.js';
 
 interface SdkError {
   readonly name?: string;
@@ -21,6 +22,13 @@ const CREDENTIAL_NAMES = new Set([
  */
 export function mapS3Error(error: unknown, uri: string, bucket: string, endpoint = 'AWS S3'): Error {
   if (error instanceof JobError || error instanceof UsageError) return error;
+  if (error instanceof OutageError) {
+    return new JobError(
+      `cannot reach ${endpoint} for ${uri}: still failing after waiting ${Math.round(error.waitedSeconds)} s (${error.message}); ` +
+        `the last checkpoint is kept, start again with the same --run-id to resume`,
+      { cause: error.last },
+    );
+  }
   const e = (error ?? {}) as SdkError;
   const name = e.name ?? '';
   const status = e.$metadata?.httpStatusCode;

@@ -9,6 +9,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 
 import { createS3Client, endpointFrom } from './s3-client.js';
 import { mapS3Error } from './s3-errors.js';
+import { type OutageWait, withOutageRetry } from './s3-retry.js';
+import { s3TimeoutsFrom } from './s3-timeouts.js';
 import { formatS3Uri, type S3Location } from './s3-uri.js';
 import type { Storage, StoredObject, ObjectTags } from './storage.js';
 
@@ -25,6 +27,8 @@ export interface S3StorageOptions {
   readonly multipartThreshold?: number;
   /** Environment the client is configured from (endpoint, attempts). @default process.env */
   readonly env?: NodeJS.ProcessEnv;
+  /** Told before each wait while the endpoint is failing. @default one line on stderr */
+  readonly onOutageWait?: (wait: OutageWait) => void;
 }
 
 /**
@@ -38,6 +42,7 @@ export class S3Storage implements Storage {
   private readonly options: S3StorageOptions;
   /** Named in network errors; fixed at construction, as the client's configuration is. */
   private readonly endpoint: string;
+  private readonly outageMs: number;
 
   constructor(
     readonly location: S3Location,
@@ -48,6 +53,7 @@ export class S3Storage implements Storage {
     this.client = options.client ?? createS3Client({ env });
     this.multipartThreshold = options.multipartThreshold ?? MULTIPART_THRESHOLD;
     this.endpoint = endpointFrom(env) ?? 'AWS S3';
+    this.outageMs = s3TimeoutsFrom(env).outageMs;
     this.options = { ...options, client: this.client };
   }
 
@@ -57,8 +63,10 @@ export class S3Storage implements Storage {
 
   async read(key: string): Promise<Buffer> {
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(key) }));
-      return Buffer.from(await response.Body!.transformToByteArray());
+      return await this.retrying(key, async () => {
+        const response = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(key) }));
+        return Buffer.from(await response.Body!.transformToByteArray());
+      });
     } catch (error) {
       throw this.mapError(error, key);
     }
@@ -69,8 +77,8 @@ export class S3Storage implements Storage {
     // mistook "no bucket" for "no checkpoint" would train for minutes before failing on its first write.
     const full = this.keyOf(key);
     try {
-      const response = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: full, MaxKeys: 1 }),
+      const response = await this.retrying(key, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: full, MaxKeys: 1 })),
       );
       return response.Contents?.[0]?.Key === full;
     } catch (error) {
@@ -85,9 +93,11 @@ export class S3Storage implements Storage {
     try {
       if (bytes.length <= this.multipartThreshold) {
         const tagging = tagList.length ? new URLSearchParams(tagList.map((t) => [t.Key, t.Value])).toString() : undefined;
-        await this.client.send(new PutObjectCommand({ ...params, Tagging: tagging }));
+        await this.retrying(key, () => this.client.send(new PutObjectCommand({ ...params, Tagging: tagging })));
       } else {
-        await new Upload({ client: this.client, params, tags: tagList, partSize: PART_SIZE, queueSize: PART_CONCURRENCY }).done();
+        await this.retrying(key, () =>
+          new Upload({ client: this.client, params, tags: tagList, partSize: PART_SIZE, queueSize: PART_CONCURRENCY }).done(),
+        );
       }
     } catch (error) {
       throw this.mapError(error, key);
@@ -102,12 +112,15 @@ export class S3Storage implements Storage {
     let token: string | undefined;
     try {
       do {
-        const response = await this.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.location.bucket,
-            Prefix: sub ? `${base}${sub}/` : base,
-            ContinuationToken: token,
-          }),
+        const continuation = token;
+        const response = await this.retrying(sub, () =>
+          this.client.send(
+            new ListObjectsV2Command({
+              Bucket: this.location.bucket,
+              Prefix: sub ? `${base}${sub}/` : base,
+              ContinuationToken: continuation,
+            }),
+          ),
         );
         for (const object of response.Contents ?? []) {
           if (!object.Key || object.Key.endsWith('/')) continue;
@@ -123,7 +136,9 @@ export class S3Storage implements Storage {
 
   async delete(key: string): Promise<void> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(key) }));
+      await this.retrying(key, () =>
+        this.client.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(key) })),
+      );
     } catch (error) {
       throw this.mapError(error, key);
     }
@@ -134,12 +149,32 @@ export class S3Storage implements Storage {
     return new S3Storage({ bucket: this.location.bucket, prefix: parts.join('/') }, this.options);
   }
 
+  /** One request, retried through an outage of up to the budget (see s3-retry.ts). */
+  retrying<T>(key: string, attempt: () => Promise<T>): Promise<T> {
+    return withOutageRetry(attempt, this.uriOf(key), {
+      outageMs: this.outageMs,
+      endpoint: this.endpoint,
+      onWait: this.options.onOutageWait ?? logOutageWait,
+    });
+  }
+
+  /** The client and bucket, for modules that need a request this class does not offer (the lease). */
+  get raw(): { client: S3Client; bucket: string; key: (key: string) => string } {
+    return { client: this.client, bucket: this.location.bucket, key: (key) => this.keyOf(key) };
+  }
+
   private keyOf(key: string): string {
     const clean = key.replace(/^\/+/, '');
     return this.location.prefix ? `${this.location.prefix}/${clean}` : clean;
   }
 
-  private mapError(error: unknown, key: string): Error {
+  mapError(error: unknown, key: string): Error {
     return mapS3Error(error, this.uriOf(key), this.location.bucket, this.endpoint);
   }
+}
+
+function logOutageWait(wait: OutageWait): void {
+  process.stderr.write(
+    `mixup: ${wait.endpoint} failing for ${wait.waitedSeconds} s (${wait.cause}, ${wait.uri}); retrying in ${wait.retryInSeconds} s\n`,
+  );
 }

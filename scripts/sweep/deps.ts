@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../../job/shared/package-root.js';
 import { openStorage as openStorageDefault } from '../../job/storage/open.js';
 import type { Storage } from '../../job/storage/storage.js';
+import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { createBatchApi, createSsmApi, type BatchApi, type SsmApi } from '../batch-client.js';
 import { createDoctorApi, type DoctorApi } from '../doctor/aws.js';
+import { reportFailures } from './failures.js';
 
 /** A running child process, as much of it as the local executor needs. */
 export interface ChildLike {
@@ -36,6 +38,8 @@ export interface SweepDeps {
   /** Rewrites one status line in place; absent when stderr is not a terminal. */
   readonly status?: (line: string) => void;
   readonly sleep: (ms: number) => Promise<void>;
+  /** Batch --wait: explains failed runs (status reason, log tail); absent, failures are only counted. */
+  readonly reportFailures?: (record: SweepRecord, jobId: string, failed: readonly string[]) => Promise<void>;
 }
 
 /**
@@ -68,5 +72,6 @@ export function defaultSweepDeps(): SweepDeps {
     log: (line) => process.stderr.write(`${tty ? '\x1b[2K\r' : ''}${line}\n`),
     status: tty ? (line) => process.stderr.write(`\x1b[2K\r${line}`) : undefined,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    reportFailures: (record, jobId, failed) => reportFailures(record, jobId, failed, (line) => process.stderr.write(`${line}\n`)),
   };
 }

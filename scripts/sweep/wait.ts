@@ -47,7 +47,11 @@ export async function waitForBatch(
       ? { ...job.arrayProperties.statusSummary }
       : { [job.status ?? 'UNKNOWN']: 1 };
     const line = formatCounts(counts, record.runs.length);
-    const done = job.status === 'SUCCEEDED' || job.status === 'FAILED';
+    // An array whose children have all ended is done: AWS then moves the parent to FAILED or
+    // SUCCEEDED, and emulators (moto) leave a parent with failed children where it was.
+    const size = job.arrayProperties?.size;
+    const ended = size !== undefined && size > 0 && (counts.SUCCEEDED ?? 0) + (counts.FAILED ?? 0) === size;
+    const done = job.status === 'SUCCEEDED' || job.status === 'FAILED' || ended;
     if (deps.status && !done) deps.status(line);
     else deps.log(line);
     if ((counts.RUNNABLE ?? 0) > 0 && !done) {

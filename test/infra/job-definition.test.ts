@@ -28,6 +28,12 @@ test('a job reserves a whole *.xlarge: 4 vCPUs and 14336 MiB', () => {
   assert.equal(requirement('MEMORY'), '14336');
 });
 
+test("the definition names the image's command, `run`, and carries no endpoint or credentials", () => {
+  assert.deepEqual(container.Command, ['run']);
+  const names = Object.keys(environment());
+  assert.deepEqual(names.filter((name) => /ENDPOINT|ACCESS_KEY|SECRET|SESSION_TOKEN/.test(name)), []);
+});
+
 test('jobs run on EC2, not Fargate (Fargate has no GPUs)', () => {
   assert.deepEqual(jobDefinition.PlatformCapabilities, ['EC2']);
 });

@@ -173,7 +173,7 @@ describe('manifest on S3', () => {
 describe('an upload that fails part-way', () => {
   test('fails within bounded time with one line naming the endpoint, leaves no manifest and keeps earlier objects', async () => {
     const proxy = await startTcpProxy(server.endpoint);
-    const env = { ...process.env, AWS_ENDPOINT_URL: proxy.endpoint, AWS_MAX_ATTEMPTS: '2' };
+    const env = { ...process.env, AWS_ENDPOINT_URL: proxy.endpoint, AWS_MAX_ATTEMPTS: '2', MIXUP_S3_OUTAGE_SECONDS: '1' };
     const uri = `s3://${BUCKET}/cut/run-1`;
     const viaProxy = openStorage(uri, '--out', { env });
     await viaProxy.write('metrics.json', '{"a":1}', 'application/json');

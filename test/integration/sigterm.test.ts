@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import type { Metrics } from '../../job/shared/metrics.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';
+import { golden, runNumbers } from '../support/golden.js';
 
 const CLI = path.resolve('job/cli.ts');
 
@@ -47,5 +49,8 @@ describe('mixup run as a process under a scheduler', () => {
     assert.equal(JSON.parse(resume).epoch, 1, resume);
     assert.ok(JSON.parse(resume).step > 0, `resumed mid-epoch: ${resume}`);
     assert.match(resumed.stdout, /"event":"done"/);
+    // The resumed run ends with the numbers of an uninterrupted run of these settings, pinned.
+    const metrics = JSON.parse(await readFile(path.join(dir, 'sigterm-runs', 'r', 'metrics.json'), 'utf8')) as Metrics;
+    assert.deepEqual(runNumbers(metrics), golden('sigterm'));
   });
 });

@@ -12,6 +12,11 @@ export interface TcpProxy {
   onBytesUp(bytes: number, callback: () => void): void;
   /** Refuses new connections and cuts every open one. */
   cut(): Promise<void>;
+  /**
+   * 'pass' forwards; 'stall' accepts connections and never answers (open ones go silent too);
+   * 'reset' resets every new connection. Switching back to 'pass' serves new connections again.
+   */
+  setMode(mode: 'pass' | 'stall' | 'reset'): void;
 }
 
 export async function startTcpProxy(target: string): Promise<TcpProxy> {
@@ -19,7 +24,22 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let bytesUp = 0;
   const watchers: { bytes: number; callback: () => void }[] = [];
+  let mode: 'pass' | 'stall' | 'reset' = 'pass';
+  const stalled = new Set<net.Socket>();
   const server = net.createServer((client) => {
+    if (mode === 'reset') {
+      client.on('error', () => {});
+      client.resetAndDestroy();
+      return;
+    }
+    if (mode === 'stall') {
+      // Read and drop everything: the client's writes succeed, no answer ever comes.
+      stalled.add(client);
+      client.on('error', () => {});
+      client.on('data', () => {});
+      client.on('close', () => stalled.delete(client));
+      return;
+    }
     const upstream = net.connect(Number(url.port), url.hostname);
     sockets.add(client).add(upstream);
     client.on('data', (chunk: Buffer) => {
@@ -51,8 +71,16 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     },
     async cut() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
+      for (const socket of [...sockets, ...stalled]) socket.destroy();
       await closed;
+    },
+    setMode(next) {
+      mode = next;
+      if (next !== 'pass') {
+        // Open (kept-alive) connections end too, as a host that went away would leave them.
+        for (const socket of sockets) if (next === 'reset') socket.destroy();
+        else socket.pause();
+      }
     },
   };
 }

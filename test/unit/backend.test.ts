@@ -1,43 +1,10 @@
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../job/backend/select.js';
-import { JobError } from '../../job/errors.js';
 import { createModel } from '../../job/model.js';
 
-const require = createRequire(import.meta.url);
-const NATIVE = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
-const nativeInstalled = NATIVE.some((pkg) => {
-  try {
-    require.resolve(pkg);
-    return true;
-  } catch {
-    return false;
-  }
-});
-const skipNative = nativeInstalled ? 'a native TensorFlow package is installed on this machine' : false;
-
-test("initBackend('tensorflow') fails with a JobError naming both packages and the way out", { skip: skipNative }, async () => {
-  await assert.rejects(initBackend('tensorflow'), (err: unknown) => {
-    assert.ok(err instanceof JobError);
-    assert.match(err.message, /backend 'tensorflow' needs @tensorflow\/tfjs-node-gpu or @tensorflow\/tfjs-node/);
-    assert.match(err.message, /--backend wasm/);
-    return true;
-  });
-});
-
-test("initBackend('auto') falls through to wasm and records the versions", { skip: skipNative }, async () => {
-  const selected = await initBackend('auto');
-  assert.equal(selected.backend, 'wasm');
-  assert.equal(tf.getBackend(), 'wasm');
-  assert.equal(selected.package, '@tensorflow/tfjs-backend-wasm');
-  assert.equal(selected.versions.node, process.versions.node);
-  assert.equal(selected.versions['@tensorflow/tfjs'], tf.version.tfjs);
-  assert.match(selected.versions['@tensorflow/tfjs-backend-wasm'] ?? '', /^\d+\.\d+\.\d+/);
-  assert.equal(selected.versions['@tensorflow/tfjs-node-gpu'], null);
-  assert.equal(selected.versions['@tensorflow/tfjs-node'], null);
-});
+// Selection with and without a native package: backend-native.test.ts (an injected loader).
 
 test("initBackend('wasm') registers a filter gradient, which stock wasm lacks", async () => {
   await initBackend('wasm');

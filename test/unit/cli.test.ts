@@ -52,6 +52,16 @@ describe('the mixup CLI', () => {
     });
   }
 
+  test('a bad S3 URI for --out or --data is one usage line naming the flag, not "location"', () => {
+    for (const flag of ['--out', '--data']) {
+      const args = ['run', '--backend', 'cpu', '--out', dir, flag, 's3://Bad_Bucket/x'];
+      const { code, stderr } = mixup(args, {});
+      assert.equal(code, 2, stderr);
+      assert.equal(stderr.trim().split('\n').length, 1, stderr);
+      assert.match(stderr, new RegExp(`^mixup: ${flag} 's3://Bad_Bucket/x': bucket name 'Bad_Bucket' `));
+    }
+  });
+
   test('missing data exits 1 with one line naming the file', () => {
     const { code, stderr } = mixup(['run', '--data', path.join(dir, 'nowhere'), '--out', dir, '--backend', 'cpu'], {});
     assert.equal(code, 1);

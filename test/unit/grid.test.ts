@@ -102,6 +102,18 @@ describe('grid', () => {
     assert.deepEqual(gridPointFromEnv(env), { index: 4, alpha: 0.2, seed: 2, runId: 'alpha-0.2_seed-2' });
   });
 
+  test('without AWS_BATCH_JOB_ARRAY_INDEX an array child takes its index from AWS_BATCH_JOB_ID', () => {
+    const grid = { MIXUP_GRID_ALPHAS: '0,0.2', MIXUP_GRID_SEEDS: '1,2,3' };
+    assert.deepEqual(gridPointFromEnv({ ...grid, AWS_BATCH_JOB_ID: '6b1f0c2e-1d2b-4c8e-9a55-0f3e2d1c0b9a:4' }), {
+      index: 4, alpha: 0.2, seed: 2, runId: 'alpha-0.2_seed-2',
+    });
+    // The variable, when set, wins over the id.
+    assert.equal(gridPointFromEnv({ ...grid, AWS_BATCH_JOB_ARRAY_INDEX: '1', AWS_BATCH_JOB_ID: 'abc:4' })?.index, 1);
+    // A plain job's id has no index: a larger grid still refuses it, and an index past the grid is named.
+    assert.throws(() => gridPointFromEnv({ ...grid, AWS_BATCH_JOB_ID: '6b1f0c2e' }), /AWS_BATCH_JOB_ARRAY_INDEX is unset/);
+    assert.throws(() => gridPointFromEnv({ ...grid, AWS_BATCH_JOB_ID: 'abc:6' }), /= 6 is outside the grid/);
+  });
+
   test('a one-point grid needs no array index; a larger one does', () => {
     assert.deepEqual(gridPointFromEnv({ MIXUP_GRID_ALPHAS: '0.4', MIXUP_GRID_SEEDS: '7' }), {
       index: 0, alpha: 0.4, seed: 7, runId: 'alpha-0.4_seed-7',
@@ -117,5 +129,52 @@ describe('grid', () => {
       () => gridPointFromEnv({ MIXUP_GRID_ALPHAS: '0.4,0.2', MIXUP_GRID_SEEDS: '1', AWS_BATCH_JOB_ARRAY_INDEX: 'x' }),
       /AWS_BATCH_JOB_ARRAY_INDEX = 'x' is not a whole number/,
     );
+  });
+});
+
+describe('grid edges', () => {
+  test('seeds 0 and 2^31 − 1 are the ends of the range', () => {
+    assert.doesNotThrow(() => validateGrid([0.2], [0, 2 ** 31 - 1]));
+    assert.throws(() => validateGrid([0.2], [-1]), /'seeds' contains -1; every seed must be a whole number from 0 to 2147483647/);
+    assert.throws(() => validateGrid([0.2], [2 ** 31]), /'seeds' contains 2147483648/);
+  });
+
+  test('repeats and oversize grids are named in the message', () => {
+    assert.throws(() => validateGrid([0.2], [1, 1]), /bad sweep grid: 'seeds' repeats 1; each value may appear once/);
+    assert.throws(() => validateGrid(Array.from({ length: 101 }, (_, i) => i), seedRange(100)), /the grid has 101 α × 100 seeds = 10100 runs; AWS Batch arrays hold at most 10000/);
+  });
+
+  test('gridIndex refuses a point off the grid, by α or by seed', () => {
+    assert.throws(() => gridIndex(0.3, 1, [0.2], [1]), (e: unknown) => e instanceof UsageError && /\(α = 0\.3, seed = 1\) is not a point of the grid α = \[0\.2\], seeds = \[1\]/.test(e.message));
+    assert.throws(() => gridIndex(0.2, 2, [0.2], [1]), /\(α = 0\.2, seed = 2\) is not a point/);
+  });
+
+  test('grid run ids parse only whole: no prefix, no suffix, seeds of several digits', () => {
+    assert.deepEqual(parseGridRunId('alpha-0.2_seed-12'), { alpha: 0.2, seed: 12 });
+    assert.equal(parseGridRunId('xalpha-0.2_seed-1'), null);
+    assert.equal(parseGridRunId('alpha-0.2_seed-1x'), null);
+    assert.equal(parseGridRunId('alpha-1e999_seed-1'), null, 'α must be finite');
+    assert.equal(parseGridRunId('alpha-0.2_seed-99999999999999999999'), null, 'seed must be a safe integer');
+  });
+
+  test('number lists: blanks are trimmed, an empty entry is refused', () => {
+    assert.deepEqual(parseNumberList('--alphas', '   '), []);
+    assert.throws(() => parseNumberList('--alphas', ',2'), /--alphas = ',2': '' is not a number/);
+    assert.throws(() => parseNumberList('--alphas', '1, ,2'), /'' is not a number/);
+  });
+
+  test('a sweep child needs both grid variables, and names the missing one', () => {
+    assert.throws(() => gridPointFromEnv({ MIXUP_GRID_ALPHAS: '0.2' }), /^UsageError: MIXUP_GRID_SEEDS is unset; a sweep child needs both/);
+    assert.throws(() => gridPointFromEnv({ MIXUP_GRID_SEEDS: '1' }), /MIXUP_GRID_ALPHAS is unset/);
+  });
+
+  test('the array index: whole numbers only, trimmed, several digits; empty means unset', () => {
+    const env = { MIXUP_GRID_ALPHAS: '0,0.1,0.2,0.3', MIXUP_GRID_SEEDS: '1,2,3' };
+    assert.deepEqual(gridPointFromEnv({ ...env, AWS_BATCH_JOB_ARRAY_INDEX: '11' }), { index: 11, alpha: 0.3, seed: 3, runId: 'alpha-0.3_seed-3' });
+    assert.equal(gridPointFromEnv({ ...env, AWS_BATCH_JOB_ARRAY_INDEX: ' 4 ' })?.index, 4);
+    for (const bad of ['3x', 'x3', '-1']) {
+      assert.throws(() => gridPointFromEnv({ ...env, AWS_BATCH_JOB_ARRAY_INDEX: bad }), /AWS_BATCH_JOB_ARRAY_INDEX = '.*' is not a whole number ≥ 0/);
+    }
+    assert.throws(() => gridPointFromEnv({ ...env, AWS_BATCH_JOB_ARRAY_INDEX: '' }), /AWS_BATCH_JOB_ARRAY_INDEX is unset; a grid of more than one point/);
   });
 });

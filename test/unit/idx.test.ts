@@ -119,3 +119,16 @@ describe('IDX parsing', () => {
     );
   });
 });
+
+describe('a decompression bomb (issue 14, item 11)', () => {
+  test('decompression stops soon after the length the IDX header implies', async () => {
+    const header = Buffer.alloc(8);
+    header.writeUInt32BE(2049, 0);
+    header.writeUInt32BE(10, 4);
+    // 10 labels claimed, 300 MB of zeros behind them: about 300 KB compressed.
+    const bomb = gzipSync(Buffer.concat([header, Buffer.alloc(300 * 1024 * 1024)]), { level: 9 });
+    const before = process.memoryUsage().rss;
+    await assert.rejects(decompressIdx(bomb, 'bomb.gz'), /^JobError: bomb\.gz: decompresses to more than the 18 bytes its IDX header implies; corrupt, or a decompression bomb$/);
+    assert.ok(process.memoryUsage().rss - before < 100 * 1024 * 1024, 'did not inflate the whole bomb');
+  });
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { registerCustomKernels } from '../../job/backend/kernels.js';
+import { registerCustomKernels, stockKernel } from '../../job/backend/kernels.js';
 import { initBackend } from '../../job/backend/select.js';
 import { createModel } from '../../job/model.js';
 import { axpyFor } from '../../job/backend/kernels/wasm-axpy.js';
@@ -188,6 +188,7 @@ const reference = new Map<string, Float32Array>();
 before(async () => {
   // The stock cpu kernels are the reference, so they are run before any custom cpu kernel exists.
   await tf.setBackend('cpu');
+  for (const name of [...CPU_FORMS, ...WASM_ONLY]) assert.equal(stockKernel(name, 'cpu'), undefined, `cpu ${name} is still stock`);
   for (const c of [...CASES, STRIDED_FILTER, STRIDED_INPUT]) reference.set(c.name, runCase(c));
 });
 
@@ -198,6 +199,8 @@ describe('custom wasm kernels', () => {
 
   for (const c of CASES) {
     test(`${c.name} matches the stock cpu kernel`, () => {
+      const registered = tf.getKernel(c.kernel, 'wasm');
+      assert.ok(registered && registered.kernelFunc !== stockKernel(c.kernel, 'wasm'), `the custom wasm ${c.kernel} is registered`);
       assertClose(runCase(c), reference.get(c.name)!, c.name);
     });
   }
@@ -289,24 +292,60 @@ describe('hand-assembled wasm routines', () => {
   });
 });
 
+/** Kernels with a custom form on cpu; Sum, Add and BatchMatMul have wasm forms only. */
+const CPU_FORMS = new Set(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad']);
+const WASM_ONLY = ['Sum', 'Add', 'BatchMatMul'];
+
 describe('custom cpu kernels', () => {
+  // Calls into the stock cpu kernels, which are wrapped before the custom ones capture them as their
+  // fallback: a case counts as a custom-kernel check only if the stock kernel never ran.
+  const stockCalls = new Map<string, number>();
   before(async () => {
     await tf.setBackend('cpu');
+    for (const name of [...CPU_FORMS, ...WASM_ONLY]) {
+      const kernel = tf.getKernel(name, 'cpu');
+      assert.ok(kernel, `stock cpu ${name}`);
+      tf.unregisterKernel(name, 'cpu');
+      const kernelFunc: tf.KernelFunc = (args) => {
+        stockCalls.set(name, (stockCalls.get(name) ?? 0) + 1);
+        return kernel.kernelFunc(args);
+      };
+      tf.registerKernel({ ...kernel, kernelFunc });
+    }
     registerCustomKernels('cpu');
   });
 
-  for (const c of CASES) {
+  const stockRuns = (c: KernelCase) => {
+    stockCalls.clear();
+    const values = runCase(c);
+    return { values, calls: stockCalls.get(c.kernel) ?? 0 };
+  };
+
+  for (const c of CASES.filter((c) => CPU_FORMS.has(c.kernel))) {
     test(`${c.name} matches the stock cpu kernel`, () => {
-      assertClose(runCase(c), reference.get(c.name)!, c.name);
+      const { values, calls } = stockRuns(c);
+      assert.equal(calls, 0, `the stock cpu ${c.kernel} ran: this would compare it with itself`);
+      assertClose(values, reference.get(c.name)!, c.name);
     });
   }
 
+  test('Sum, Add and BatchMatMul have no cpu form (the stock kernel runs), so only wasm checks them', () => {
+    for (const c of CASES.filter((c) => WASM_ONLY.includes(c.kernel))) {
+      assert.ok(stockRuns(c).calls > 0, `${c.name}: a custom cpu form ran; add ${c.kernel} to CPU_FORMS`);
+    }
+  });
+
   test("ReLU's gradient on cpu: dy where x > 0, else 0", () => {
+    assert.ok(tf.getKernel('MixupReluGrad', 'cpu'));
     checkReluGradient();
   });
 
   test('conv gradients with stride 2 fall back to the stock cpu kernels', () => {
-    for (const c of [STRIDED_FILTER, STRIDED_INPUT]) assertClose(runCase(c), reference.get(c.name)!, c.name);
+    for (const c of [STRIDED_FILTER, STRIDED_INPUT]) {
+      const { values, calls } = stockRuns(c);
+      assert.equal(calls, 1, c.name);
+      assertClose(values, reference.get(c.name)!, c.name);
+    }
   });
 
   test('registering twice keeps one custom kernel and the stock fallback', () => {

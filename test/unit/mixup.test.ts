@@ -71,11 +71,71 @@ describe('mixBatch', () => {
     }
   });
 
+  test('rows wider than four (the unrolled loop) and their remainder', () => {
+    const width = 7;
+    const x1 = Float32Array.from({ length: 2 * width }, (_, i) => i);
+    const x2 = Float32Array.from({ length: 2 * width }, (_, i) => 100 + 2 * i);
+    const lam = Float32Array.from([0.5, 0.25]);
+    const { x } = mixBatch(x1, new Float32Array(2), x2, new Float32Array(2), lam);
+    const expected = Array.from(x1, (v, i) => Math.fround(lam[Math.floor(i / width)]! * v + (1 - lam[Math.floor(i / width)]!) * x2[i]!));
+    assert.deepEqual([...x], expected);
+  });
+
+  test('writes into the buffers it is given', () => {
+    const out = { x: new Float32Array(2), y: new Float32Array(2) };
+    const result = mixBatch(Float32Array.from([1, 2]), Float32Array.from([1, 0]), Float32Array.from([3, 4]), Float32Array.from([0, 1]), Float32Array.from([0.5, 0.5]), out);
+    assert.equal(result, out);
+    assert.deepEqual([...out.x], [2, 3]);
+  });
+
+  test('each shape mismatch is refused on its own', () => {
+    const f = (n: number) => new Float32Array(n);
+    assert.throws(() => mixBatch(f(4), f(2), f(4), f(4), f(2)), /same shape/, 'labels of different lengths');
+    assert.throws(() => mixBatch(f(5), f(2), f(5), f(2), f(2)), /one λ per row/, 'images not a whole number of rows');
+    assert.throws(() => mixBatch(f(4), f(3), f(4), f(3), f(2)), /one λ per row/, 'labels not a whole number of rows');
+  });
+
   test('batches of different shapes are refused', () => {
     assert.throws(
       () => mixBatch(new Float32Array(4), new Float32Array(2), new Float32Array(6), new Float32Array(2), new Float32Array(2)),
       /same shape/,
     );
+  });
+});
+
+describe('pinned draws (every stream a run uses, so resumes and later versions draw the same)', () => {
+  test('seeds derived from (seed, purpose, …)', () => {
+    assert.deepEqual(
+      [deriveSeed(42), deriveSeed(42, 'shuffle', 'one', 1), deriveSeed(0, 'lambda', 3, 17), deriveSeed(7, 'init')],
+      [686566589, 1387656222, 167763137, -1492520554],
+    );
+  });
+
+  test('uniform floats, integers, normals and log-Gamma draws', () => {
+    let r = new Rng(7);
+    assert.deepEqual([r.float(), r.float(), r.float()], [0.9999998825951237, 0.18764029608155652, 0.8865066664655892]);
+    r = new Rng(7);
+    assert.deepEqual(Array.from({ length: 8 }, () => r.int(10)), [0, 0, 5, 9, 3, 6, 0, 1]);
+    r = new Rng(7);
+    assert.deepEqual([r.normal(), r.normal(), r.normal()], [-1.0158905367208295, -1.2165990683326096, 0.5067012702302127]);
+    r = new Rng(7);
+    assert.deepEqual([r.logGamma(0.2), r.logGamma(1), r.logGamma(5)], [-80.03887997640973, -2.012539683655986, 1.613366458212211]);
+  });
+
+  test('2,000 log-Gamma draws, rejections included (the acceptance test decides which draws are kept)', () => {
+    const r = new Rng(11);
+    let sum = 0;
+    for (let i = 0; i < 2000; i++) sum += r.logGamma(1.5);
+    assert.equal(sum, 22.470155705051045);
+  });
+
+  test('λ for α = 0.2 and α = 2', () => {
+    assert.deepEqual(Array.from(sampleLambda(0.2, 4, rngFor(42, 'lambda', 1, 0))), [0.008548597805202007, 0.17712458968162537, 0.9576976895332336, 0.2893071174621582]);
+    assert.deepEqual(Array.from(sampleLambda(2, 4, rngFor(42, 'lambda', 1, 0))), [0.7013674974441528, 0.17315511405467987, 0.40920934081077576, 0.6347057223320007]);
+  });
+
+  test('a Gamma shape that is not > 0 is refused', () => {
+    for (const shape of [0, -1, Number.NaN]) assert.throws(() => new Rng(1).logGamma(shape), /gamma shape must be > 0/);
   });
 });
 

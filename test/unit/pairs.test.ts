@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { EpochBatches } from '../../job/batches.js';
+import { EpochBatches, sliceRows } from '../../job/batches.js';
+import { sampleLambda } from '../../job/mixup.js';
 import { batchCount, batchSlice, bufferedShuffle, epochOrder } from '../../job/pairs.js';
-import { Rng } from '../../job/random.js';
+import { Rng, rngFor } from '../../job/random.js';
 
 const isPermutation = (order: Int32Array) => [...order].sort((a, b) => a - b).every((v, i) => v === i);
 
@@ -27,6 +28,25 @@ describe('bufferedShuffle', () => {
   });
 });
 
+describe('bufferedShuffle, step by step', () => {
+  test('slot 0 every time: emits the slot, refills it with the next element, then drains from the end', () => {
+    const asked: number[] = [];
+    const order = bufferedShuffle(5, 3, (k) => (asked.push(k), 0));
+    assert.deepEqual([...order], [0, 3, 4, 2, 1]);
+    assert.deepEqual(asked, [3, 3, 3, 2, 1], 'the random slot is drawn among the filled ones');
+  });
+
+  test('the last slot every time', () => {
+    assert.deepEqual([...bufferedShuffle(5, 3, (k) => k - 1)], [2, 3, 4, 1, 0]);
+  });
+
+  test('a buffer larger than the data holds the data only', () => {
+    const asked: number[] = [];
+    assert.deepEqual([...bufferedShuffle(3, 10, (k) => (asked.push(k), 0))], [0, 2, 1]);
+    assert.deepEqual(asked, [3, 2, 1]);
+  });
+});
+
 describe('epochOrder', () => {
   test('the two mixup streams are independent shuffles of the same data', () => {
     const one = epochOrder(2000, 64, 42, 'one', 1);
@@ -39,6 +59,19 @@ describe('epochOrder', () => {
   test('each epoch reshuffles, and the same (seed, stream, epoch) repeats exactly', () => {
     assert.notDeepEqual(epochOrder(500, 8, 42, 'one', 1), epochOrder(500, 8, 42, 'one', 2));
     assert.deepEqual(epochOrder(500, 8, 42, 'one', 3), epochOrder(500, 8, 42, 'one', 3));
+  });
+
+  test('the order of a (seed, stream, epoch) is pinned: a resumed or later run draws the same', () => {
+    assert.deepEqual([...epochOrder(12, 2, 42, 'two', 1)], [2, 7, 0, 11, 6, 8, 10, 1, 5, 4, 3, 9]);
+  });
+
+  test('batches slice the order in turn', () => {
+    const order = Int32Array.from([5, 4, 3, 2, 1]);
+    assert.deepEqual([...batchSlice(order, 2, 0)], [5, 4]);
+    assert.deepEqual([...batchSlice(order, 2, 1)], [3, 2]);
+    assert.deepEqual([...batchSlice(order, 2, 2)], [1]);
+    assert.equal(batchCount(5, 2), 3);
+    assert.equal(batchCount(4, 2), 2);
   });
 
   test('the last batch keeps the remainder', () => {
@@ -60,20 +93,71 @@ describe('EpochBatches', () => {
   });
 
   const count = 40;
-  // Row r is filled with the byte r, so a mixed pixel tells which rows were mixed.
-  const pixels = Uint8Array.from({ length: count * 784 }, (_, i) => Math.floor(i / 784));
+  // Row r carries r in pixel 0 and a nonlinear code of r in pixel 1, so that a mixed image alone tells
+  // which two rows were mixed and with which λ: nothing below reads the rows the code reports.
+  const code = (r: number) => (r * r * 7 + 3) % 256;
+  const pixels = new Uint8Array(count * 784);
+  for (let r = 0; r < count; r++) [pixels[r * 784], pixels[r * 784 + 1]] = [r, code(r)];
   const labels = Uint8Array.from({ length: count }, (_, r) => r % 10);
   const train = { pixels, labels, count };
 
-  test('mixup pairs row i of stream one with row i of stream two, weighted by λ', () => {
-    const batch = new EpochBatches(train, 'mixup', 0.2, 16, 9, 1).batch(0);
-    const [rows1, rows2] = batch.rows!;
-    for (let i = 0; i < batch.size; i++) {
-      const l = batch.lam![i]!;
-      const expected = l * (rows1[i]! / 255) + (1 - l) * (rows2[i]! / 255);
-      assert.ok(Math.abs(batch.x[i * 784]! - expected) < 1e-6);
-      assert.ok(Math.abs(batch.y[i * 10 + (rows1[i]! % 10)]! - (rows1[i]! % 10 === rows2[i]! % 10 ? 1 : l)) < 1e-6);
+  /** Stream two's row and λ behind a mixed sample whose stream-one row is known; null if λ ≈ 1 hides it. */
+  function unmix(x0: number, x1: number, one: number): { two: number; lam: number } | null {
+    const found: { two: number; lam: number }[] = [];
+    for (let b = 0; b < count; b++) {
+      if (b === one) continue;
+      const lam = (x0 * 255 - b) / (one - b);
+      if (lam < 0.03 || lam > 0.97) continue;
+      if (Math.abs(x1 * 255 - (lam * code(one) + (1 - lam) * code(b))) < 1e-3) found.push({ two: b, lam });
     }
+    return found.length === 1 ? found[0]! : null;
+  }
+
+  test('mixup mixes each baseline row with a row of an independent second stream, weighted by λ', () => {
+    const mixup = new EpochBatches(train, 'mixup', 1, 8, 9, 1);
+    const baseline = new EpochBatches(train, 'baseline', 1, 8, 9, 1);
+    const secondRows: number[] = [];
+    let lambdas: number[] = [];
+    let identified = 0;
+    for (let step = 0; step < mixup.steps; step++) {
+      const b = baseline.batch(step);
+      const oneRows = Array.from({ length: b.size }, (_, i) => Math.round(b.x[i * 784]! * 255));
+      const m = mixup.batch(step);
+      lambdas = lambdas.concat(Array.from(m.lam!));
+      for (let i = 0; i < m.size; i++) {
+        const found = unmix(m.x[i * 784]!, m.x[i * 784 + 1]!, oneRows[i]!);
+        if (found === null) continue;
+        identified++;
+        secondRows.push(found.two);
+        assert.ok(Math.abs(found.lam - m.lam![i]!) < 1e-4, `step ${step} sample ${i}: λ ${found.lam} from the pixels, ${m.lam![i]} reported`);
+        // Labels mix with the same λ: λ on stream one's class, 1 − λ on stream two's.
+        const y = Array.from(m.y.subarray(i * 10, i * 10 + 10));
+        const expected = new Array(10).fill(0);
+        expected[oneRows[i]! % 10] += found.lam;
+        expected[found.two % 10] += 1 - found.lam;
+        y.forEach((v, k) => assert.ok(Math.abs(v - expected[k]) < 1e-4, `step ${step} sample ${i} class ${k}: ${v} vs ${expected[k]}`));
+      }
+    }
+    // At α = 1 λ is uniform: only the few near 0 or 1 (and pairs of equal rows) hide stream two.
+    assert.ok(identified >= 0.8 * count, `stream two identified for ${identified} of ${count} samples`);
+    assert.ok(new Set(secondRows).size === secondRows.length, 'stream two is a shuffle: no row twice in an epoch');
+    assert.ok(lambdas.some((l) => l < 0.9) && lambdas.some((l) => l > 0.1), `λ spreads over (0, 1): ${lambdas.join(', ')}`);
+  });
+
+  test('at α > 0, most rows of stream two differ from stream one, and λ is not all 1', () => {
+    const batches = new EpochBatches(train, 'mixup', 0.2, 16, 9, 1);
+    let same = 0;
+    let total = 0;
+    const lambdas: number[] = [];
+    for (let step = 0; step < batches.steps; step++) {
+      const b = batches.batch(step);
+      const [one, two] = b.rows!;
+      for (let i = 0; i < b.size; i++) same += one[i] === two[i] ? 1 : 0;
+      total += b.size;
+      lambdas.push(...b.lam!);
+    }
+    assert.ok(same <= total / 4, `${same} of ${total} samples mixed with themselves`);
+    assert.ok(lambdas.filter((l) => l < 0.999).length >= total / 4, `λ: ${lambdas.join(', ')}`);
   });
 
   test('at α = 0 the mixup arm sees exactly the baseline batches', () => {
@@ -85,5 +169,37 @@ describe('EpochBatches', () => {
       assert.deepEqual([...a.x], [...b.x]);
       assert.deepEqual([...a.y], [...b.y]);
     }
+  });
+
+  test('the streams and λ are the named draws of the run seed: shuffle one, shuffle two, lambda per step', () => {
+    const batches = new EpochBatches(train, 'mixup', 0.4, 16, 9, 2);
+    const one = epochOrder(count, 16, 9, 'one', 2);
+    const two = epochOrder(count, 16, 9, 'two', 2);
+    for (let step = 0; step < batches.steps; step++) {
+      const b = batches.batch(step);
+      assert.deepEqual([...b.rows![0]], [...batchSlice(one, 16, step)]);
+      assert.deepEqual([...b.rows![1]], [...batchSlice(two, 16, step)]);
+      assert.deepEqual([...b.lam!], [...sampleLambda(0.4, b.size, rngFor(9, 'lambda', 2, step))]);
+    }
+  });
+
+  test('the baseline never mixes, whatever α it is given', () => {
+    const b = new EpochBatches(train, 'baseline', 0.4, 16, 9, 2).batch(0);
+    assert.equal(b.lam, undefined);
+    assert.equal(b.rows, undefined);
+    const rows = batchSlice(epochOrder(count, 16, 9, 'one', 2), 16, 0);
+    rows.forEach((r, i) => assert.equal(b.x[i * 784], Math.fround(r / 255)));
+  });
+});
+
+describe('sliceRows', () => {
+  test('rows start to end of images and labels, without copying', () => {
+    const data = { x: Float32Array.from({ length: 4 * 784 }, (_, i) => Math.floor(i / 784)), y: Float32Array.from({ length: 40 }, (_, i) => i), count: 4 };
+    const slice = sliceRows(data, 1, 3);
+    assert.equal(slice.size, 2);
+    assert.equal(slice.x.length, 2 * 784);
+    assert.deepEqual([slice.x[0], slice.x[2 * 784 - 1]], [1, 2]);
+    assert.deepEqual([...slice.y], Array.from({ length: 20 }, (_, i) => 10 + i));
+    assert.equal(slice.x.buffer, data.x.buffer);
   });
 });

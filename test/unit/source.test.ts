@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 
 import { JobError, NotFoundError, UsageError } from '../../job/errors.js';
 import {
@@ -17,6 +18,8 @@ import {
   openDataSource,
   resolveDataLocation,
 } from '../../job/data/source.js';
+
+const HAS_DEBIAN_DATASET = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
 
 describe('default data location', () => {
   const present = () => true;
@@ -41,8 +44,11 @@ describe('default data location', () => {
     assert.ok(openDataSource(undefined, {}, { dirExists: absent, cacheDir: '/nonexistent' }) instanceof HttpDataSource);
   });
 
-  test('the real check looks at the directory itself', () => {
-    assert.equal(resolveDataLocation(undefined, {}), existsSync(SYSTEM_DATA_DIR) ? SYSTEM_DATA_DIR : FASHION_MNIST_MIRROR);
+  // .ci/run installs dataset-fashion-mnist, so in CI this runs (and a skip fails the run).
+  test('with dataset-fashion-mnist installed, the default is its directory', { skip: !HAS_DEBIAN_DATASET && 'dataset-fashion-mnist is not installed' }, () => {
+    assert.equal(SYSTEM_DATA_DIR, '/usr/share/datasets/fashion-mnist');
+    assert.equal(resolveDataLocation(undefined, {}), '/usr/share/datasets/fashion-mnist');
+    assert.ok(openDataSource(undefined, {}) instanceof StorageDataSource);
   });
 
   test('an empty --data is a UsageError', () => {
@@ -71,7 +77,13 @@ describe('http(s) data source', () => {
   let base: string;
   let cacheRoot: string;
   const hits: string[] = [];
-  const files: Record<string, Buffer> = { 'a.gz': Buffer.from('first file'), 'b.gz': Buffer.alloc(300_000, 7) };
+  // Real gzip: a download must look like its name before it is cached.
+  const files: Record<string, Buffer> = {
+    'a.gz': gzipSync('first file'),
+    'b.gz': gzipSync(Buffer.alloc(300_000, 7)),
+    'c.gz': gzipSync('third file'),
+    'html.gz': Buffer.from('<!DOCTYPE html><html><body>Please log in</body></html>'),
+  };
 
   before(async () => {
     cacheRoot = await mkdtemp(path.join(os.tmpdir(), 'source-cache-'));
@@ -124,6 +136,31 @@ describe('http(s) data source', () => {
     const cacheDir = (source as HttpDataSource).cacheDir;
     assert.ok(cacheDir.startsWith(path.join(cacheRoot, '127.0.0.1-')));
     assert.deepEqual(await readdir(cacheDir), ['b.gz'], 'no temporary file is left behind');
+  });
+
+  test('a 200 answer that is not gzip or IDX (an HTML page) is refused naming the URL and the cache file, and is not cached', async () => {
+    const source = openDataSource(base, {}, { cacheDir: cacheRoot }) as HttpDataSource;
+    const cached = path.join(source.cacheDir, 'html.gz');
+    await assert.rejects(source.read('html.gz'), (error: unknown) =>
+      error instanceof JobError &&
+      error.message === `download ${base}/html.gz: neither gzip nor IDX data (it begins "<!DOCTYPE html><html><body>Please log in"); not cached (cache file would be ${cached})`);
+    assert.equal(existsSync(cached), false);
+  });
+
+  test('a bad file already in the cache is removed and fetched again, once', async () => {
+    const source = openDataSource(base, {}, { cacheDir: cacheRoot }) as HttpDataSource;
+    await mkdir(source.cacheDir, { recursive: true });
+    await writeFile(path.join(source.cacheDir, 'c.gz'), '<html>cached error page</html>');
+    hits.length = 0;
+    assert.deepEqual(await source.read('c.gz'), files['c.gz']);
+    assert.deepEqual(await source.read('c.gz'), files['c.gz']);
+    assert.deepEqual(hits, ['c.gz']);
+    assert.deepEqual(await readFile(path.join(source.cacheDir, 'c.gz')), files['c.gz']);
+  });
+
+  test('messages about a downloaded file name its URL and its cache file', () => {
+    const source = openDataSource(base, {}, { cacheDir: cacheRoot }) as HttpDataSource;
+    assert.equal(source.describe('t.gz'), `${base}/t.gz (cached as ${path.join(source.cacheDir, 't.gz')})`);
   });
 
   test('the cache is keyed by base URL, so two mirrors never share files', () => {

@@ -94,3 +94,52 @@ describe('stats', () => {
     assert.throws(() => pairedDifferences([1, 2], [1]), /equal lengths; got 2 and 1/);
   });
 });
+
+describe('closed forms and edges (df 1 and 2 have exact formulas)', () => {
+  const cdf1 = (t: number) => 0.5 + Math.atan(t) / Math.PI;
+  const cdf2 = (t: number) => 0.5 + t / (2 * Math.sqrt(2 + t * t));
+  const close = (actual: number, expected: number, what: string) =>
+    assert.ok(Math.abs(actual - expected) <= 1e-12 * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs ${expected}`);
+
+  test('tCdf for 1 and 2 degrees of freedom, both tails', () => {
+    for (const t of [-30, -3, -0.5, 0, 0.7, 4, 50]) {
+      close(tCdf(t, 1), cdf1(t), `tCdf(${t}, 1)`);
+      close(tCdf(t, 2), cdf2(t), `tCdf(${t}, 2)`);
+    }
+    assert.equal(tCdf(Number.POSITIVE_INFINITY, 3), 1);
+    assert.equal(tCdf(Number.NEGATIVE_INFINITY, 3), 0);
+  });
+
+  test('tQuantile for 1 and 2 degrees of freedom, both tails', () => {
+    for (const p of [0.01, 0.2, 0.5, 0.8, 0.975, 0.999]) {
+      close(tQuantile(p, 1), Math.tan(Math.PI * (p - 0.5)), `tQuantile(${p}, 1)`);
+      close(tQuantile(p, 2), (2 * p - 1) / Math.sqrt(2 * p * (1 - p)), `tQuantile(${p}, 2)`);
+    }
+  });
+
+  test('a probability outside (0, 1) or degrees of freedom ≤ 0 are refused', () => {
+    for (const p of [0, 1, -0.1, 1.5, Number.NaN]) assert.throws(() => tQuantile(p, 3), /a quantile needs 0 < p < 1/);
+    for (const df of [0, -1, Number.NaN]) {
+      assert.throws(() => tQuantile(0.9, df), /degrees of freedom = .*must be > 0/);
+      assert.throws(() => tCdf(1, df), /degrees of freedom = .*must be > 0/);
+    }
+  });
+
+  test('the regularized incomplete beta against its binomial sum, on both sides of the mean', () => {
+    // I_x(2, 3) = P(Binomial(4, x) ≥ 2)
+    const exact = (x: number) => 6 * x ** 2 * (1 - x) ** 2 + 4 * x ** 3 * (1 - x) + x ** 4;
+    for (const x of [0.05, 0.3, 0.5, 0.8, 0.99]) close(regularizedBeta(x, 2, 3), exact(x), `I_${x}(2, 3)`);
+    assert.equal(regularizedBeta(-0.5, 2, 3), 0);
+    assert.equal(regularizedBeta(1.5, 2, 3), 1);
+  });
+
+  test('ln Γ below 1/2 (the reflection formula)', () => {
+    close(logGamma(0.25), Math.log(3.625609908221908), 'ln Γ(1/4)');
+    close(logGamma(0.1), Math.log(9.513507698668732), 'ln Γ(1/10)');
+  });
+
+  test('two values have a standard deviation; one has none and no interval', () => {
+    assert.equal(sampleSd([1, 3]), Math.SQRT2);
+    assert.deepEqual(confidenceInterval([4]), { n: 1, mean: 4, sd: null, halfWidth: null, low: null, high: null });
+  });
+});

@@ -74,6 +74,16 @@ describe('LocalStorage', () => {
     assert.equal(await storage.exists('x.csv'), false);
   });
 
+  test('a folder emptied by a delete goes too, as on S3; its base and non-empty folders stay', async () => {
+    const storage = new LocalStorage(path.join(dir, 'prune'));
+    await storage.write('checkpoints/a/x.f32', 'x', 'application/octet-stream');
+    await storage.write('checkpoints/state.json', '{}', 'application/json');
+    await storage.delete('checkpoints/a/x.f32');
+    assert.deepEqual((await readdir(path.join(dir, 'prune', 'checkpoints'))).sort(), ['state.json']);
+    await storage.delete('checkpoints/state.json');
+    assert.deepEqual(await readdir(path.join(dir, 'prune')), []);
+  });
+
   test('child storage is rooted below its parent', async () => {
     const parent = new LocalStorage(path.join(dir, 'parent'));
     await parent.child('runs/r1').write('metrics.json', '{}', 'application/json');

@@ -100,7 +100,7 @@ describe('JSON read back from storage', () => {
     const run = new LocalStorage(path.join(dir, 'runs', 'resumed'));
     await run.write(CHECKPOINT_STATE, JSON.stringify({ version: 1, runId: 'resumed', savedAt: 'now', completed: {}, current: null, tensors: null }), 'application/json');
     await assert.rejects(readCheckpoint(run), {
-      message: `${run.uriOf(CHECKPOINT_STATE)} is not a version 1 checkpoint state: config: Invalid input: expected object, received undefined`,
+      message: `${run.uriOf(CHECKPOINT_STATE)} is not a version 1 checkpoint state: config: Invalid input: expected object, received undefined; start again with --discard-checkpoint to train this run from scratch`,
     });
     await run.write(CHECKPOINT_STATE, JSON.stringify({ version: 2 }), 'application/json');
     await assert.rejects(readCheckpoint(run), { message: /state\.json is not a version 1 checkpoint state: version: / });

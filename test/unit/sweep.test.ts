@@ -272,6 +272,26 @@ describe('sweep on AWS Batch', () => {
     assert.deepEqual(countLines, ['RUNNABLE 6 (of 6)', 'RUNNING 4 · SUCCEEDED 2 (of 6)', 'SUCCEEDED 5 · FAILED 1 (of 6)']);
   });
 
+  test('--wait ends when every child has ended even if the parent has not moved, and explains the failures', async () => {
+    // moto leaves a parent with failed children SUBMITTED; AWS would move it to FAILED a moment later.
+    let polls = 0;
+    const rec = recorder({
+      batch: {
+        describeJobs: async () => {
+          polls++;
+          return { jobs: [{ jobId: 'job-123', status: 'SUBMITTED', arrayProperties: { statusSummary: { SUCCEEDED: 4, FAILED: 2 }, size: 6 } }], $metadata: {} } as never;
+        },
+        listJobs: async () => [{ jobId: 'job-123:0', jobName: 'x' }, { jobId: 'job-123:5', jobName: 'x' }],
+      },
+    });
+    const explained: unknown[] = [];
+    rec.deps = { ...rec.deps, reportFailures: async (record, jobId, failed) => void explained.push([record.sweepId, jobId, failed]) };
+    const outcome = await sweep({ ...flagsGiven, wait: true }, rec.deps);
+    assert.equal(polls, 1);
+    assert.deepEqual(outcome.failed, ['alpha-0_seed-1', 'alpha-0.2_seed-3']);
+    assert.deepEqual(explained, [['alpha-study', 'job-123', ['alpha-0_seed-1', 'alpha-0.2_seed-3']]]);
+  });
+
   test('--wait tolerates a job that DescribeJobs does not show yet, but not for ever', async () => {
     let polls = 0;
     const rec = recorder({

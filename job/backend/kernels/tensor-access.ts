@@ -58,6 +58,23 @@ export class TensorAccess {
     return (this.backend as CpuBackendLike).makeTensorInfo(shape, 'float32', values);
   }
 
+  /**
+   * Allocates several float32 outputs, then lets `fill` write every element of each: the views
+   * are taken after the last allocation, so none is detached on wasm. Not zeroed on wasm.
+   */
+  outputs(shapes: readonly number[][], fill: (outs: Float32Array[]) => void): tf.TensorInfo[] {
+    if (this.backendName === 'wasm') {
+      const wasm = this.backend as WasmBackendLike;
+      const infos = shapes.map((shape) => wasm.makeOutput(shape, 'float32'));
+      fill(infos.map((info) => wasm.typedArrayFromHeap(info) as Float32Array));
+      return infos;
+    }
+    const values = shapes.map((shape) => new Float32Array(shape.reduce((a, b) => a * b, 1)));
+    fill(values);
+    const cpu = this.backend as CpuBackendLike;
+    return shapes.map((shape, i) => cpu.makeTensorInfo(shape, 'float32', values[i]!));
+  }
+
   /** Runs another kernel of the same backend directly, the way backends compose their own kernels. */
   run(kernelName: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): tf.TensorInfo {
     const config = tf.getKernel(kernelName, this.backendName);

@@ -1,0 +1,69 @@
+/**
+ * One holder per run id on S3, with real conditional writes. s3rver ignores `If-None-Match` on PUT
+ * (it only honours it on GET), so this suite runs against moto's S3 server, which implements both
+ * `If-None-Match: *` and `If-Match` on PutObject: the virtualenv of test/support/moto-venv.sh (made on first
+ * use, as for the cloud test).
+ */
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { JobError } from '../../job/errors.js';
+import { acquireLease, LEASE_KEY } from '../../job/storage/lease.js';
+import { openStorage } from '../../job/storage/open.js';
+import { startMotoServer, type MotoServer } from '../support/moto-server.js';
+
+const BUCKET = 'mixup-lease';
+
+describe('run lease on S3 (moto)', () => {
+  let moto: MotoServer;
+  let env: NodeJS.ProcessEnv;
+  const savedEnv = { ...process.env };
+
+  before(async () => {
+    moto = await startMotoServer(path.join(await mkdtemp(path.join(tmpdir(), 'mixup-lease-')), 'moto.log'));
+    env = { ...moto.env, AWS_EC2_METADATA_DISABLED: 'true', AWS_MAX_ATTEMPTS: '2' };
+    Object.assign(process.env, env);
+    const client = new S3Client({ endpoint: moto.endpoint, region: moto.env.AWS_REGION, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    client.destroy();
+  });
+
+  after(async () => {
+    await moto?.stop();
+    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+    Object.assign(process.env, savedEnv);
+  });
+
+  test('the second holder is refused naming the first; a stale lease is taken over by exactly one of two', async () => {
+    const run = openStorage(`s3://${BUCKET}/runs`, '--out', { env }).child('r1');
+    const first = await acquireLease(run, { runId: 'r1', env: {} });
+    await assert.rejects(acquireLease(run, { runId: 'r1', env: {} }), (error: unknown) =>
+      error instanceof JobError && /^run r1 is in use by pid \d+ on .*lease renewed \d+ s ago, s3:\/\/mixup-lease\/runs\/r1\/lease\.json/.test(error.message));
+    await first.renew();
+    first.assertHeld();
+    await first.release();
+    assert.equal(await run.exists(LEASE_KEY), false);
+
+    const dead = { token: 'x', host: 'lost-host', pid: 1, batchJobId: null, renewedAt: new Date(Date.now() - 60_000).toISOString(), ttlSeconds: 5 };
+    await run.write(LEASE_KEY, JSON.stringify(dead), 'application/json');
+    const outcomes = await Promise.allSettled([acquireLease(run, { runId: 'r1', env: {} }), acquireLease(run, { runId: 'r1', env: {} })]);
+    const won = outcomes.filter((o) => o.status === 'fulfilled');
+    assert.equal(won.length, 1, JSON.stringify(outcomes.map((o) => o.status)));
+    const lost = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    assert.match(String(lost.reason.message), /in use by pid/);
+    await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireLease>>>).value.release();
+  });
+
+  test('a holder whose lease was taken over learns it at its next renewal', async () => {
+    const run = openStorage(`s3://${BUCKET}/runs`, '--out', { env }).child('r2');
+    const earlier = await acquireLease(run, { runId: 'r2', env: { AWS_BATCH_JOB_ID: 'job-7' } });
+    const retry = await acquireLease(run, { runId: 'r2', env: { AWS_BATCH_JOB_ID: 'job-7' } });
+    await earlier.renew();
+    assert.throws(() => earlier.assertHeld(), /run r2 was taken over by .*AWS Batch job job-7/);
+    await retry.release();
+  });
+});
