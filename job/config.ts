@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 import { ARMS, BACKENDS, type RunConfig } from './shared/metrics.js';
 import { UsageError } from './errors.js';
+import { alphaTextSchema } from './shared/alpha.js';
 import { gridPointFromEnv, MAX_SEED } from './shared/grid.js';
 import { DEFAULT_VAL_SAMPLES } from './shared/fashion-mnist.js';
 
@@ -23,8 +24,8 @@ export const RUN_OPTIONS = {
     flag: '--alpha',
     help: 'Beta(α, α) concentration of the mixing weights; 0 disables mixing in the mixup arm',
     default: String(DEFAULT_ALPHA),
-    schema: z.string().trim().regex(/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i, 'must be a number').transform(Number)
-      .pipe(z.number().min(0, 'must be ≥ 0 (0 means no mixing)').max(1e6, 'must be ≤ 1e6')),
+    // The same rule as a sweep's --alphas and sweep.json: one home, job/shared/alpha.ts.
+    schema: alphaTextSchema,
   },
   epochs: { flag: '--epochs', help: 'training epochs per arm', default: String(DEFAULT_EPOCHS), schema: integer(1, 'must be ≥ 1') },
   batchSize: { flag: '--batch-size', help: 'images per training step', default: String(DEFAULT_BATCH_SIZE), schema: integer(1, 'must be ≥ 1') },

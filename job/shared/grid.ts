@@ -6,6 +6,7 @@
  * For α = [0, 0.2] and seeds = [1, 2, 3]: 0 → (0, 1), 1 → (0, 2), 2 → (0, 3), 3 → (0.2, 1), …
  */
 import { UsageError } from '../errors.js';
+import { alphaProblem, parseDecimal } from './alpha.js';
 
 /** AWS Batch's largest array job. */
 export const MAX_ARRAY_SIZE = 10_000;
@@ -36,8 +37,8 @@ export function validateGrid(alphas: readonly number[], seeds: readonly number[]
   if (alphas.length === 0) problems.push("'alphas' is empty; give at least one α, e.g. --alphas 0,0.2");
   if (seeds.length === 0) problems.push("'seeds' is empty; give at least one seed, e.g. --seeds 3");
   for (const alpha of alphas) {
-    if (!Number.isFinite(alpha)) problems.push(`'alphas' contains ${alpha}; every α must be a finite number`);
-    else if (alpha < 0) problems.push(`'alphas' contains ${alpha}; α must be ≥ 0 (0 means no mixing)`);
+    const problem = alphaProblem(alpha);
+    if (problem) problems.push(`'alphas' contains ${alpha}; ${Number.isFinite(alpha) ? 'α' : 'every α'} ${problem}`);
   }
   for (const seed of seeds) {
     if (!Number.isSafeInteger(seed) || seed < 0 || seed > MAX_SEED) {
@@ -113,7 +114,8 @@ export function parseNumberList(flag: string, value: string): number[] {
   const parts = value.split(',').map((part) => part.trim());
   if (parts.length === 1 && parts[0] === '') return [];
   return parts.map((part) => {
-    const number = part === '' ? Number.NaN : Number(part);
+    // Decimal notation only, as `mixup run` takes it: Number() alone would read '0x10' as 16.
+    const number = parseDecimal(part) ?? Number.NaN;
     if (!Number.isFinite(number)) {
       throw new UsageError(`${flag} = '${value}': '${part}' is not a number; give a comma list such as 0,0.1,0.2`);
     }

@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 
+import { alphaSchema } from './alpha.js';
+
 export const METRICS_VERSION = 1;
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export const ARMS = ['both', 'mixup', 'baseline'] as const;
@@ -95,23 +97,29 @@ export interface Metrics {
   readonly arms: Partial<Record<ArmName, ArmMetrics>>;
 }
 
+// A NaN the job computed is `null` in JSON, which z.number() refuses; the bounds refuse the rest of
+// what cannot be a measurement (an accuracy of 5.0 would print as 500 %).
+const loss = z.number().nonnegative();
+const accuracy = z.number().min(0, 'must be a fraction from 0 to 1').max(1, 'must be a fraction from 0 to 1');
+const nonNegative = z.number().nonnegative();
+
 export const epochSchema = z.object({
   epoch: z.number().int().positive(),
-  loss: z.number(),
-  accuracy: z.number(),
-  valLoss: z.number(),
-  valAccuracy: z.number(),
-  seconds: z.number(),
+  loss,
+  accuracy,
+  valLoss: loss,
+  valAccuracy: accuracy,
+  seconds: nonNegative,
 });
 
 export const armMetricsSchema: z.ZodType<ArmMetrics> = z.object({
   history: z.array(epochSchema),
-  test: z.object({ loss: z.number(), accuracy: z.number() }),
-  imagesPerSecond: z.number(),
+  test: z.object({ loss, accuracy }),
+  imagesPerSecond: nonNegative,
 });
 
 export const runConfigSchema: z.ZodType<RunConfig> = z.object({
-  alpha: z.number(),
+  alpha: alphaSchema,
   epochs: z.number().int(),
   batchSize: z.number().int(),
   seed: z.number().int(),

@@ -4,16 +4,21 @@
  */
 import { z } from 'zod';
 
+import { alphaSchema } from './alpha.js';
+import { gridPoint, gridRunId, MAX_SEED } from './grid.js';
+
 export const SWEEP_VERSION = 1;
 export const EXECUTORS = ['batch', 'local'] as const;
 export type Executor = (typeof EXECUTORS)[number];
 
 const count = z.number().int().nonnegative();
 
+const seed = count.max(MAX_SEED);
+
 export const sweepRunSchema = z.object({
   index: count,
-  alpha: z.number(),
-  seed: count,
+  alpha: alphaSchema,
+  seed,
   runId: z.string().min(1),
 });
 
@@ -32,7 +37,7 @@ export const sweepRecordSchema = z.object({
   sweepId: z.string().min(1),
   createdAt: z.string(),
   executor: z.enum(EXECUTORS),
-  grid: z.object({ alphas: z.array(z.number()), seeds: z.array(count), size: count, order: z.string() }),
+  grid: z.object({ alphas: z.array(alphaSchema), seeds: z.array(seed), size: count, order: z.string() }),
   runs: z.array(sweepRunSchema),
   /** The `mixup run` settings given; absent ones take the job's defaults. */
   settings: z.record(z.string(), z.union([z.string(), z.number()])),
@@ -44,6 +49,32 @@ export const sweepRecordSchema = z.object({
   data: z.string().nullable(),
   batch: batchSubmissionSchema.nullable(),
   local: z.object({ concurrency: z.number().int().positive() }).nullable(),
+}).superRefine((record, ctx) => {
+  // The runs must be exactly the grid's points in index order: a run id is then a plain grid id
+  // (never '../x' or 'a/b', which would read or write outside the sweep), and no α or seed repeats.
+  const { alphas, seeds, size } = record.grid;
+  for (const [name, values] of [['alphas', alphas], ['seeds', seeds]] as const) {
+    const repeated = values.find((value, i) => values.indexOf(value) !== i);
+    if (repeated !== undefined) ctx.addIssue({ code: 'custom', path: ['grid', name], message: `repeats ${repeated}; each value may appear once` });
+  }
+  if (size !== alphas.length * seeds.length) {
+    ctx.addIssue({ code: 'custom', path: ['grid', 'size'], message: `is ${size}, but ${alphas.length} α × ${seeds.length} seeds = ${alphas.length * seeds.length}` });
+  }
+  if (record.runs.length !== alphas.length * seeds.length) {
+    ctx.addIssue({ code: 'custom', path: ['runs'], message: `lists ${record.runs.length} runs; the grid has ${alphas.length * seeds.length}` });
+    return;
+  }
+  record.runs.forEach((run, index) => {
+    const point = gridPoint(index, alphas, seeds);
+    const runId = gridRunId(point.alpha, point.seed);
+    if (run.index !== index || run.alpha !== point.alpha || run.seed !== point.seed || run.runId !== runId) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['runs', index],
+        message: `names run ${JSON.stringify(run.runId)} (index ${run.index}, α = ${run.alpha}, seed = ${run.seed}); grid point ${index} is ${runId}`,
+      });
+    }
+  });
 });
 
 export type SweepRun = z.infer<typeof sweepRunSchema>;

@@ -4,6 +4,7 @@
  */
 import type { JobSummary } from '@aws-sdk/client-batch';
 
+import { armsToTrain } from '../../job/config.js';
 import { JobError } from '../../job/errors.js';
 import { arrayIndexOf, parseGridRunId } from '../../job/shared/grid.js';
 import { MANIFEST_KEY, RUN_FILES } from '../../job/shared/layout.js';
@@ -79,22 +80,29 @@ export async function readRun(
     if (error instanceof JobError) return result('invalid', { problems: [error.message] });
     throw error;
   }
-  const alpha = metrics.config?.alpha;
-  const seed = metrics.config?.seed;
+  const { alpha, seed } = metrics.config;
   if (point && (alpha !== point.alpha || seed !== point.seed)) {
     return result('invalid', {
       problems: [`${storage.uriOf(RUN_FILES.metrics)} records α = ${alpha}, seed = ${seed}; the grid point is α = ${point.alpha}, seed = ${point.seed}`],
     });
   }
+  // A complete run has every arm it was asked for; one without is not complete, however it verifies.
+  const absent = armsToTrain(metrics.config.arms).filter((arm) => metrics.arms[arm] === undefined);
+  if (absent.length > 0) {
+    return result('invalid', {
+      problems: [`${storage.uriOf(RUN_FILES.metrics)} has no ${absent.join(' or ')} arm, though config.arms is '${metrics.config.arms}'`],
+    });
+  }
   const accuracy: Partial<Record<ArmName, number>> = {};
   for (const arm of ['mixup', 'baseline'] as const) {
-    const value = metrics.arms?.[arm]?.test?.accuracy;
-    if (typeof value === 'number' && Number.isFinite(value)) accuracy[arm] = value;
+    // The schema holds accuracies to [0, 1]: a null (NaN) or 5.0 made the run invalid above.
+    const value = metrics.arms[arm]?.test.accuracy;
+    if (value !== undefined) accuracy[arm] = value;
   }
   return {
     ...result('complete', { accuracy, objects: manifest.objects.map((object) => object.key) }),
-    alpha: typeof alpha === 'number' ? alpha : fallback.alpha,
-    seed: typeof seed === 'number' ? seed : fallback.seed,
+    alpha,
+    seed,
   };
 }
 

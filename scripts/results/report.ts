@@ -15,49 +15,60 @@ const PICTURES = [
   { key: RUN_FILES.samples, title: 'mixed training samples' },
 ] as const;
 
+/** Markup already built by `html`; anything else interpolated into `html` is escaped. */
+class Html {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * Every value interpolated here is escaped, whatever its type claims: α, seeds and ids come from
+ * sweep.json and metrics.json, which anyone with write access to the bucket can edit.
+ */
+function html(strings: TemplateStringsArray, ...values: readonly unknown[]): Html {
+  let out = strings[0]!;
+  values.forEach((value, i) => {
+    const parts = Array.isArray(value) ? value : [value];
+    out += parts.map((part) => (part instanceof Html ? part.text : escapeHtml(String(part)))).join('\n');
+    out += strings[i + 1]!;
+  });
+  return new Html(out);
+}
+
 export async function renderReport(summary: ResultsSummary, sweep: Storage, plotPng: Buffer): Promise<string> {
   const level = Math.round(summary.level * 100);
-  const resultRows = summary.rows
-    .map((row) => `<tr data-alpha="${row.alpha}">${tableCells(row).map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`)
-    .join('\n');
-  const runRows = summary.runs
-    .map(
-      (run) =>
-        `<tr class="run ${run.state}" data-run-id="${escapeHtml(run.runId)}"><td>${escapeHtml(run.runId)}</td><td>${run.alpha}</td>` +
-        `<td>${run.seed}</td><td>${run.state}</td><td>${accuracyCell(run, 'mixup')}</td><td>${accuracyCell(run, 'baseline')}</td>` +
-        `<td>${escapeHtml(run.problems.join('; '))}</td></tr>`,
-    )
-    .join('\n');
-  const perAlpha: string[] = [];
+  const resultRows = summary.rows.map(
+    (row) => html`<tr data-alpha="${row.alpha}">${tableCells(row).map((cell) => html`<td>${cell}</td>`)}</tr>`,
+  );
+  const runRows = summary.runs.map((run) => {
+    const cells = [run.runId, run.alpha, run.seed, run.state, accuracyCell(run, 'mixup'), accuracyCell(run, 'baseline'), run.problems.join('; ')];
+    return html`<tr class="run ${run.state}" data-run-id="${run.runId}">${cells.map((cell) => html`<td>${cell}</td>`)}</tr>`;
+  });
+  const perAlpha: Html[] = [];
   for (const row of summary.rows) {
     const shown = summary.runs
       .filter((run) => run.alpha === row.alpha && run.state === 'complete')
       .sort((a, b) => a.seed - b.seed)[0];
     if (!shown) {
-      perAlpha.push(`<section class="alpha"><h3>α = ${row.alpha}</h3><p>No complete run yet.</p></section>`);
+      perAlpha.push(html`<section class="alpha"><h3>α = ${row.alpha}</h3><p>No complete run yet.</p></section>`);
       continue;
     }
-    const figures: string[] = [];
+    const figures: Html[] = [];
     for (const picture of PICTURES) {
       if (!shown.objects.includes(picture.key)) continue;
       const png = await sweep.child(`${SWEEP_RUNS_DIR}/${shown.runId}`).read(picture.key);
-      figures.push(
-        `<figure><img src="${dataUri(png)}" alt="α = ${row.alpha}, seed ${shown.seed}: ${picture.title}">` +
-          `<figcaption>${picture.title}, run ${escapeHtml(shown.runId)}</figcaption></figure>`,
-      );
+      figures.push(html`<figure><img src="${dataUri(png)}" alt="α = ${row.alpha}, seed ${shown.seed}: ${picture.title}"><figcaption>${picture.title}, run ${shown.runId}</figcaption></figure>`);
     }
-    perAlpha.push(
-      `<section class="alpha" data-alpha="${row.alpha}"><h3>α = ${row.alpha} — seed ${shown.seed}</h3>` +
-        `<p>mixup ${formatInterval(row.mixup)} %, baseline ${formatInterval(row.baseline)} %</p>${figures.join('\n')}</section>`,
-    );
+    const means = `mixup ${formatInterval(row.mixup)} %, baseline ${formatInterval(row.baseline)} %`;
+    perAlpha.push(html`<section class="alpha" data-alpha="${row.alpha}"><h3>α = ${row.alpha} — seed ${shown.seed}</h3><p>${means}</p>${figures}</section>`);
   }
   const title = `MixUp sweep ${summary.id}`;
-  return `<!doctype html>
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<title>${title}</title>
 <style>
   body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #222; }
   table { border-collapse: collapse; margin: 1rem 0; }
@@ -71,8 +82,8 @@ export async function renderReport(summary: ResultsSummary, sweep: Storage, plot
 </style>
 </head>
 <body>
-<h1>${escapeHtml(title)}</h1>
-<p class="note">${escapeHtml(summary.uri)} · test accuracy, mean ± ${level} % confidence interval over seeds (Student t) ·
+<h1>${title}</h1>
+<p class="note">${summary.uri} · test accuracy, mean ± ${level} % confidence interval over seeds (Student t) ·
 the difference is mixup − baseline on the same seed (same initial weights), in percentage points.
 An interval that contains 0 means this sweep cannot tell the arms apart.</p>
 <h2>Results</h2>
@@ -92,10 +103,10 @@ ${runRows}
 </tbody>
 </table>
 <h2>Per α</h2>
-${perAlpha.join('\n')}
+${perAlpha}
 </body>
 </html>
-`;
+`.text;
 }
 
 function accuracyCell(run: RunResult, arm: 'mixup' | 'baseline'): string {

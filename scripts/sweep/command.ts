@@ -50,6 +50,13 @@ export function describeSweep(outcome: SweepOutcome): string {
   }
   if (outcome.final) lines.push(`  final:    ${formatCounts(outcome.final, record.grid.size)}`);
   if (outcome.failed.length > 0) lines.push(`  failed:   ${outcome.failed.join(', ')}`);
+  if (outcome.skipped?.length) lines.push(`  skipped:  ${outcome.skipped.length} complete before this run`);
+  if (outcome.stoppedBy) {
+    lines.push(
+      `  stopped:  by ${outcome.stoppedBy}; ${outcome.interrupted?.length ?? 0} runs checkpointed (${outcome.interrupted?.join(', ') || 'none'}); ` +
+        `the same command with --sweep-id ${record.sweepId} continues the sweep`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -157,6 +164,8 @@ export function registerSweepCommand(program: Command, deps?: () => SweepDeps): 
   command.action(async (flags: SweepFlags) => {
     const outcome = await sweep(sweepOptionsFromFlags(flags), deps?.());
     process.stdout.write(`${flags.json ? JSON.stringify(outcome, null, 2) : describeSweep(outcome)}\n`);
+    // 128 + the signal's number, as a shell reports a command the signal ended.
+    if (outcome.stoppedBy) process.exitCode = outcome.stoppedBy === 'SIGINT' ? 130 : 143;
     if (outcome.failed.length > 0) {
       throw new JobError(`${outcome.failed.length} of ${outcome.record.grid.size} runs failed: ${outcome.failed.join(', ')}`);
     }

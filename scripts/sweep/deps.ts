@@ -17,6 +17,7 @@ export interface ChildLike {
   readonly stderr: NodeJS.ReadableStream | null;
   once(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
   once(event: 'error', listener: (error: Error) => void): unknown;
+  kill(signal: NodeJS.Signals): boolean;
 }
 
 export type Spawner = (command: string, args: readonly string[], options: { env: NodeJS.ProcessEnv }) => ChildLike;
@@ -38,6 +39,8 @@ export interface SweepDeps {
   /** Rewrites one status line in place; absent when stderr is not a terminal. */
   readonly status?: (line: string) => void;
   readonly sleep: (ms: number) => Promise<void>;
+  /** Calls `handler` on SIGTERM and SIGINT until the returned function is called. @default - none: the sweep cannot be stopped cleanly */
+  readonly onSignal?: (handler: (signal: NodeJS.Signals) => void) => () => void;
   /** Batch --wait: explains failed runs (status reason, log tail); absent, failures are only counted. */
   readonly reportFailures?: (record: SweepRecord, jobId: string, failed: readonly string[]) => Promise<void>;
 }
@@ -55,6 +58,8 @@ export function defaultCli(): { command: string; args: string[] } {
     : { command: process.execPath, args: [path.join(root, 'dist', 'job', 'cli.js')] };
 }
 
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
 export function defaultSweepDeps(): SweepDeps {
   let batch: BatchApi | undefined;
   let ssm: SsmApi | undefined;
@@ -66,12 +71,20 @@ export function defaultSweepDeps(): SweepDeps {
     doctor: () => (doctor ??= createDoctorApi()),
     openStorage: openStorageDefault,
     now: () => new Date(),
-    spawn: (command, args, { env }) => spawnProcess(command, [...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    // Its own process group: Ctrl-C on a terminal then reaches the sweep alone, which forwards ONE
+    // SIGTERM; a child given two signals would exit at once, without its checkpoint.
+    spawn: (command, args, { env }) => spawnProcess(command, [...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }),
     cli: defaultCli(),
     env: process.env,
     log: (line) => process.stderr.write(`${tty ? '\x1b[2K\r' : ''}${line}\n`),
     status: tty ? (line) => process.stderr.write(`\x1b[2K\r${line}`) : undefined,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    onSignal: (handler) => {
+      for (const signal of STOP_SIGNALS) process.on(signal, handler);
+      return () => {
+        for (const signal of STOP_SIGNALS) process.off(signal, handler);
+      };
+    },
     reportFailures: (record, jobId, failed) => reportFailures(record, jobId, failed, (line) => process.stderr.write(`${line}\n`)),
   };
 }

@@ -5,35 +5,83 @@ import type { ChildLike, SweepDeps } from './deps.js';
 import type { SweepOutcome } from './record.js';
 import { formatCounts } from './wait.js';
 
-/** Runs every grid point as `mixup run` child processes, at most `concurrency` at once. */
-export async function runLocal(record: SweepRecord, sweepUri: string, deps: SweepDeps): Promise<SweepOutcome> {
-  const concurrency = record.local!.concurrency;
-  const state = new Map<string, string>(record.runs.map((run) => [run.runId, 'PENDING']));
-  const show = () => {
-    const counts: Record<string, number> = {};
-    for (const value of state.values()) counts[value] = (counts[value] ?? 0) + 1;
-    (deps.status ?? deps.log)(formatCounts(counts, record.runs.length));
+/** `mixup run` exits 143 when a signal stopped it after writing its checkpoint. */
+const CHECKPOINTED_EXIT = 143;
+
+export interface LocalRunOptions {
+  /** Runs at once. */
+  readonly concurrency: number;
+  /** Run ids already complete (a rerun of the sweep id): not started again. */
+  readonly skip?: ReadonlySet<string>;
+}
+
+/**
+ * Runs every grid point as `mixup run` child processes, at most `concurrency` at once. SIGTERM or
+ * SIGINT starts no further run and forwards one SIGTERM to each running child, which checkpoints
+ * and exits 143; a second signal is forwarded too, and the children then exit at once.
+ */
+export async function runLocal(record: SweepRecord, sweepUri: string, deps: SweepDeps, options: LocalRunOptions): Promise<SweepOutcome> {
+  const { concurrency } = options;
+  const skip = options.skip ?? new Set<string>();
+  const state = new Map<string, string>(record.runs.map((run) => [run.runId, skip.has(run.runId) ? 'SKIPPED' : 'PENDING']));
+  const counts = () => {
+    const counted: Record<string, number> = {};
+    for (const value of state.values()) counted[value] = (counted[value] ?? 0) + 1;
+    return counted;
   };
-  deps.log(`sweep ${record.sweepId}: ${record.runs.length} runs, ${concurrency} at a time; plan in ${sweepUri}`);
-  const queue = [...record.runs];
+  const show = () => (deps.status ?? deps.log)(formatCounts(counts(), record.runs.length));
+  const queue = record.runs.filter((run) => !skip.has(run.runId));
+  deps.log(
+    `sweep ${record.sweepId}: ${queue.length} runs, ${concurrency} at a time` +
+      `${skip.size > 0 ? `; ${skip.size} complete before, skipped` : ''}; plan in ${sweepUri}`,
+  );
+  const running = new Map<string, ChildLike>();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    const again = stoppedBy !== undefined;
+    stoppedBy ??= signal;
+    deps.log(
+      again
+        ? `sweep ${record.sweepId}: ${signal} again: stopping ${running.size} runs at once, without checkpoints`
+        : `sweep ${record.sweepId}: ${signal}: asking ${running.size} running runs to checkpoint and stop; ${queue.length} not started`,
+    );
+    for (const child of running.values()) child.kill('SIGTERM');
+  };
+  const unsubscribe = deps.onSignal?.(stop);
   const worker = async () => {
-    for (let run = queue.shift(); run; run = queue.shift()) {
+    for (let run = queue.shift(); run && !stoppedBy; run = queue.shift()) {
       state.set(run.runId, 'RUNNING');
       show();
-      const ok = await runChild(run, record, deps);
-      state.set(run.runId, ok ? 'SUCCEEDED' : 'FAILED');
+      const code = await runChild(run, record, deps, running);
+      state.set(run.runId, code === 0 ? 'SUCCEEDED' : stoppedBy && code === CHECKPOINTED_EXIT ? 'INTERRUPTED' : 'FAILED');
       show();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, record.runs.length) }, worker));
-  const counts: Record<string, number> = {};
-  for (const value of state.values()) counts[value] = (counts[value] ?? 0) + 1;
-  const failed = record.runs.filter((run) => state.get(run.runId) === 'FAILED').map((run) => run.runId);
-  deps.log(`sweep ${record.sweepId} finished: ${formatCounts(counts, record.runs.length)}`);
-  return { record, sweepUri, dryRun: false, final: counts, failed };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, queue.length)) }, worker));
+  } finally {
+    unsubscribe?.();
+  }
+  const withState = (wanted: string) => record.runs.filter((run) => state.get(run.runId) === wanted).map((run) => run.runId);
+  const final = counts();
+  const interrupted = withState('INTERRUPTED');
+  const notStarted = withState('PENDING');
+  if (stoppedBy) {
+    deps.log(
+      `sweep ${record.sweepId} stopped by ${stoppedBy}: ${formatCounts(final, record.runs.length)}; ` +
+        `${interrupted.length} checkpointed, ${notStarted.length} not started — the same command with --sweep-id ${record.sweepId} continues the sweep`,
+    );
+  } else {
+    deps.log(`sweep ${record.sweepId} finished: ${formatCounts(final, record.runs.length)}`);
+  }
+  return {
+    record, sweepUri, dryRun: false, final, failed: withState('FAILED'),
+    ...(stoppedBy ? { stoppedBy } : {}), interrupted, skipped: withState('SKIPPED'),
+  };
 }
 
-function runChild(run: SweepRun, record: SweepRecord, deps: SweepDeps): Promise<boolean> {
+/** Resolves with the child's exit code (null: killed by a signal it did not handle; -1: never started). */
+function runChild(run: SweepRun, record: SweepRecord, deps: SweepDeps, running: Map<string, ChildLike>): Promise<number | null> {
   const env: NodeJS.ProcessEnv = {};
   // The sweep's settings are the whole truth for its children: a stray MIXUP_ALPHA in the user's
   // shell must not change one point of the grid.
@@ -47,17 +95,20 @@ function runChild(run: SweepRun, record: SweepRecord, deps: SweepDeps): Promise<
       child = deps.spawn(deps.cli.command, [...deps.cli.args, 'run'], { env });
     } catch (error) {
       deps.log(`[${run.runId}] could not start: ${(error as Error).message}`);
-      resolve(false);
+      resolve(-1);
       return;
     }
+    running.set(run.runId, child);
     for (const stream of [child.stdout, child.stderr]) forwardLines(stream, (line) => deps.log(`[${run.runId}] ${line}`));
     child.once('error', (error) => {
+      running.delete(run.runId);
       deps.log(`[${run.runId}] could not start: ${error.message}`);
-      resolve(false);
+      resolve(-1);
     });
     child.once('close', (code, signal) => {
+      running.delete(run.runId);
       if (code !== 0) deps.log(`[${run.runId}] exited with ${signal ?? `code ${code}`}`);
-      resolve(code === 0);
+      resolve(code);
     });
   });
 }

@@ -13,6 +13,12 @@ export interface SweepOutcome {
   readonly final: Readonly<Record<string, number>> | null;
   /** Run ids of failed children (when followed to the end). */
   readonly failed: readonly string[];
+  /** Local executor: the signal that stopped the sweep before its end; absent when it ran out. */
+  readonly stoppedBy?: NodeJS.Signals;
+  /** Local executor: runs stopped by the signal (checkpointed; a rerun of the sweep resumes them). */
+  readonly interrupted?: readonly string[];
+  /** Local executor: runs already complete when a rerun of the sweep id began, left alone. */
+  readonly skipped?: readonly string[];
 }
 
 export async function writeRecord(storage: Storage, record: SweepRecord): Promise<void> {

@@ -10,13 +10,15 @@ import { DATA_PREFIX, SWEEP_FILE, SWEEP_RUNS_DIR, SWEEPS_PREFIX } from '../../jo
 import { MIN_ARRAY_SIZE } from '../../job/shared/grid.js';
 import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
 import { SWEEP_VERSION, type SweepRecord } from '../../job/shared/sweep-record.js';
+import type { Storage } from '../../job/storage/storage.js';
 import { readStackParameters } from '../batch-client.js';
 import { preflight } from '../doctor/command.js';
 import { submitBatch } from './batch.js';
 import { defaultSweepDeps, type SweepDeps } from './deps.js';
 import { runLocal } from './local.js';
 import { childEnvironment, DEFAULT_EXECUTOR, DEFAULT_LOCAL_RESULTS, planSweep, type SweepOptions } from './plan.js';
-import { writeRecord, type SweepOutcome } from './record.js';
+import { readSweepRecord, writeRecord, type SweepOutcome } from './record.js';
+import { completeRuns, sweepDifferences } from './rerun.js';
 
 /** Plans a sweep, records it, then submits (Batch) or runs (local) it. */
 export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSweepDeps()): Promise<SweepOutcome> {
@@ -83,12 +85,38 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
     await preflight({ stackName, jobQueueArn: queue!, jobDefinitionArn: jobDefinition!, data: dataStorage }, deps.doctor(), deps.log);
   }
   const storage = sweepStorage!;
-  if (await storage.exists(SWEEP_FILE)) {
-    throw new UsageError(`--sweep-id '${plan.sweepId}' is taken: ${sweepUri} exists; choose another id or omit --sweep-id`);
-  }
+  if (await storage.exists(SWEEP_FILE)) return continueSweep(storage, record, sweepUri, plan.concurrency, deps);
   await writeRecord(storage, record);
   if (executor === 'batch') return submitBatch(record, storage, sweepUri, options, deps);
-  return runLocal(record, sweepUri, deps);
+  return runLocal(record, sweepUri, deps, { concurrency: plan.concurrency });
+}
+
+/** The sweep id exists: the same local sweep continues where it stopped; anything else is refused. */
+async function continueSweep(
+  storage: Storage,
+  asked: SweepRecord,
+  sweepUri: string,
+  concurrency: number,
+  deps: SweepDeps,
+): Promise<SweepOutcome> {
+  const recorded = await readSweepRecord(storage);
+  const differences = sweepDifferences(recorded, asked);
+  if (differences.length > 0) {
+    throw new UsageError(
+      `--sweep-id '${asked.sweepId}' is taken by another plan (${sweepUri}): ${differences.join('; ')}; ` +
+        'give the recorded settings to continue it, or choose another id',
+    );
+  }
+  if (recorded.executor === 'batch') {
+    // Batch retries its own children; a second array job would race the first for the same runs.
+    throw new UsageError(`--sweep-id '${asked.sweepId}' is taken: ${sweepUri} is a Batch sweep, which is not submitted again; choose another id`);
+  }
+  const skip = await completeRuns(storage, recorded);
+  deps.log(
+    `sweep ${recorded.sweepId} exists with this plan: continuing it (${skip.size} of ${recorded.runs.length} runs complete; ` +
+      'the others start again, resuming from their checkpoints)',
+  );
+  return runLocal(recorded, sweepUri, deps, { concurrency, skip });
 }
 
 async function lookUp(

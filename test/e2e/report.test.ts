@@ -4,16 +4,20 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+import { MANIFEST_KEY } from '../../job/shared/layout.js';
 
 import { LocalStorage } from '../../job/storage/local.js';
 import { openStorage } from '../../job/storage/open.js';
+import type { ResultsSummary } from '../../scripts/results/aggregate.js';
+import { renderReport } from '../../scripts/results/report.js';
 import { results } from '../../scripts/results/results.js';
 import { fixtureSweepRecord, writeFixtureRun } from '../unit/sweep-fixtures.js';
 
@@ -83,5 +87,89 @@ describe('sweep report in Chromium', { skip: existsSync(CHROMIUM) ? false : `no 
     for (const image of images) assert.ok(image.width > 0 && image.height > 0, `${image.alt} did not decode`);
     assert.equal(images[0]!.width, 1600, 'the accuracy plot at 2× scale');
     await page.close();
+  });
+
+  /** Opens a page with every way a script could announce itself hooked: a dialog, the console, a global. */
+  async function openWatched(file: string): Promise<{ page: Page; ran: string[] }> {
+    const page = await browser.newPage();
+    const ran: string[] = [];
+    page.on('dialog', async (dialog) => {
+      ran.push(`dialog: ${dialog.message()}`);
+      await dialog.dismiss();
+    });
+    page.on('console', (message) => ran.push(`console: ${message.text()}`));
+    page.on('pageerror', (error) => ran.push(`error: ${error.message}`));
+    await page.goto(pathToFileURL(file).href);
+    // An onerror handler fires once its image has failed to load; give them all the time to.
+    await page.waitForLoadState('load');
+    await page.waitForTimeout(200);
+    if (await page.evaluate(() => (window as unknown as { pwned?: unknown }).pwned !== undefined)) ran.push('window.pwned was set');
+    return { page, ran };
+  }
+
+  const HOSTILE = [
+    '<img src=x onerror=alert(1)>',
+    '"><img src=x onerror="window.pwned=1;console.log(1)">',
+    "'><script>alert(2)</script>",
+    '</td></tr></table><svg onload=alert(3)>',
+  ];
+
+  test('hostile text anywhere in the summary shows literally and runs nothing', async () => {
+    // The case from the issue: α and seed as text from an old, hand-edited sweep.json. The schema
+    // refuses such files now, but the page must not depend on that: every field gets hostile text.
+    const [a, b, c, d] = HOSTILE as [string, string, string, string];
+    const run = (alpha: string, seed: string, runId: string, state: string) => ({
+      runId, alpha, seed, state, accuracy: { mixup: 0.5 }, problems: [d, a], uri: dir, objects: [],
+    });
+    const summary = {
+      kind: 'sweep', id: c, uri: b, level: 0.95, plot: null, report: null,
+      rows: [{ alpha: a, mixup: null, baseline: null, difference: null, total: 1, runs: { complete: 1, running: 0, failed: 0, incomplete: 0, invalid: 0, missing: 0 } }],
+      runs: [run(a, b, c, 'complete'), run(a, d, b, a)],
+    } as unknown as ResultsSummary;
+    const file = path.join(dir, 'hostile.html');
+    await writeFile(file, await renderReport(summary, new LocalStorage(dir), await readFile(path.join(dir, 'sweeps/rep/runs/alpha-0_seed-1/curves.png'))));
+    const { page, ran } = await openWatched(file);
+    assert.deepEqual(ran, [], 'no script ran');
+    assert.equal(await page.title(), `MixUp sweep ${c}`);
+    assert.equal(await page.locator('h1').textContent(), `MixUp sweep ${c}`);
+    assert.equal(await page.$$eval('script, svg, img:not([src^="data:"])', (found) => found.length), 0, 'no element came from the text');
+    const runs = await page.$$eval('#runs tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
+    assert.deepEqual(runs.map((cells) => cells.slice(0, 4)), [[c, a, b, 'complete'], [b, a, d, a]]);
+    assert.equal(runs[0]![6], `${d}; ${a}`);
+    assert.equal(await page.$eval('#results tbody td', (td) => td.textContent), a);
+    assert.match((await page.locator('.note').first().textContent())!, new RegExp(`^${b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} · `));
+    await page.close();
+  });
+
+  test('hostile text in a stored run reaches the page as text: a manifest naming a hostile object', async () => {
+    const sweep = new LocalStorage(dir).child('sweeps/hostile');
+    await sweep.write('sweep.json', JSON.stringify(fixtureSweepRecord('hostile', [0.5], [1], sweep.child('runs').uri)), 'application/json');
+    const run = sweep.child('runs/alpha-0.5_seed-1');
+    await writeFixtureRun(run, { alpha: 0.5, seed: 1, mixup: 0.8, baseline: 0.79 });
+    const manifest = JSON.parse((await run.read(MANIFEST_KEY)).toString());
+    manifest.objects.push({ ...manifest.objects[0], key: HOSTILE[0] });
+    await run.write(MANIFEST_KEY, JSON.stringify(manifest), 'application/json');
+    const summary = await results(
+      { sweep: 'hostile', results: dir, report: true },
+      { openStorage, localExists: () => false, ssm: () => { throw new Error('no SSM in this test'); } },
+    );
+    const { page, ran } = await openWatched(summary.report!);
+    assert.deepEqual(ran, [], 'no script ran');
+    const problems = await page.$eval('#runs tbody tr td:last-child', (td) => td.textContent);
+    assert.ok(problems!.includes(`${HOSTILE[0]} is listed in the manifest but missing`), problems!);
+    await page.close();
+  });
+
+  test('a sweep.json with α as hostile text is refused before any report is written', async () => {
+    const sweep = new LocalStorage(dir).child('sweeps/textalpha');
+    const record = fixtureSweepRecord('textalpha', [0.5], [1], sweep.child('runs').uri) as unknown as { grid: { alphas: unknown[] }; runs: { alpha: unknown }[] };
+    record.grid.alphas[0] = HOSTILE[0];
+    record.runs[0]!.alpha = HOSTILE[0];
+    await sweep.write('sweep.json', JSON.stringify(record), 'application/json');
+    await assert.rejects(
+      results({ sweep: 'textalpha', results: dir, report: true }, { openStorage, localExists: () => false, ssm: () => { throw new Error('no SSM'); } }),
+      /sweep\.json is not a version 1 sweep record: grid\.alphas\.0: .*expected number, received string$/,
+    );
+    assert.equal(await sweep.exists('report.html'), false);
   });
 });

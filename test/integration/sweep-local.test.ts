@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
 import type { Metrics } from '../../job/shared/metrics.js';
+import { LocalStorage } from '../../job/storage/local.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import { openStorage } from '../../job/storage/open.js';
 import type { ResultsSummary } from '../../scripts/results/aggregate.js';
@@ -127,3 +128,81 @@ describe('local sweep on S3, then results', () => {
     assert.deepEqual(await openStorage(RESULTS).list('sweeps/bad'), []);
   });
 });
+
+describe('a local sweep stopped by SIGTERM, then run again', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'sweep-sigterm-'));
+    await writeFakeFashionMnist(path.join(dir, 'fake'), { train: 400, test: 100, seed: 6 });
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const sweepArgs = (epochs: string) => [
+    'sweep', '--executor', 'local', '--alphas', '0,0.5', '--seeds', '1', '--epochs', epochs, '--batch-size', '16',
+    '--val-samples', '44', '--backend', 'wasm', '--data', path.join(dir, 'fake'), '--results', dir, '--sweep-id', 'stopped',
+  ];
+
+  /** Starts the sweep and sends it SIGTERM once its first child has finished an epoch (so it is mid-run). */
+  function sweepThenSigterm(): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'scripts/cli.ts'), ...sweepArgs('3')], {
+      cwd: dir, env: { ...process.env, MIXUP_ALPHA: undefined }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      if (!sent && /\[alpha-0_seed-1\] \{.*"event":"epoch"/.test(stderr)) {
+        sent = true;
+        child.kill('SIGTERM');
+      }
+    });
+    child.stdout.resume();
+    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+  }
+
+  test('the children checkpoint, and the same command continues the sweep', { timeout: 240_000 }, async () => {
+    const runs = new LocalStorage(dir).child('sweeps/stopped/runs');
+    const stopped = await sweepThenSigterm();
+    assert.equal(stopped.code, 143, stopped.stderr);
+    assert.match(stopped.stderr, /SIGTERM: asking 1 running runs to checkpoint and stop; 1 not started/);
+    assert.match(stopped.stderr, /\[alpha-0_seed-1\] \{.*"event":"interrupted"/);
+    assert.match(stopped.stderr, /\[alpha-0_seed-1\] exited with code 143/);
+    assert.match(stopped.stderr, /stopped by SIGTERM: .*1 checkpointed, 1 not started/);
+    const first = runs.child('alpha-0_seed-1');
+    assert.ok((await first.list('checkpoints/')).length > 0, 'the interrupted run has its checkpoint');
+    assert.equal(await first.exists('manifest.json'), false);
+    assert.deepEqual(await runs.child('alpha-0.5_seed-1').list(), [], 'the second run never started');
+
+    const other = await mixupIn(dir, sweepArgs('4'));
+    assert.equal(other.code, 2);
+    assert.equal(other.stderr.trim().split('\n').length, 1, other.stderr);
+    assert.match(other.stderr, /^mixup: --sweep-id 'stopped' is taken by another plan .*: --epochs 3 → 4; give the recorded settings/);
+
+    const resumed = await mixupIn(dir, sweepArgs('3'));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /continuing it \(0 of 2 runs complete/);
+    assert.match(resumed.stderr, /\[alpha-0_seed-1\] \{.*"event":"resume"/);
+    for (const runId of ['alpha-0_seed-1', 'alpha-0.5_seed-1']) {
+      const manifest = await readManifest(runs.child(runId));
+      assert.ok(manifest, `${runId} is complete`);
+      const metrics = JSON.parse((await runs.child(runId).read('metrics.json')).toString()) as Metrics;
+      assert.equal(metrics.arms.mixup!.history.length, 3);
+    }
+
+    const again = await mixupIn(dir, sweepArgs('3'));
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /continuing it \(2 of 2 runs complete/);
+    assert.doesNotMatch(again.stderr, /\[alpha-/, 'no run is started again');
+  });
+});
+
+function mixupIn(cwd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'scripts/cli.ts'), ...args], {
+    cwd, env: { ...process.env, MIXUP_ALPHA: undefined }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}

@@ -100,7 +100,8 @@ export async function writeFixtureRun(run: Storage, fixture: FixtureRun, runId =
     runId,
     config: {
       alpha: fixture.alpha, epochs: 2, batchSize: 64, seed: fixture.seed, valSamples: 100, trainLimit: 200,
-      data: '/data', out: '/out', runId, backend: 'cpu', arms: 'both',
+      data: '/data', out: '/out', runId, backend: 'cpu',
+      arms: fixture.mixup === undefined ? 'baseline' : fixture.baseline === undefined ? 'mixup' : 'both',
     },
     backend: 'cpu',
     versions: { node: process.versions.node },

@@ -332,6 +332,12 @@ describe('sweep on AWS Batch', () => {
 class FakeChild extends EventEmitter implements ChildLike {
   readonly stdout = new PassThrough();
   readonly stderr = new PassThrough();
+  readonly signals: NodeJS.Signals[] = [];
+  kill(signal: NodeJS.Signals): boolean {
+    this.signals.push(signal);
+    this.emit('signal', signal);
+    return true;
+  }
 }
 
 describe('sweep on this machine', () => {

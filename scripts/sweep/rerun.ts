@@ -1,0 +1,44 @@
+/**
+ * Running a sweep id again: the same plan continues (complete runs skipped, the others started
+ * again, each resuming from its checkpoint); another plan under the same id is refused.
+ */
+import { RUN_OPTIONS } from '../../job/config.js';
+import { SWEEP_RUNS_DIR } from '../../job/shared/layout.js';
+import type { SweepRecord } from '../../job/shared/sweep-record.js';
+import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
+import type { Storage } from '../../job/storage/storage.js';
+import type { ForwardedSetting } from './plan.js';
+
+/** What differs between the recorded sweep and the one asked for, as `what recorded → asked`. */
+export function sweepDifferences(recorded: SweepRecord, asked: SweepRecord): string[] {
+  const differences: string[] = [];
+  const compare = (what: string, before: string, after: string) => {
+    if (before !== after) differences.push(`${what} ${before} → ${after}`);
+  };
+  compare('--executor', recorded.executor, asked.executor);
+  compare('--alphas', recorded.grid.alphas.join(','), asked.grid.alphas.join(','));
+  compare('seeds', recorded.grid.seeds.join(','), asked.grid.seeds.join(','));
+  compare('--data', recorded.data ?? '(default)', asked.data ?? '(default)');
+  compare('runs in', recorded.runsUri, asked.runsUri);
+  const names = [...new Set([...Object.keys(recorded.settings), ...Object.keys(asked.settings)])].sort();
+  for (const name of names) {
+    const flag = RUN_OPTIONS[name as ForwardedSetting]?.flag ?? name;
+    const text = (value: string | number | undefined) => (value === undefined ? '(default)' : String(value));
+    compare(flag, text(recorded.settings[name]), text(asked.settings[name]));
+  }
+  return differences;
+}
+
+/** The runs of `record` whose manifest is there and verifies: complete, so not run again. */
+export async function completeRuns(sweep: Storage, record: SweepRecord): Promise<Set<string>> {
+  const complete = new Set<string>();
+  await Promise.all(
+    record.runs.map(async ({ runId }) => {
+      const run = sweep.child(`${SWEEP_RUNS_DIR}/${runId}`);
+      // A damaged manifest is the child's to report: it starts again and says what is wrong.
+      const manifest = await readManifest(run).catch(() => null);
+      if (manifest && (await verifyManifest(run, manifest)).length === 0) complete.add(runId);
+    }),
+  );
+  return complete;
+}
