@@ -244,6 +244,22 @@ describe('the doctor command', () => {
     assert.match(find(checks, /^data$/).detail, /^s3:\/\/mixup-data-123\/fashion-mnist: 4 files/);
   });
 
+  test('--queue cpu checks the CPU queue and job definition the stack publishes, as mixup sweep would use them', async () => {
+    const cpuQueue = `arn:aws:batch:${REGION}:${ACCOUNT}:job-queue/CpuJobQueue-abc`;
+    const cpuJobDef = `arn:aws:batch:${REGION}:${ACCOUNT}:job-definition/CpuJobDefinition-abc:1`;
+    const values: Record<string, string> = { ...SSM_VALUES, '/MixupBatch/cpu-job-queue-arn': cpuQueue, '/MixupBatch/cpu-job-definition-arn': cpuJobDef };
+    const asked: string[][] = [];
+    const cpuSsm: SsmApi = { getParameters: async (names) => (asked.push([...names]), Object.fromEntries(names.filter((n) => values[n]).map((n) => [n, values[n]!]))) };
+    const { opener } = dataStorage();
+    const described: string[] = [];
+    const api = createDoctorApi(clients({}));
+    const spy: typeof api = { ...api, describeJobQueue: async (arn) => (described.push(arn), api.describeJobQueue(arn)) };
+    await doctor({ queue: 'cpu' }, { api: () => spy, ssm: () => cpuSsm, openStorage: opener.openStorage, out: () => {} }).catch(() => []);
+    assert.ok(asked.flat().includes('/MixupBatch/cpu-job-queue-arn'), JSON.stringify(asked));
+    assert.ok(!asked.flat().includes('/MixupBatch/job-queue-arn'), 'the GPU queue is not read for --queue cpu');
+    assert.deepEqual(described, [cpuQueue]);
+  });
+
   test('a 0 GPU quota: prints the checklist, exits 1 with one line', async (t) => {
     const printed: string[] = [];
     const program = createProgram('test');
