@@ -37,9 +37,9 @@ module.exports = {
     {
       name: 'job-not-to-batch-or-ssm',
       severity: 'error',
-      comment: 'The image leaves out the Batch and SSM SDKs (Dockerfile); only the commands submit and look up.',
+      comment: 'The image leaves out the Batch, SSM, ECR, Service Quotas and CloudWatch Logs SDKs (Dockerfile); only the commands submit, look up and check.',
       from: { path: '^job/' },
-      to: { path: '@aws-sdk/client-(batch|ssm)' },
+      to: { path: '@aws-sdk/client-(batch|ssm|ecr|service-quotas|cloudwatch-logs)' },
     },
     {
       name: 'shared-stays-light',

@@ -12,7 +12,10 @@
 # Where the TypeScript is compiled; any image with Node ≥ 20.11 and npm.
 ARG BUILD_BASE=node:22-bookworm-slim
 # @tensorflow/tfjs-node-gpu 4.22 loads libtensorflow 2.9.1, which needs CUDA 11.2 and cuDNN 8.1:
-# a CUDA 12 base fails to load it.
+# a CUDA 12 base fails to load it. NVIDIA lists 11.2.2 tags as end-of-life, to be removed: mirror the
+# image into your own ECR and pin it by digest (README "Container"), e.g.
+#   --build-arg RUNTIME_BASE=123456789012.dkr.ecr.eu-west-1.amazonaws.com/cuda@sha256:<digest>
+# or -c runtimeBase=… for `cdk deploy`.
 ARG RUNTIME_BASE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04
 # Supplies Node to the runtime base: /usr/local/bin/node and /usr/local/lib/node_modules/npm, as the
 # official node images lay them out. Official Node 22 binaries need glibc ≥ 2.28; Ubuntu 20.04 has 2.31.
@@ -93,38 +96,53 @@ COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
 WORKDIR /app
 COPY package.json package-lock.json ./
 # `prepare` compiles with tsc, a dev dependency that --omit=dev leaves out; dist/ comes from the
-# build stage instead. Install scripts stay on: @tensorflow/tfjs-node-gpu (optional) downloads
-# libtensorflow in its own, and where that fails npm drops the package without failing the install.
-# A GPU image without it would train on wasm, hours instead of minutes, so by default that fails the
-# build; GPU_BACKEND=optional accepts it (offline builds, where the job falls back to wasm).
-# Source maps are half of tfjs's 290 MB and nothing reads them. The Batch and SSM SDKs are the user's
-# commands' (sweep, results), which the image does not hold; the job never imports them (the import
-# rules in .dependency-cruiser.cjs), and the runtime stage checks that the entry loads without them.
+# build stage instead. Packages install with scripts off; then only @tensorflow/tfjs-node-gpu's install
+# script runs, which downloads libtensorflow 2.9.1 and a prebuilt addon: from Google's storage by
+# default, from the user's mirror with TFJS_NODE_CDN_STORAGE (a base URL holding
+# tensorflow/libtensorflow/libtensorflow-gpu-linux-x86_64-2.9.1.tar.gz) or TFJS_CUSTOM_BINARY (the JSON
+# of tfjs-node's scripts/custom-binary.json: {"tf-lib": URL, "addon": {host, remote_path, package_name}}).
+# The installer does not check HTTP status, so the proof is loading the binding (require, not resolve):
+# by default a binding that does not load fails the build in one line, since the job would train on
+# wasm, hours instead of minutes; GPU_BACKEND=optional accepts it (offline builds) and removes it.
+# Source maps are half of tfjs's 290 MB and nothing reads them. The Batch, SSM, ECR and Service Quotas
+# SDKs are the user's commands' (sweep, results, doctor), which the image does not hold; the job never
+# imports them (.dependency-cruiser.cjs), and the runtime stage checks that the entry loads without them.
 ARG GPU_BACKEND=required
+ARG TFJS_NODE_CDN_STORAGE=
+ARG TFJS_CUSTOM_BINARY=
+ENV TFJS_NODE_CDN_STORAGE=${TFJS_NODE_CDN_STORAGE}
 RUN case "$GPU_BACKEND" in required|optional) ;; \
       *) echo "GPU_BACKEND='$GPU_BACKEND' must be 'required' or 'optional'" >&2; exit 2 ;; esac \
- && node /usr/local/lib/node_modules/npm/bin/npm-cli.js pkg delete scripts.prepare \
- && node /usr/local/lib/node_modules/npm/bin/npm-cli.js ci --omit=dev --foreground-scripts \
- && node /usr/local/lib/node_modules/npm/bin/npm-cli.js cache clean --force \
+ && npm() { node /usr/local/lib/node_modules/npm/bin/npm-cli.js "$@"; } \
+ && npm pkg delete scripts.prepare \
+ && npm ci --omit=dev --ignore-scripts \
+ && npm cache clean --force \
  && find node_modules -name '*.map' -delete \
- && rm -rf node_modules/@aws-sdk/client-batch node_modules/@aws-sdk/client-ssm \
- && if node -e "require.resolve('@tensorflow/tfjs-node-gpu')" 2>/dev/null; then \
-      echo "@tensorflow/tfjs-node-gpu installed: the job will train on the GPU"; \
+ && rm -rf node_modules/@aws-sdk/client-batch node_modules/@aws-sdk/client-ssm node_modules/@aws-sdk/client-ecr node_modules/@aws-sdk/client-service-quotas node_modules/@aws-sdk/client-cloudwatch-logs \
+ && GPU_PKG=node_modules/@tensorflow/tfjs-node-gpu \
+ && if [ -d "$GPU_PKG" ]; then \
+      if [ -n "$TFJS_CUSTOM_BINARY" ]; then printf '%s' "$TFJS_CUSTOM_BINARY" > "$GPU_PKG/scripts/custom-binary.json"; fi; \
+      npm rebuild @tensorflow/tfjs-node-gpu --foreground-scripts || echo "@tensorflow/tfjs-node-gpu: install script failed (log above)"; \
+    fi \
+ && if WHY=$(node -e "try { require('@tensorflow/tfjs-node-gpu') } catch (e) { console.log(String(e.message).split('\\n')[0]); process.exit(1) }" 2>/dev/null); then \
+      echo "@tensorflow/tfjs-node-gpu loads: the job will train on the GPU"; \
     elif [ "$GPU_BACKEND" = required ]; then \
-      echo "@tensorflow/tfjs-node-gpu did not install (its log is above), so the job would train on wasm;" \
-           "fix the download, or build with --build-arg GPU_BACKEND=optional to accept that" >&2; \
+      echo "@tensorflow/tfjs-node-gpu does not load (${WHY:-not installed}), so the job would train on wasm; fix the download (TFJS_NODE_CDN_STORAGE, TFJS_CUSTOM_BINARY; README \"Container\") or build with --build-arg GPU_BACKEND=optional to accept that" >&2; \
       exit 1; \
     else \
-      echo "@tensorflow/tfjs-node-gpu not installed; GPU_BACKEND=optional: the job will use wasm"; \
+      rm -rf "$GPU_PKG"; \
+      echo "@tensorflow/tfjs-node-gpu does not load (${WHY:-not installed}); GPU_BACKEND=optional: the job will use wasm"; \
     fi
 
 # ---- runtime ---------------------------------------------------------------------------------------
 FROM ${RUNTIME_BASE} AS runtime
 ARG NODE_EXTRA_CA_CERTS=
+# TF_CPP_MIN_LOG_LEVEL=0 keeps TensorFlow's "Created device /GPU:0 … compute capability" and
+# "Could not load dynamic library" lines in the job's log: they are how a CPU fallback is diagnosed.
 ENV NODE_ENV=production \
     NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} \
     TF_FORCE_GPU_ALLOW_GROWTH=true \
-    TF_CPP_MIN_LOG_LEVEL=1
+    TF_CPP_MIN_LOG_LEVEL=0
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 RUN useradd --uid 10001 --user-group --create-home --home-dir /home/mixup mixup \
  && mkdir -p /work && chown mixup:mixup /work

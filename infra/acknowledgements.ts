@@ -1,9 +1,9 @@
 import { Validations, type CfnElement, type Stack } from 'aws-cdk-lib';
 import type { ManagedEc2EcsComputeEnvironment } from 'aws-cdk-lib/aws-batch';
-import type { IRole, Role } from 'aws-cdk-lib/aws-iam';
+import type { IRole, ManagedPolicy, Role } from 'aws-cdk-lib/aws-iam';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
-import { RUNS_PREFIX, SWEEPS_PREFIX } from '../job/shared/layout.js';
+import { DATA_PREFIX, RUNS_PREFIX, SWEEPS_PREFIX } from '../job/shared/layout.js';
 
 /** The parts of the stack that carry acknowledged cdk-nag (AwsSolutions) findings. */
 export interface AcknowledgedParts {
@@ -12,6 +12,7 @@ export interface AcknowledgedParts {
   readonly jobRole: Role;
   readonly executionRoles: readonly IRole[];
   readonly computeEnvironments: readonly ManagedEc2EcsComputeEnvironment[];
+  readonly operatorPolicy: ManagedPolicy;
 }
 
 /**
@@ -40,6 +41,20 @@ export function acknowledgeFindings(stack: Stack, parts: AcknowledgedParts): voi
     acknowledge(executionRole, 'AwsSolutions-IAM5[Resource::*]',
       'ecr:GetAuthorizationToken has no resource-level permissions; image pulls themselves are scoped to the ' +
       'CDK asset repository.');
+  }
+
+  const operator = (finding: string, reason: string) => acknowledge(parts.operatorPolicy, `AwsSolutions-IAM5[${finding}]`, reason);
+  operator('Resource::*', 'Batch Describe/List calls and Service Quotas reads have no resource-level permissions; they are read-only.');
+  operator(`Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/${stack.stackName}/*`,
+    'The stack publishes its parameters under /<stack>/; the CLI reads only those.');
+  operator('Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*',
+    'SubmitJob with tags needs TagResource on the job it creates, whose id is not known in advance.');
+  operator('Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/cdk-*-container-assets-<AWS::AccountId>-<AWS::Region>',
+    "doctor checks the job's image in the CDK bootstrap asset repository, whose qualifier is the bootstrap's; DescribeImages only.");
+  operator(`Resource::<${arnToken(stack, parts.dataBucket)}>/${DATA_PREFIX}/*`, 'seed-data writes and doctor reads the dataset files under fashion-mnist/.');
+  for (const prefix of [RUNS_PREFIX, SWEEPS_PREFIX]) {
+    operator(`Resource::<${arnToken(stack, parts.resultsBucket)}>/${prefix}/*`,
+      `results reads runs and sweep writes sweep.json, reports and plots under ${prefix}/<id>/; ids are chosen at run time.`);
   }
 
   for (const environment of parts.computeEnvironments) {

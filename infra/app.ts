@@ -1,7 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { UsageError } from '../job/errors.js';
-import { readContext } from './context.js';
+import { cliEnvironment, readContext } from './context.js';
 import { MixupBatchStack } from './stack.js';
 
 const app = new App();
@@ -9,7 +9,7 @@ try {
   const { stackName, props } = readContext((key) => app.node.tryGetContext(key));
   new MixupBatchStack(app, stackName, {
     ...props,
-    env: props.vpcId ? lookupEnvironment() : undefined,
+    env: props.vpcId ? lookupEnvironment() : cliEnvironment(),
     description: 'mixup-batch: scale-to-zero GPU and Fargate (CPU) AWS Batch queues for the MixUp experiment',
     tags: { project: 'mixup-batch' },
   });

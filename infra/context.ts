@@ -3,23 +3,15 @@ import { InstanceClass } from 'aws-cdk-lib/aws-ec2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { UsageError } from '../job/errors.js';
 import { DEFAULT_STACK_NAME } from '../job/shared/stack.js';
-import type { MixupBatchStackProps } from './props.js';
+import { NVIDIA_GPU_CLASSES, REFUSED_GPU_CLASSES, type MixupBatchStackProps } from './props.js';
 
-/**
- * x86-64 instance classes with NVIDIA GPUs that Batch's ECS_AL2023_NVIDIA AMI drives. g4ad has AMD
- * GPUs and g5g is Arm (the image is amd64); g3 and p2 GPUs are too old for the current driver.
- */
-export const NVIDIA_GPU_CLASSES: readonly string[] = [
-  InstanceClass.G4DN, InstanceClass.G5, InstanceClass.G6, InstanceClass.G6E, InstanceClass.G7E,
-  InstanceClass.P3, InstanceClass.P3DN, InstanceClass.P4D, InstanceClass.P4DE,
-  InstanceClass.P5, InstanceClass.P5E, InstanceClass.P5EN,
-];
+export { NVIDIA_GPU_CLASSES, REFUSED_GPU_CLASSES };
 
 /** The deploy-time options a user sets with `npx cdk deploy -c key=value`; an absent one takes the stack's default (infra/stack.ts). */
 export const CONTEXT_KEYS = [
   'stackName', 'gpu', 'cpu', 'cpuMaxvCpus', 'instanceClasses', 'maxvCpus', 'spot', 'onDemand', 'vpcId', 's3GatewayEndpoint',
   'autoDeleteBuckets', 'logRetentionDays', 'jobTimeoutMinutes', 'jobVcpus', 'jobMemoryMiB',
-  'checkpointExpirationDays', 'capacityWaitMinutes',
+  'checkpointExpirationDays', 'capacityWaitMinutes', 'runtimeBase', 'tfjsCdnStorage',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -58,10 +50,17 @@ export function readContext(lookup: Lookup): MixupBatchContext {
   const jobMemoryMiB = read('jobMemoryMiB', parseInteger);
   const checkpointDays = read('checkpointExpirationDays', parseInteger);
   const capacityWaitMinutes = read('capacityWaitMinutes', parseInteger);
+  const runtimeBase = read('runtimeBase', parseImageReference);
+  const tfjsCdnStorage = read('tfjsCdnStorage', parseMirrorUrl);
+  const imageBuildArgs = {
+    ...(runtimeBase ? { RUNTIME_BASE: runtimeBase } : {}),
+    ...(tfjsCdnStorage ? { TFJS_NODE_CDN_STORAGE: tfjsCdnStorage } : {}),
+  };
   const props: MixupBatchStackProps = {
     gpu: read('gpu', parseBoolean),
     cpu: read('cpu', parseBoolean),
     cpuMaxvCpus: read('cpuMaxvCpus', parseInteger),
+    imageBuildArgs: Object.keys(imageBuildArgs).length > 0 ? imageBuildArgs : undefined,
     instanceClasses: read('instanceClasses', parseInstanceClasses),
     maxvCpus: read('maxvCpus', parseInteger),
     spot: read('spot', parseBoolean),
@@ -96,6 +95,10 @@ function parseInstanceClasses(key: ContextKey, raw: unknown): InstanceClass[] {
   if (classes.length === 0) {
     throw new Error(`'${key}' = ${JSON.stringify(raw)}; give at least one instance class, e.g. g4dn,g5,g6`);
   }
+  const refused = classes.filter((name) => REFUSED_GPU_CLASSES[name] !== undefined);
+  if (refused.length > 0) {
+    throw new Error(`'${key}' = ${JSON.stringify(raw)}; ${refused.map((name) => REFUSED_GPU_CLASSES[name]).join('; ')} (use some of ${NVIDIA_GPU_CLASSES.join(', ')})`);
+  }
   const unsupported = classes.filter((name) => !NVIDIA_GPU_CLASSES.includes(name));
   if (unsupported.length > 0) {
     throw new Error(
@@ -107,6 +110,24 @@ function parseInstanceClasses(key: ContextKey, raw: unknown): InstanceClass[] {
     throw new Error(`'${key}' = ${JSON.stringify(raw)}; each instance class may appear only once`);
   }
   return classes as InstanceClass[];
+}
+
+/** An image reference for the CUDA base; a digest (`@sha256:`) is what keeps a rebuild identical. */
+function parseImageReference(key: ContextKey, raw: unknown): string {
+  const ref = String(raw).trim();
+  if (!/^[a-z0-9][a-z0-9._\-/:]*(@sha256:[0-9a-f]{64})?$/.test(ref)) {
+    throw new Error(`'${key}' = ${JSON.stringify(raw)}; must be an image reference, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/cuda@sha256:<64 hex>`);
+  }
+  return ref;
+}
+
+/** tfjs-node appends `tensorflow/libtensorflow/…` to this base, so it must end in '/'. */
+function parseMirrorUrl(key: ContextKey, raw: unknown): string {
+  const url = String(raw).trim();
+  if (!/^https:\/\/[^\s]+\/$/.test(url)) {
+    throw new Error(`'${key}' = ${JSON.stringify(raw)}; must be an https:// base URL ending in '/', e.g. https://my-bucket.s3.eu-west-1.amazonaws.com/`);
+  }
+  return url;
 }
 
 function parseBoolean(key: ContextKey, raw: unknown): boolean {
@@ -138,4 +159,15 @@ function parseInteger(key: ContextKey, raw: unknown): number {
     throw new Error(`'${key}' = ${JSON.stringify(raw)}; must be a whole number`);
   }
   return value;
+}
+
+/**
+ * The account and region the CDK CLI found in the credentials, when it found them: with them the VPC
+ * spans 3 AZs (more spot pools for GPUs). Without (CI, no credentials) the stack stays
+ * environment-agnostic, 2 AZs, and synth still works.
+ */
+export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): { account: string; region: string } | undefined {
+  const account = env.CDK_DEFAULT_ACCOUNT;
+  const region = env.CDK_DEFAULT_REGION;
+  return account && region ? { account, region } : undefined;
 }

@@ -30,8 +30,16 @@ export interface MixupBatchStackProps extends StackProps {
    */
   readonly cpuMaxvCpus?: number;
   /**
-   * GPU instance classes Batch may launch; Batch picks the size that fits a job.
-   * @default [g4dn, g5, g6]
+   * Docker build arguments of the job image, e.g. RUNTIME_BASE (a mirrored, digest-pinned CUDA base)
+   * and TFJS_NODE_CDN_STORAGE (a mirror of libtensorflow); see the Dockerfile.
+   * @default - none: the Dockerfile's defaults
+   */
+  readonly imageBuildArgs?: Record<string, string>;
+  /**
+   * GPU instance classes Batch may launch; Batch picks the size that fits a job. g4dn (T4, sm_75) runs
+   * the image's compiled kernels; g5/g6/g6e (sm_86/89) compile PTX at their first job (see
+   * JIT_COMPILING_CLASSES), cached on the host for the next ones.
+   * @default [g4dn]
    */
   readonly instanceClasses?: ec2.InstanceClass[];
   /**
@@ -96,7 +104,37 @@ export interface MixupBatchStackProps extends StackProps {
   readonly capacityWait?: Duration;
 }
 
-export const DEFAULT_INSTANCE_CLASSES = [ec2.InstanceClass.G4DN, ec2.InstanceClass.G5, ec2.InstanceClass.G6];
+/**
+ * x86-64 NVIDIA GPU classes the image runs on: Batch's ECS_AL2023_NVIDIA AMI drives them, they have
+ * one-GPU sizes, and cuDNN 8.1 (what libtensorflow 2.9.1 loads) supports their GPU. g4ad has AMD GPUs
+ * and g5g is Arm (the image is amd64); g3 and p2 GPUs are too old for the current driver.
+ */
+export const NVIDIA_GPU_CLASSES: readonly string[] = [
+  ec2.InstanceClass.G4DN, ec2.InstanceClass.G5, ec2.InstanceClass.G6, ec2.InstanceClass.G6E, ec2.InstanceClass.P3,
+];
+
+/** NVIDIA classes that are refused, with the one-line reason a user reads at synth. */
+export const REFUSED_GPU_CLASSES: Readonly<Record<string, string>> = {
+  [ec2.InstanceClass.P3DN]: 'p3dn has only an 8-GPU size (p3dn.24xlarge); a job uses one GPU',
+  [ec2.InstanceClass.P4D]: 'p4d has only an 8-GPU size; a job uses one GPU',
+  [ec2.InstanceClass.P4DE]: 'p4de has only an 8-GPU size; a job uses one GPU',
+  [ec2.InstanceClass.P5]: 'p5 (H100, sm_90) is 8-GPU and newer than cuDNN 8.1 supports',
+  [ec2.InstanceClass.P5E]: 'p5e (H200, sm_90) is 8-GPU and newer than cuDNN 8.1 supports',
+  [ec2.InstanceClass.P5EN]: 'p5en (H200, sm_90) is 8-GPU and newer than cuDNN 8.1 supports',
+  [ec2.InstanceClass.G7E]: 'g7e (Blackwell, sm_120) is newer than CUDA 11.2 and cuDNN 8.1 support',
+};
+
+/** libtensorflow 2.9.1 carries kernels compiled for sm_35…75 and compute_80 PTX: a T4 runs them as they are. */
+export const DEFAULT_INSTANCE_CLASSES = [ec2.InstanceClass.G4DN];
+/** GPUs newer than sm_75 (A10G 8.6, L4 and L40S 8.9) JIT-compile the PTX, minutes per new container. */
+export const JIT_COMPILING_CLASSES: readonly string[] = [ec2.InstanceClass.G5, ec2.InstanceClass.G6, ec2.InstanceClass.G6E];
+/**
+ * The JIT cache lives on the host, so only the first job per instance compiles. 4 GiB is the most
+ * CUDA_CACHE_MAXSIZE accepts; the default 256 MiB would evict TensorFlow's kernels.
+ */
+export const CUDA_CACHE = { hostPath: '/var/cache/mixup-cuda', containerPath: '/cuda-cache', maxBytes: 4 * 1024 ** 3 } as const;
+/** The image's job user (Dockerfile `useradd --uid`); the host cache directory is made writable for it. */
+export const JOB_UID = 10001;
 export const DEFAULT_MAX_VCPUS = 64;
 export const DEFAULT_CPU_MAX_VCPUS = 32;
 export const DEFAULT_LOG_RETENTION = RetentionDays.ONE_MONTH;
@@ -145,6 +183,9 @@ export function validateProps(p: ResolvedProps): void {
   }
   if (p.instanceClasses.length === 0) {
     problems.push(`'instanceClasses' is empty; give at least one GPU instance class`);
+  }
+  for (const name of p.instanceClasses) {
+    if (REFUSED_GPU_CLASSES[name] !== undefined) problems.push(`'instanceClasses': ${REFUSED_GPU_CLASSES[name]}`);
   }
   if (!Number.isInteger(p.jobVcpus) || p.jobVcpus < 1) {
     problems.push(`'jobVcpus' = ${p.jobVcpus}; must be a whole number of at least 1`);

@@ -6,6 +6,7 @@ import {
   EcsEc2ContainerDefinition,
   EcsJobDefinition,
   EcsMachineImageType,
+  EcsVolume,
   JobQueue,
   ManagedEc2EcsComputeEnvironment,
   Reason,
@@ -14,16 +15,19 @@ import {
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { ContainerImage, LogDriver } from 'aws-cdk-lib/aws-ecs';
-import { Effect, PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
+import { Effect, type IRole, type ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { CHECKPOINT_TAG, DATA_PREFIX, RUNS_PREFIX, SWEEPS_PREFIX } from '../job/shared/layout.js';
-import { CPU_IMAGE_TARGET, SSM_PARAMETERS, ssmParameterName } from '../job/shared/stack.js';
+import { CPU_IMAGE_TARGET, REQUIRE_GPU_ENV, SSM_PARAMETERS, ssmParameterName } from '../job/shared/stack.js';
 import { acknowledgeFindings } from './acknowledgements.js';
 import { CpuQueue } from './cpu-queue.js';
+import { createGpuHostLaunchTemplate } from './gpu-hosts.js';
+import { createOperatorPolicy } from './operator-policy.js';
 import {
+  CUDA_CACHE,
   DEFAULT_CAPACITY_WAIT,
   DEFAULT_CHECKPOINT_EXPIRATION,
   DEFAULT_CPU_MAX_VCPUS,
@@ -67,9 +71,12 @@ export class MixupBatchStack extends Stack {
   computeEnvironments: ManagedEc2EcsComputeEnvironment[] = [];
   jobQueue?: JobQueue;
   jobDefinition?: EcsJobDefinition;
+  /** IMDSv2 only, hop limit 1, and the CUDA cache directory: the GPU hosts' launch template. */
+  gpuHosts?: ec2.LaunchTemplate;
   private gpuExecutionRole?: IRole;
   /** The CPU (Fargate) path; absent when deployed with `cpu: false`. */
   readonly cpuQueue?: CpuQueue;
+  readonly operatorPolicy: ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: MixupBatchStackProps = {}) {
     super(scope, id, props);
@@ -131,7 +138,7 @@ export class MixupBatchStack extends Stack {
       // The SDK v3 does not ask instance metadata for the region.
       AWS_REGION: this.region,
     };
-    if (gpu) this.createGpuPath(resolved, props.imageDirectory ?? REPO_ROOT, subnets, environment);
+    if (gpu) this.createGpuPath(resolved, props.imageDirectory ?? REPO_ROOT, props.imageBuildArgs, subnets, environment);
     if (cpu) {
       this.cpuQueue = new CpuQueue(this, 'Cpu', {
         vpc: this.vpc,
@@ -151,8 +158,26 @@ export class MixupBatchStack extends Stack {
       });
     }
 
+    const queues = [
+      ...(this.jobQueue && this.jobDefinition ? [{ queue: this.jobQueue, definition: this.jobDefinition }] : []),
+      ...(this.cpuQueue ? [{ queue: this.cpuQueue.jobQueue, definition: this.cpuQueue.jobDefinition }] : []),
+    ];
+    this.operatorPolicy = createOperatorPolicy(this, 'OperatorPolicy', {
+      jobQueueArns: queues.map((q) => q.queue.jobQueueArn),
+      jobDefinitionArns: queues.map((q) => q.definition.jobDefinitionArn),
+      dataBucket: this.dataBucket,
+      resultsBucket: this.resultsBucket,
+      logGroupArn: this.logGroup.logGroupArn,
+    });
+    new CfnOutput(this, 'OperatorPolicyName', {
+      value: this.operatorPolicy.managedPolicyName,
+      description: 'Attach to whoever runs mixup sweep/results/doctor/seed-data: aws iam attach-user-policy --policy-arn <OperatorPolicyArn>',
+    });
+    new CfnOutput(this, 'OperatorPolicyArn', { value: this.operatorPolicy.managedPolicyArn });
+
     this.publish();
     acknowledgeFindings(this, {
+      operatorPolicy: this.operatorPolicy,
       dataBucket: this.dataBucket,
       resultsBucket: this.resultsBucket,
       jobRole: this.jobRole,
@@ -165,10 +190,12 @@ export class MixupBatchStack extends Stack {
   private createGpuPath(
     options: ResolvedProps,
     imageDirectory: string,
+    imageBuildArgs: Record<string, string> | undefined,
     subnets: ec2.SubnetSelection | undefined,
     sharedEnvironment: Record<string, string>,
   ): void {
     const { spot, onDemand, instanceClasses, maxvCpus, capacityWait, jobVcpus, jobMemory, jobTimeout } = options;
+    this.gpuHosts = createGpuHostLaunchTemplate(this, 'GpuHosts');
     this.computeEnvironments = [
       ...(spot ? [this.createComputeEnvironment('SpotGpu', true, instanceClasses, maxvCpus, subnets)] : []),
       ...(onDemand ? [this.createComputeEnvironment('OnDemandGpu', false, instanceClasses, maxvCpus, subnets)] : []),
@@ -182,6 +209,7 @@ export class MixupBatchStack extends Stack {
       image: ContainerImage.fromAsset(imageDirectory, {
         platform: Platform.LINUX_AMD64,
         exclude: IMAGE_EXCLUDES,
+        buildArgs: imageBuildArgs,
       }),
       // The image's CMD says the same; naming it here keeps the definition self-describing, and Batch
       // emulators (moto) that substitute their own default command when a definition has none run it too.
@@ -191,9 +219,15 @@ export class MixupBatchStack extends Stack {
       memory: jobMemory,
       jobRole: this.jobRole,
       logging: LogDriver.awsLogs({ logGroup: this.logGroup, streamPrefix: 'mixup' }),
+      // g5/g6 compile libtensorflow's PTX at start; the cache on the host makes that once per instance.
+      volumes: [EcsVolume.host({ name: 'cuda-cache', hostPath: CUDA_CACHE.hostPath, containerPath: CUDA_CACHE.containerPath })],
       environment: {
         ...sharedEnvironment,
+        CUDA_CACHE_PATH: CUDA_CACHE.containerPath,
+        CUDA_CACHE_MAXSIZE: String(CUDA_CACHE.maxBytes),
         TF_FORCE_GPU_ALLOW_GROWTH: 'true',
+        // A job that cannot see a GPU exits 1 at once instead of training on the CPU for hours.
+        [REQUIRE_GPU_ENV]: '1',
       },
     });
     this.jobDefinition = new EcsJobDefinition(this, 'JobDefinition', {
@@ -215,6 +249,8 @@ export class MixupBatchStack extends Stack {
       : new ec2.Vpc(this, 'Vpc', {
         // Jobs only talk to S3, ECR and CloudWatch: public subnets avoid a NAT gateway's hourly charge.
         natGateways: 0,
+        // With an environment (the CLI's account/region) this is 3 AZs: more spot pools to draw GPUs from.
+        maxAzs: 3,
         subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 20 }],
         flowLogs: {
           Rejected: {
@@ -277,6 +313,7 @@ export class MixupBatchStack extends Stack {
       images: [{ imageType: EcsMachineImageType.ECS_AL2023_NVIDIA }],
       minvCpus: 0,
       maxvCpus,
+      launchTemplate: this.gpuHosts,
     });
   }
 

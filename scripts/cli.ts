@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * The user's CLI (`npx mixup`, bin/mixup.js): the job's `run` plus the commands that drive it from
- * this machine — seed-data, sweep and results.
+ * this machine — seed-data, sweep, results and doctor.
  */
 import type { Command } from 'commander';
 
 import { createProgram, isEntry, registerRunCommand, runProgram } from '../job/cli.js';
+import { registerDoctorCommand } from './doctor/command.js';
 import { registerResultsCommand } from './results/command.js';
 import { registerSeedDataCommand } from './seed-data.js';
 import { registerSweepCommand } from './sweep/command.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerSeedDataCommand(program);
   registerSweepCommand(program);
   registerResultsCommand(program);
+  registerDoctorCommand(program);
   return program;
 }
 

@@ -13,6 +13,8 @@ export interface SelectedBackend {
   /** The npm package that provides the backend; null for `cpu`, which ships inside @tensorflow/tfjs. */
   readonly package: string | null;
   readonly versions: Record<string, string | null>;
+  /** Why each better backend did not start (e.g. tfjs-node-gpu: libcudart.so.11.0 missing); empty when the first one did. */
+  readonly failures: readonly string[];
 }
 
 /** Native TensorFlow bindings, best first. Both are optional: absent, or present but unloadable. */
@@ -41,7 +43,7 @@ export async function initBackend(choice: BackendChoice, loadNative: NativeLoade
   if (choice === 'auto' || choice === 'tensorflow') {
     for (const pkg of NATIVE_PACKAGES) {
       const version = await tryNative(pkg, loadNative, failures);
-      if (version !== null) return { backend: 'tensorflow', package: pkg, versions: versionsWith(pkg, version) };
+      if (version !== null) return { backend: 'tensorflow', package: pkg, versions: versionsWith(pkg, version), failures };
     }
     if (choice === 'tensorflow') {
       throw new JobError(
@@ -54,7 +56,7 @@ export async function initBackend(choice: BackendChoice, loadNative: NativeLoade
     const failure = await trySetBackend('wasm', pointWasmAtItsBinaries);
     if (failure === null) {
       registerCustomKernels('wasm');
-      return { backend: 'wasm', package: WASM_PACKAGE, versions: versionsWith(WASM_PACKAGE, version_wasm) };
+      return { backend: 'wasm', package: WASM_PACKAGE, versions: versionsWith(WASM_PACKAGE, version_wasm), failures };
     }
     if (choice === 'wasm') throw new JobError(`backend 'wasm' failed to start: ${failure}; try --backend cpu`);
     failures.push(`wasm: ${failure}`);
@@ -62,7 +64,7 @@ export async function initBackend(choice: BackendChoice, loadNative: NativeLoade
   const failure = await trySetBackend('cpu');
   if (failure !== null) throw new JobError(`backend 'cpu' failed to start: ${failure} (earlier: ${failures.join('; ')})`);
   registerCustomKernels('cpu');
-  return { backend: 'cpu', package: null, versions: versionsWith(null, null) };
+  return { backend: 'cpu', package: null, versions: versionsWith(null, null), failures };
 }
 
 let wasmPathsSet = false;

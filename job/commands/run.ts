@@ -6,6 +6,7 @@ import { METRICS_VERSION, metricsSchema, type ArmMetrics, type ArmName, type Met
 import { parseStoredJson } from '../shared/stored-json.js';
 import { loadModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../artifacts/model-io.js';
 import { renderSamplesGrid } from '../artifacts/samples-png.js';
+import { assertGpu, describeDevice, detectDevice, gpuRequired, type DeviceProbe } from '../backend/device.js';
 import { initBackend } from '../backend/select.js';
 import { EpochBatches } from '../batches.js';
 import { assertSameExperiment, discardCheckpoint, readCheckpoint } from '../checkpoint.js';
@@ -39,6 +40,8 @@ export interface RunDeps {
   readonly stopSignal?: { readonly stopped: boolean };
   /** Drop the run's checkpoint (`--discard-checkpoint`) and train from scratch. */
   readonly discardCheckpoint?: boolean;
+  /** nvidia-smi, the native binding and the environment; tests give recorded answers. */
+  readonly deviceProbe?: DeviceProbe;
 }
 
 /**
@@ -62,6 +65,7 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     const settings = settingsOf(config, source.location);
     const saved = await readIdentity(run);
     if (saved) assertSameIdentity(saved, { settings }, config.runId, run.uri);
+    const requireGpu = gpuRequired(deps.deviceProbe?.env);
     const backend = await initBackend(config.backend);
     if (saved) assertSameIdentity(saved, { backend: backend.backend }, config.runId, run.uri);
     if (await readManifest(run)) {
@@ -70,6 +74,10 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
       const metrics = parseStoredJson(run.uriOf(RUN_FILES.metrics), text, metricsSchema, 'a version 1 metrics.json');
       return { status: 'already-complete', uri: run.uri, metrics };
     }
+    const device = await detectDevice(backend, deps.deviceProbe);
+    reporter.event('device', { kind: device.kind, detail: describeDevice(device) });
+    // Before the checkpoint is read or a step trained: a GPU job without a GPU stops here, at once.
+    if (requireGpu) assertGpu(device, backend);
     if (deps.discardCheckpoint) {
       await discardCheckpoint(run);
       reporter.event('checkpoint-discarded', { runId: config.runId });
@@ -139,6 +147,7 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
       config: fullConfig,
       backend: backend.backend,
       versions: backend.versions,
+      device,
       dataset: {
         location: source.location,
         train: data.train.count,

@@ -47,6 +47,31 @@ export interface RunConfig {
   readonly parallelArms: (typeof PARALLEL_ARMS)[number];
 }
 
+/** One GPU as `nvidia-smi --query-gpu=name,compute_cap,driver_version` lists it. */
+export interface GpuRecord {
+  readonly name: string;
+  /** e.g. '7.5' (T4); null where nvidia-smi is too old to report it. */
+  readonly computeCapability: string | null;
+  readonly driverVersion: string | null;
+}
+
+/**
+ * The device the run actually trained on (metrics.json `device`, absent in files written before it
+ * existed). `kind` is 'gpu' only when the native backend itself placed work on a GPU.
+ */
+export interface DeviceRecord {
+  readonly kind: 'gpu' | 'cpu' | 'wasm';
+  readonly gpus: readonly GpuRecord[];
+  /** The highest CUDA version the driver supports (nvidia-smi's header); null without nvidia-smi. */
+  readonly cudaDriverVersion: string | null;
+  /** The CUDA toolkit the image carries (nvidia/cuda bases set CUDA_VERSION); null elsewhere. */
+  readonly cudaRuntimeVersion: string | null;
+  /** tfjs-node's own answer (its binding lists TensorFlow's devices); null for wasm/cpu or an old binding. */
+  readonly tensorflowGpu: boolean | null;
+  /** Why a GPU was not seen, e.g. "nvidia-smi: not found"; empty on a clean GPU run. */
+  readonly notes: readonly string[];
+}
+
 export interface Metrics {
   readonly version: typeof METRICS_VERSION;
   readonly runId: string;
@@ -55,6 +80,8 @@ export interface Metrics {
   readonly backend: string;
   /** e.g. { node: '20.20.2', '@tensorflow/tfjs': '4.22.0', 'tfjs-node-gpu': null } */
   readonly versions: Record<string, string | null>;
+  /** Absent in metrics.json written before device detection. */
+  readonly device?: DeviceRecord;
   /** What was actually trained on: counts after the split, and which integrity checks passed. */
   readonly dataset: {
     readonly location: string;
@@ -112,12 +139,22 @@ export const runConfigSchema: z.ZodType<RunConfig> = z.object({
 
 export const armsSchema = z.object({ mixup: armMetricsSchema.optional(), baseline: armMetricsSchema.optional() });
 
+export const deviceSchema: z.ZodType<DeviceRecord> = z.object({
+  kind: z.enum(['gpu', 'cpu', 'wasm']),
+  gpus: z.array(z.object({ name: z.string(), computeCapability: z.string().nullable(), driverVersion: z.string().nullable() })),
+  cudaDriverVersion: z.string().nullable(),
+  cudaRuntimeVersion: z.string().nullable(),
+  tensorflowGpu: z.boolean().nullable(),
+  notes: z.array(z.string()),
+});
+
 export const metricsSchema: z.ZodType<Metrics> = z.object({
   version: z.literal(METRICS_VERSION),
   runId: z.string(),
   config: runConfigSchema,
   backend: z.string(),
   versions: z.record(z.string(), z.string().nullable()),
+  device: deviceSchema.optional(),
   dataset: z.object({
     location: z.string(),
     train: z.number().int(),

@@ -39,3 +39,6 @@ export const CPU_JOB_RESOURCES = { vcpus: 2, memoryMiB: 4096 } as const;
 
 /** The Dockerfile stage of the CPU image (no CUDA, wasm backend); the GPU image is the file's last stage. */
 export const CPU_IMAGE_TARGET = 'cpu';
+
+/** Set to 1 in the GPU job definition: the job refuses to train without a usable GPU (job/backend/device.ts). */
+export const REQUIRE_GPU_ENV = 'MIXUP_REQUIRE_GPU';

@@ -47,7 +47,7 @@ export async function submitBatch(
   await writeRecord(storage, submitted);
   deps.log(`submitted ${record.batch!.jobName} (${response.jobId}): ${record.runs.length} runs; plan in ${sweepUri}`);
   if (!options.wait || !response.jobId) return { record: submitted, sweepUri, dryRun: false, final: null, failed: [] };
-  const { counts, failed } = await waitForBatch(submitted, response.jobId, options.pollSeconds ?? DEFAULT_POLL_SECONDS, deps);
+  const { counts, failed } = await waitForBatch(submitted, response.jobId, options.pollSeconds ?? DEFAULT_POLL_SECONDS, deps, options.timeoutSeconds);
   if (failed.length > 0) await deps.reportFailures?.(submitted, response.jobId, failed);
   return { record: submitted, sweepUri, dryRun: false, final: counts, failed };
 }

@@ -96,6 +96,8 @@ interface SweepFlags {
   sweepId?: string;
   stackName: string;
   json?: boolean;
+  skipChecks?: boolean;
+  timeout?: number;
   epochs?: string;
   batchSize?: string;
   valSamples?: string;
@@ -131,6 +133,8 @@ export function sweepOptionsFromFlags(flags: SweepFlags): SweepOptions {
     jobDefinition: flags.jobDefinition,
     sweepId: flags.sweepId,
     stackName: flags.stackName,
+    skipChecks: flags.skipChecks,
+    timeoutSeconds: flags.timeout,
   };
 }
 
@@ -154,6 +158,8 @@ export function registerSweepCommand(program: Command, deps?: () => SweepDeps): 
     .option('--job-definition <arn>', "batch: job definition ARN (default: the chosen queue's, from SSM)")
     .option('--sweep-id <id>', 'name of the sweep (default: UTC time + 4 hex digits)')
     .option('--stack-name <name>', 'deployed stack whose SSM parameters name the queue and buckets', DEFAULT_STACK_NAME)
+    .option('--skip-checks', "batch: submit without mixup doctor's checks (queue, image, data, GPU quotas)")
+    .option('--timeout <s>', 'batch --wait: stop waiting after this many seconds (exit 1; the jobs keep running)', numberOption('--timeout', (n) => n > 0, '> 0'))
     .option('--json', "print the sweep record as JSON instead of a summary");
   for (const name of FORWARDED_SETTINGS) {
     const option = RUN_OPTIONS[name];

@@ -8,6 +8,7 @@ import { openStorage as openStorageDefault } from '../../job/storage/open.js';
 import type { Storage } from '../../job/storage/storage.js';
 import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { createBatchApi, createSsmApi, type BatchApi, type SsmApi } from '../batch-client.js';
+import { createDoctorApi, type DoctorApi } from '../doctor/aws.js';
 import { reportFailures } from './failures.js';
 
 /** A running child process, as much of it as the local executor needs. */
@@ -24,6 +25,8 @@ export type Spawner = (command: string, args: readonly string[], options: { env:
 export interface SweepDeps {
   readonly batch: () => BatchApi;
   readonly ssm: () => SsmApi;
+  /** `mixup doctor`'s AWS calls, for the checks before a Batch submit; absent: no checks. */
+  readonly doctor?: () => DoctorApi;
   readonly openStorage: (location: string, option?: string) => Storage;
   readonly now: () => Date;
   readonly spawn: Spawner;
@@ -60,10 +63,12 @@ const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 export function defaultSweepDeps(): SweepDeps {
   let batch: BatchApi | undefined;
   let ssm: SsmApi | undefined;
+  let doctor: DoctorApi | undefined;
   const tty = process.stderr.isTTY === true;
   return {
     batch: () => (batch ??= createBatchApi()),
     ssm: () => (ssm ??= createSsmApi()),
+    doctor: () => (doctor ??= createDoctorApi()),
     openStorage: openStorageDefault,
     now: () => new Date(),
     // Its own process group: Ctrl-C on a terminal then reaches the sweep alone, which forwards ONE

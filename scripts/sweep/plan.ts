@@ -58,6 +58,10 @@ export interface SweepOptions {
   readonly sweepId?: string;
   /** @default 'MixupBatch' */
   readonly stackName?: string;
+  /** Batch: submit without `mixup doctor`'s checks of the queue, image, data and quotas. @default false */
+  readonly skipChecks?: boolean;
+  /** Batch --wait: give up after this many seconds (exit 1, the jobs keep running). @default none */
+  readonly timeoutSeconds?: number;
 }
 
 

@@ -11,6 +11,7 @@ import { MIN_ARRAY_SIZE } from '../../job/shared/grid.js';
 import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
 import { SWEEP_VERSION, type SweepRecord } from '../../job/shared/sweep-record.js';
 import type { Storage } from '../../job/storage/storage.js';
+import { preflight } from '../doctor/command.js';
 import { submitBatch } from './batch.js';
 import { defaultSweepDeps, type SweepDeps } from './deps.js';
 import { runLocal } from './local.js';
@@ -63,6 +64,11 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
   };
   if (options.dryRun) return { record, sweepUri, dryRun: true, final: null, failed: [] };
 
+  if (executor === 'batch' && !options.skipChecks && deps.doctor) {
+    // Before anything is written: a blocker (a 0 GPU quota, a missing image) would leave jobs RUNNABLE for hours.
+    const dataStorage = data!.startsWith('s3://') ? deps.openStorage(data!, '--data') : null;
+    await preflight({ stackName, jobQueueArn: target!.jobQueue, jobDefinitionArn: target!.jobDefinition, data: dataStorage }, deps.doctor(), deps.log);
+  }
   const storage = sweepStorage!;
   if (await storage.exists(SWEEP_FILE)) return continueSweep(storage, record, sweepUri, plan.concurrency, deps);
   await writeRecord(storage, record);

@@ -26,9 +26,9 @@ test('compute environments run the ECS_AL2023_NVIDIA image', () => {
   }
 });
 
-test('compute environments launch only the default GPU classes, without Batch optimal CPU classes', () => {
+test('compute environments launch only g4dn by default (native kernels, no JIT), without Batch optimal CPU classes', () => {
   for (const id of [spotId, onDemandId]) {
-    assert.deepEqual(computeResources(id).InstanceTypes, ['g4dn', 'g5', 'g6']);
+    assert.deepEqual(computeResources(id).InstanceTypes, ['g4dn']);
   }
 });
 

@@ -35,7 +35,7 @@ test("with cdk.json's context the stack takes its own defaults", () => {
 });
 
 test("the stack's defaults: the values the README's option table documents", () => {
-  assert.deepEqual(DEFAULT_INSTANCE_CLASSES, [InstanceClass.G4DN, InstanceClass.G5, InstanceClass.G6]);
+  assert.deepEqual(DEFAULT_INSTANCE_CLASSES, [InstanceClass.G4DN]);
   assert.equal(DEFAULT_MAX_VCPUS, 64);
   assert.equal(DEFAULT_LOG_RETENTION, 30);
   assert.equal(DEFAULT_JOB_TIMEOUT.toMinutes(), 120);
@@ -70,6 +70,23 @@ test('a non-NVIDIA or non-x86 instance class is refused with the list of usable 
   assert.throws(() => readContext(from({ instanceClasses: 'g4dn,g4ad' })),
     (e: Error) => e instanceof UsageError && /'instanceClasses' = "g4dn,g4ad"; g4ad is not an x86 NVIDIA GPU class \(use some of g4dn, g5/.test(e.message));
   assert.throws(() => readContext(from({ instanceClasses: 'c5' })), /c5 is not an x86 NVIDIA GPU class/);
+});
+
+test('8-GPU classes and GPUs newer than cuDNN 8.1 supports are refused at synth with one line each', () => {
+  assert.throws(() => readContext(from({ instanceClasses: 'g4dn,p4d' })),
+    (e: Error) => e instanceof UsageError && /'instanceClasses' = "g4dn,p4d"; p4d has only an 8-GPU size; a job uses one GPU \(use some of g4dn, g5, g6, g6e, p3\)/.test(e.message));
+  assert.throws(() => readContext(from({ instanceClasses: 'p5' })), /p5 \(H100, sm_90\) is 8-GPU and newer than cuDNN 8.1 supports/);
+  assert.throws(() => readContext(from({ instanceClasses: 'g7e' })), /g7e \(Blackwell, sm_120\) is newer than CUDA 11.2 and cuDNN 8.1 support/);
+  assert.throws(() => readContext(from({ instanceClasses: 'p3dn' })), /p3dn has only an 8-GPU size/);
+});
+
+test('the image mirror: -c runtimeBase and -c tfjsCdnStorage become Docker build arguments, and are checked', () => {
+  const base = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/cuda@sha256:${'a'.repeat(64)}`;
+  const { props } = readContext(from({ runtimeBase: base, tfjsCdnStorage: 'https://mirror.example.com/' }));
+  assert.deepEqual(props.imageBuildArgs, { RUNTIME_BASE: base, TFJS_NODE_CDN_STORAGE: 'https://mirror.example.com/' });
+  assert.equal(readContext(from({})).props.imageBuildArgs, undefined);
+  assert.throws(() => readContext(from({ tfjsCdnStorage: 'http://mirror' })), /'tfjsCdnStorage' = "http:\/\/mirror"; must be an https:\/\/ base URL ending in '\/'/);
+  assert.throws(() => readContext(from({ runtimeBase: 'Bad Image' })), /'runtimeBase' = "Bad Image"; must be an image reference/);
 });
 
 test('a repeated instance class is refused', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CPU_IMAGE_TARGET, CPU_JOB_RESOURCES } from '../../job/shared/stack.js';
+import { CPU_IMAGE_TARGET, CPU_JOB_RESOURCES, REQUIRE_GPU_ENV } from '../../job/shared/stack.js';
 import { FARGATE_SPOT_INTERRUPTED } from '../../infra/cpu-queue.js';
 import { synthesize } from './support.js';
 
@@ -63,8 +63,11 @@ test('the CPU job has the GPU job role, log group scheme, data and output locati
   assert.deepEqual(container.LogConfiguration.Options['awslogs-group'], { Ref: id(stack.logGroup) });
   assert.equal(container.LogConfiguration.Options['awslogs-stream-prefix'], 'mixup-cpu');
   const env = (c: { Environment: { Name: string; Value: unknown }[] }) => Object.fromEntries(c.Environment.map((e) => [e.Name, e.Value]));
-  const { TF_FORCE_GPU_ALLOW_GROWTH, ...gpuEnv } = env(gpuJobDefinition.ContainerProperties);
+  // The GPU job's environment less what only a GPU needs: memory growth, the JIT cache, the GPU requirement.
+  const { TF_FORCE_GPU_ALLOW_GROWTH, CUDA_CACHE_PATH, CUDA_CACHE_MAXSIZE, [REQUIRE_GPU_ENV]: requireGpu, ...gpuEnv } = env(gpuJobDefinition.ContainerProperties);
   assert.equal(TF_FORCE_GPU_ALLOW_GROWTH, 'true');
+  assert.ok(CUDA_CACHE_PATH && CUDA_CACHE_MAXSIZE);
+  assert.equal(requireGpu, '1');
   assert.deepEqual(env(container), gpuEnv);
 });
 

@@ -48,6 +48,10 @@ test('TensorFlow grows GPU memory instead of taking it all', () => {
   assert.equal(environment().TF_FORCE_GPU_ALLOW_GROWTH, 'true');
 });
 
+test('the GPU job refuses to run without a usable GPU (MIXUP_REQUIRE_GPU=1)', () => {
+  assert.equal(environment().MIXUP_REQUIRE_GPU, '1');
+});
+
 test('the job is told its region, which the SDK would not find on its own', () => {
   assert.deepEqual(environment().AWS_REGION, { Ref: 'AWS::Region' });
 });

@@ -8,7 +8,8 @@
  * the IAM roles (with their trust policies), the job queue (priority, state, order, time-limit actions),
  * the job definition (every property: container, retry strategy, timeout, …) and the SSM parameters.
  * Stood in: each GPU compute environment becomes an UNMANAGED one of the same name (no GPU instance
- * can exist here; moto runs jobs on the local Docker engine whatever the environment). Not created:
+ * can exist here; moto runs jobs on the local Docker engine whatever the environment), and the job
+ * definition's GPU-only parts (MIXUP_REQUIRE_GPU, the CUDA cache host volume). Not created:
  * the types in `NOT_CREATED`, none of which a job's run depends on in the emulator.
  */
 import { execFile } from 'node:child_process';
@@ -44,6 +45,8 @@ export const NOT_CREATED: Readonly<Record<string, string>> = {
   'AWS::EC2::FlowLog': 'as above',
   'AWS::EC2::SecurityGroup': 'as above',
   'AWS::IAM::Policy': 'moto does not enforce IAM',
+  'AWS::IAM::ManagedPolicy': 'the operator policy is for people; moto does not enforce IAM',
+  'AWS::EC2::LaunchTemplate': 'the stand-in compute environments launch no instances (IMDS settings, host directories)',
   'AWS::IAM::InstanceProfile': 'no instances launch',
   'AWS::S3::BucketPolicy': 'moto does not enforce bucket policies (TLS-only access)',
   'Custom::VpcRestrictDefaultSG': 'a Lambda-backed custom resource on the VPC',
@@ -89,6 +92,20 @@ const CREATE_ORDER = [
 
 export async function readTemplate(file: string): Promise<Template> {
   return JSON.parse(await readFile(file, 'utf8')) as Template;
+}
+
+/**
+ * Like the compute environments, what only a GPU host has is stood in: moto runs the jobs on this
+ * machine's CPU, where MIXUP_REQUIRE_GPU=1 would (rightly) refuse every one, and the CUDA JIT cache's
+ * host directory (made by the GPU hosts' launch template) does not exist, so moto's bind mount would
+ * fail. The rest of the definition is kept.
+ */
+function withoutGpuRequirement(props: Record<string, any>): Record<string, any> {
+  const container = props.ContainerProperties;
+  if (!container) return props;
+  const Environment = (container.Environment ?? []).map((e: { Name: string; Value: unknown }) => (e.Name === 'MIXUP_REQUIRE_GPU' ? { ...e, Value: '0' } : e));
+  const { Volumes: _volumes, MountPoints: _mounts, ...rest } = container;
+  return { ...props, ContainerProperties: { ...rest, Environment } };
 }
 
 export async function deployToMoto(template: Template, stackName: string, moto: MotoServer): Promise<DeployedStack> {
@@ -183,7 +200,7 @@ export async function deployToMoto(template: Template, stackName: string, moto: 
         case 'AWS::Batch::JobDefinition': {
           const created = await batch.send(new RegisterJobDefinitionCommand({
             jobDefinitionName: props.JobDefinitionName ?? `${id}-${suffix()}`,
-            ...(camel(props) as object),
+            ...(camel(withoutGpuRequirement(props)) as object),
           } as never));
           images[id] = props.ContainerProperties?.Image;
           physical[id] = created.jobDefinitionArn!;

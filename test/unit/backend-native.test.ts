@@ -78,6 +78,7 @@ describe('the native backend through an injected loader', () => {
         [CPU_NATIVE]: null,
         '@tensorflow/tfjs-backend-wasm': null,
       },
+      failures: [],
     });
     assert.equal(tf.getBackend(), 'tensorflow');
     // No custom kernel replaces or joins the native ones: same names, same functions.

@@ -61,6 +61,7 @@ describe('mixup run on small generated data', () => {
     }
     const metrics = JSON.parse(await readFile(path.join(dir, 'runs', 'a', 'metrics.json'), 'utf8')) as Metrics;
     assert.equal(metrics.backend, 'wasm');
+    assert.equal(metrics.device?.kind, 'wasm', 'metrics.json records the device trained on');
     assert.equal(metrics.config.alpha, 0.2);
     assert.equal(metrics.config.data, data);
     assert.ok(metrics.versions['@tensorflow/tfjs']);

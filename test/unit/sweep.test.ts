@@ -13,7 +13,6 @@ import { createBatchApi, createSsmApi, type BatchApi, type SsmApi } from '../../
 import { describeSweep, registerSweepCommand, sweepOptionsFromFlags } from '../../scripts/sweep/command.js';
 import type { ChildLike, SweepDeps } from '../../scripts/sweep/deps.js';
 import { defaultConcurrency, localThreadEnvironment, planSweep, type SweepOptions } from '../../scripts/sweep/plan.js';
-import { checkQueueQuota } from '../../scripts/sweep/queue.js';
 import { sweep } from '../../scripts/sweep/sweep.js';
 import { sweepRecordSchema } from '../../job/shared/sweep-record.js';
 import { memoryOpener } from './sweep-fixtures.js';
@@ -619,20 +618,5 @@ describe('sweep --queue gpu|cpu', () => {
       batch: { jobName: 'mixup-sweep-old', jobQueue: QUEUE, jobDefinition: JOB_DEF, arraySize: null, jobId: 'j', jobArn: null },
     };
     assert.equal(sweepRecordSchema.parse(old).batch!.queue, 'gpu');
-  });
-});
-
-describe('queue quotas, for mixup doctor', () => {
-  test('the CPU queue is checked against Fargate vCPU quotas, the GPU queue against G-instance ones', async () => {
-    const asked: string[] = [];
-    const quotas: Record<string, number> = { 'L-36FBB829': 6, 'L-3032A538': 0, 'L-3819A6DF': 0, 'L-DB2E81BA': 0 };
-    const quota = async (service: string, code: string) => (asked.push(`${service}/${code}`), quotas[code] ?? null);
-    const cpu = await checkQueueQuota('cpu', 2, quota);
-    assert.deepEqual(asked, ['fargate/L-36FBB829', 'fargate/L-3032A538']);
-    assert.equal(cpu.ok, true);
-    assert.match(cpu.line, /Fargate Spot vCPU resource count \(L-36FBB829\) = 6.*room for 3 job\(s\) of 2 vCPUs/);
-    const gpu = await checkQueueQuota('gpu', 4, quota);
-    assert.equal(gpu.ok, false);
-    assert.match(gpu.line, /All G and VT Spot Instance Requests \(L-3819A6DF\) = 0.*a job needs 4 vCPUs.*--queue cpu/);
   });
 });
