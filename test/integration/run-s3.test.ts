@@ -24,8 +24,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const BUCKET = 'mixup-runs';
 const DATA = `s3://${BUCKET}/data/fashion-mnist`;
 const OUT = `s3://${BUCKET}/runs`;
-// Small enough for a few seconds per epoch on two cores, big enough for a checkpoint to land mid-run.
-const RUN_ARGS = ['--data', DATA, '--out', OUT, '--epochs', '2', '--batch-size', '32', '--val-samples', '100', '--seed', '3', '--backend', 'wasm'];
+// Small enough for well under a second per epoch, with enough epochs after the first checkpoint (the arms
+// train at once on two cores, so a 2-epoch run could end before a kill aimed at its second epoch).
+const RUN_ARGS = ['--data', DATA, '--out', OUT, '--epochs', '5', '--batch-size', '32', '--val-samples', '100', '--seed', '3', '--backend', 'wasm'];
 
 let server: S3Server;
 let work: string;
