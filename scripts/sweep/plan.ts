@@ -190,5 +190,5 @@ export function armTrainings(alphas: readonly number[], seeds: readonly number[]
   const baselines = runs.filter((run) => run.arms === 'baseline').length;
   const mixups = runs.filter((run) => run.arms === 'mixup').length;
   const alphaZero = alphas.includes(0) ? '; α = 0 reads the baseline' : '';
-  return `${runs.length} arm trainings (${baselines} baselines, one per seed and shared by every α, + ${mixups} mixup arms${alphaZero}) instead of ${2 * alphas.length * seeds.length}`;
+  return `${runs.length} arm trainings (${baselines} baseline${baselines === 1 ? '' : 's'}, one per seed and shared by every α, + ${mixups} mixup arm${mixups === 1 ? '' : 's'}${alphaZero}) instead of ${2 * alphas.length * seeds.length}`;
 }

@@ -474,6 +474,13 @@ describe('sweep flags', () => {
     assert.match(out, /job: {6}mixup-sweep-five \(array of 15\)/);
   });
 
+  test('--dry-run of 1 α × 1 seed says one baseline and one mixup arm, in the singular', async () => {
+    const { error, out } = await parse(['--alphas', '0.2', '--seeds', '1', '--dry-run',
+      '--job-queue', QUEUE, '--job-definition', JOB_DEF, '--results', 's3://r-bucket', '--data', 's3://d-bucket/fm', '--sweep-id', 'one']);
+    assert.equal(error, undefined);
+    assert.match(out, /→ 2 arm trainings \(1 baseline, one per seed and shared by every α, \+ 1 mixup arm\) instead of 2/);
+  });
+
   test('a bad number names the flag, the value and the rule', async () => {
     const { error } = await parse(['--alphas', '0.2', '--seeds', 'three']);
     assert.ok(error instanceof UsageError);
