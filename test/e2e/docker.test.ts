@@ -161,7 +161,9 @@ describe('[slow][docker] the job image on a real Docker engine against the local
     const first = startContainer(IMAGE, containerName('killed'), env);
     let exited = false;
     void first.done.then(() => (exited = true));
-    while (!exited && !(await run.exists('checkpoints/state.json'))) await sleep(POLL_MS);
+    // Until the state parses: s3rver shows an object while its body is still arriving (S3's PUT is atomic),
+    // and a kill at that moment would leave it half-written, which only this test server can do.
+    while (!exited && !(await checkpointWritten(run))) await sleep(POLL_MS);
     if (exited) assert.fail(`the run ended before its first checkpoint: ${describeRun(await first.done)}`);
     killContainer(first.name);
     const killed = await first.done;
@@ -192,4 +194,15 @@ function imageMegabytes(tag: string): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Whether the run's checkpoint state is there and whole. */
+async function checkpointWritten(run: { exists(key: string): Promise<boolean>; read(key: string): Promise<Buffer> }): Promise<boolean> {
+  if (!(await run.exists('checkpoints/state.json'))) return false;
+  try {
+    JSON.parse((await run.read('checkpoints/state.json')).toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
 }

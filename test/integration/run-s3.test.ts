@@ -131,7 +131,15 @@ describe('mixup run against S3', () => {
   test('a run killed with SIGKILL mid-epoch resumes from its checkpoint and ends with the same metrics', async () => {
     const run = openStorage(`${OUT}/killed`);
     const killed = await mixup(['run', ...RUN_ARGS, '--run-id', 'killed'], async (child) => {
-      await until(() => run.exists('checkpoints/state.json'), 120_000);
+      // Until the state parses: s3rver shows an object while its body is still arriving (S3's PUT is
+      // atomic), and a kill at that moment would leave it half-written, which only this test server can do.
+      await until(async () => {
+        try {
+          return JSON.parse((await run.read('checkpoints/state.json')).toString('utf8')) !== null;
+        } catch {
+          return false;
+        }
+      }, 120_000);
       // Into the next epoch's steps, so the kill lands between checkpoints.
       await new Promise((resolve) => setTimeout(resolve, 400));
       child.kill('SIGKILL');
