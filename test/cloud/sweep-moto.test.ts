@@ -12,7 +12,7 @@
  * MIXUP_SKIP_DOCKER=1 skips it.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,7 @@ import { buildImage } from '../support/docker.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';
 import { deployToMoto, readTemplate, type DeployedStack } from '../support/moto-stack.js';
 import { startMotoServer, type MotoServer } from '../support/moto-server.js';
+import { runUserCli } from '../support/user-cli.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -41,12 +42,6 @@ const FAIL_SWEEP = `cloud-fail-${process.pid}`;
  */
 const SETTINGS = ['--epochs', '1', '--val-samples', '100', '--train-limit', '300', '--batch-size', '32', '--backend', 'wasm', '--skip-checks'];
 
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 describe('[slow][docker][cloud] cdk template → moto Batch array job in Docker → S3 → results', { skip: SKIP, timeout: 20 * 60_000 }, () => {
   let moto: MotoServer | undefined;
   let stack: DeployedStack;
@@ -55,18 +50,7 @@ describe('[slow][docker][cloud] cdk template → moto Batch array job in Docker 
   let dataBucket: string;
   let resultsBucket: string;
 
-  function mixup(args: string[]): Promise<CliResult> {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'scripts/cli.ts'), ...args], {
-      cwd: work,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  }
+  const mixup = (args: string[]) => runUserCli(args, { cwd: work, env });
 
   /** Debian's aws CLI (2.9 reads no AWS_ENDPOINT_URL, hence --endpoint-url). */
   async function awsCli(args: string[]): Promise<string> {

@@ -20,6 +20,7 @@ import { seedData } from '../../scripts/seed-data.js';
 import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
+import { runUserCli } from '../support/user-cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BUCKET = 'mixup-sweeps';
@@ -33,19 +34,8 @@ let work: string;
 let env: NodeJS.ProcessEnv;
 const savedEnv = { ...process.env };
 
-function mixup(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  // From a scratch directory: the sweep must start its children from any working directory.
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'scripts/cli.ts'), ...args], {
-    cwd: work,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+// From a scratch directory: the sweep must start its children from any working directory.
+const mixup = (args: string[]) => runUserCli(args, { cwd: work, env });
 
 describe('local sweep on S3, then results', () => {
   before(async () => {
