@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 
+import { FusedDropout } from './backend/fused-dropout.js';
 import { deriveSeed } from './random.js';
 import { CLASS_COUNT, IMAGE_COLS, IMAGE_ROWS } from './shared/fashion-mnist.js';
 
@@ -25,7 +26,8 @@ export function createModel(seed = 0): tf.Sequential {
   model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
   model.add(tf.layers.conv2d({ filters: 32, kernelSize: 5, activation: 'relu', kernelInitializer: kernelInitializer() }));
   model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  model.add(tf.layers.dropout({ rate: 0.2 }));
+  // tfjs-layers' Dropout, its training pass fused where the backend allows (the same floats).
+  model.add(new FusedDropout({ rate: 0.2 }));
   model.add(tf.layers.globalAveragePooling2d({}));
   model.add(tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: kernelInitializer() }));
   model.add(tf.layers.dense({ units: CLASS_COUNT, activation: 'softmax', kernelInitializer: kernelInitializer() }));

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { FusedAdamOptimizer } from './backend/fused-adam.js';
+import { categoricalCrossentropy, countCorrect } from './backend/fused-loss.js';
 import { CLASS_COUNT, IMAGE_COLS, IMAGE_ROWS } from './shared/fashion-mnist.js';
 
 export const LEARNING_RATE = 1e-3;
@@ -24,14 +25,6 @@ function batchTensors(x: Float32Array, y: Float32Array, size: number): [tf.Tenso
   return [tf.tensor4d(x, [size, IMAGE_ROWS, IMAGE_COLS, 1]), tf.tensor2d(y, [size, CLASS_COUNT])];
 }
 
-function perSampleLoss(labels: tf.Tensor2D, probs: tf.Tensor): tf.Tensor1D {
-  return tf.metrics.categoricalCrossentropy(labels, probs) as tf.Tensor1D;
-}
-
-function countCorrect(labels: tf.Tensor2D, probs: tf.Tensor): tf.Scalar {
-  return tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(labels, 1)), 'float32'));
-}
-
 /**
  * One Adam step on the batch's mean categorical cross-entropy (soft labels welcome). `x` and `y`
  * may be reused buffers: the tensors made from them are disposed before this returns.
@@ -51,18 +44,17 @@ export function trainStep(
       () => {
         const probs = model.apply(xs, { training: true }) as tf.Tensor;
         correct = tf.keep(countCorrect(ys, probs));
-        return tf.mean(perSampleLoss(ys, probs)) as tf.Scalar;
+        return tf.mean(categoricalCrossentropy(ys, probs)) as tf.Scalar;
       },
       true,
       variables,
     )!;
-    const result = tf.stack([tf.mul(loss, size), correct!]);
-    correct!.dispose(); // kept tensors outlive every tidy
-    return result;
+    return [loss, correct!];
   });
-  const [lossSum, correct] = stats.dataSync();
-  stats.dispose();
-  return { lossSum: lossSum!, correct: correct! };
+  const [loss, correct] = stats.map((t) => t.dataSync()[0]!);
+  tf.dispose(stats);
+  // tf.mul(loss, size) would be this float32 product, one kernel call later.
+  return { lossSum: Math.fround(loss! * size), correct: correct! };
 }
 
 /** Loss and correct count of a batch in inference mode (no dropout, no update). */
@@ -70,9 +62,9 @@ export function evaluateBatch(model: tf.LayersModel, x: Float32Array, y: Float32
   const stats = tf.tidy(() => {
     const [xs, ys] = batchTensors(x, y, size);
     const probs = model.apply(xs, { training: false }) as tf.Tensor;
-    return tf.stack([tf.sum(perSampleLoss(ys, probs)), countCorrect(ys, probs)]);
+    return [tf.sum(categoricalCrossentropy(ys, probs)), countCorrect(ys, probs)];
   });
-  const [lossSum, correct] = stats.dataSync();
-  stats.dispose();
+  const [lossSum, correct] = stats.map((t) => t.dataSync()[0]!);
+  tf.dispose(stats);
   return { lossSum: lossSum!, correct: correct! };
 }

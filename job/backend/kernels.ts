@@ -3,11 +3,24 @@ import { ADAM_UPDATE, adamKernel } from './kernels/adam.js';
 import { addKernel } from './kernels/add.js';
 import { batchMatMulKernel } from './kernels/batch-mat-mul.js';
 import { conv2DBackpropFilterKernel, conv2DBackpropInputKernel, type Fallback } from './kernels/conv2d-grads.js';
+import { DROPOUT, dropoutKernel, registerDropoutGradient } from './kernels/dropout.js';
 import { identityKernel } from './kernels/identity.js';
+import {
+  CORRECT_COUNT,
+  CROSSENTROPY,
+  CROSSENTROPY_GRAD,
+  SOFTMAX_GRAD,
+  correctCountKernel,
+  crossentropyGradKernel,
+  crossentropyKernel,
+  softmaxGradKernel,
+} from './kernels/loss-head.js';
 import { maxPoolGradKernel } from './kernels/max-pool-grad.js';
+import { MEAN_GRAD, meanGradKernel, registerMeanGradient } from './kernels/mean-grad.js';
 import { RELU_GRAD, registerReluGradient, reluGradKernel } from './kernels/relu-grad.js';
 import { sumKernel } from './kernels/sum.js';
 import type { KernelBackendName } from './kernels/tensor-access.js';
+import { registerLossGradients } from './fused-loss.js';
 
 /** The kernels this project registers, by name, built from the stock kernel they replace (if any). */
 const CUSTOM_KERNELS: Readonly<Record<string, (backend: KernelBackendName, stock: Fallback) => tf.KernelFunc>> = {
@@ -20,6 +33,12 @@ const CUSTOM_KERNELS: Readonly<Record<string, (backend: KernelBackendName, stock
   [tf.BatchMatMul]: batchMatMulKernel,
   [RELU_GRAD]: (backend) => reluGradKernel(backend),
   [ADAM_UPDATE]: (backend) => adamKernel(backend),
+  [CROSSENTROPY]: (backend) => crossentropyKernel(backend),
+  [CROSSENTROPY_GRAD]: (backend) => crossentropyGradKernel(backend),
+  [SOFTMAX_GRAD]: (backend) => softmaxGradKernel(backend),
+  [CORRECT_COUNT]: (backend) => correctCountKernel(backend),
+  [DROPOUT]: (backend) => dropoutKernel(backend),
+  [MEAN_GRAD]: (backend) => meanGradKernel(backend),
 };
 
 const registered = new Map<string, tf.KernelFunc>();
@@ -36,6 +55,9 @@ export function stockKernel(kernelName: string, backend: KernelBackendName): tf.
  */
 export function registerCustomKernels(backend: KernelBackendName): string[] {
   registerReluGradient();
+  registerLossGradients();
+  registerDropoutGradient();
+  registerMeanGradient();
   const names: string[] = [];
   for (const [kernelName, build] of Object.entries(CUSTOM_KERNELS)) {
     const key = `${backend}/${kernelName}`;

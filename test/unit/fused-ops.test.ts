@@ -1,0 +1,189 @@
+/**
+ * The fused loss head, dropout and Mean gradient against the stock tfjs chains they replace, on wasm and
+ * cpu: the same floats bit for bit (forward and gradient), the stock fallbacks where a fused form does not
+ * apply, and the kernel calls a train step saves.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { FusedDropout } from '../../job/backend/fused-dropout.js';
+import { categoricalCrossentropy, countCorrect } from '../../job/backend/fused-loss.js';
+import { DROPOUT, dropoutMultiplier } from '../../job/backend/kernels/dropout.js';
+import { CROSSENTROPY, CROSSENTROPY_GRAD, SOFTMAX_GRAD } from '../../job/backend/kernels/loss-head.js';
+import { MEAN_GRAD } from '../../job/backend/kernels/mean-grad.js';
+import { initBackend } from '../../job/backend/select.js';
+import { createModel, setDropoutSeed } from '../../job/model.js';
+import { CLASS_COUNT, IMAGE_PIXELS } from '../../job/shared/fashion-mnist.js';
+import { createOptimizer, trainStep } from '../../job/train-step.js';
+
+/** mulberry32: the same numbers on every backend. */
+function generator(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Raw float32 bits, every NaN as one (backends differ in a NaN's sign and payload, never in a number). */
+function bits(values: tf.TypedArray | Float32Array): number[] {
+  return [...new Uint32Array(Float32Array.from(values as Float32Array).buffer)].map((b, i) => (Number.isNaN(values[i]) ? 0x7fc00000 : b));
+}
+
+function assertSameBits(actual: tf.Tensor, expected: tf.Tensor, what: string): void {
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  assert.deepEqual(bits(actual.dataSync()), bits(expected.dataSync()), `${what}: bits`);
+}
+
+/** Logits of every scale (large ones saturate the softmax into the clip), soft and one-hot labels, and ties. */
+function lossCase(trial: number, rows = 64, cols = CLASS_COUNT): { logits: tf.Tensor2D; labels: tf.Tensor2D; dy: tf.Tensor1D } {
+  const r = generator(trial + 1);
+  const scale = [0.5, 6, 40, 120][trial % 4]!;
+  const logits = Array.from({ length: rows * cols }, () => (trial % 7 === 3 ? Math.round(r() * 4) : r() * 2 - 1) * scale);
+  const labels = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    const a = Math.floor(r() * cols);
+    const b = Math.floor(r() * cols);
+    const lambda = trial % 3 === 0 ? 1 : trial % 5 === 1 ? 0.5 : Math.fround(r());
+    labels[i * cols + a]! += lambda;
+    labels[i * cols + b]! += Math.fround(1 - lambda);
+  }
+  return {
+    logits: tf.tensor2d(logits, [rows, cols]),
+    labels: tf.tensor2d(labels, [rows, cols]),
+    dy: tf.tensor1d(Array.from({ length: rows }, () => r() * 2 - 1)),
+  };
+}
+
+const stockSoftmaxGrad = (dy: tf.Tensor, y: tf.Tensor): tf.Tensor => {
+  const dyTimesY = tf.mul(dy, y);
+  return tf.sub(dyTimesY, tf.mul(tf.sum(dyTimesY, [-1], true), y));
+};
+
+function checkLossHead(): void {
+  for (let trial = 0; trial < 40; trial++) {
+    tf.tidy(() => {
+      const { logits, labels, dy } = lossCase(trial, trial % 2 === 0 ? 64 : 7, trial % 4 === 2 ? 3 : CLASS_COUNT);
+      const probs = tf.softmax(logits);
+      const what = `trial ${trial}`;
+      assertSameBits(categoricalCrossentropy(labels, probs), tf.metrics.categoricalCrossentropy(labels, probs), `${what} loss`);
+      const weighted = (loss: (p: tf.Tensor) => tf.Tensor) => tf.grad((p: tf.Tensor) => tf.mul(loss(p), dy))(probs);
+      const stockGrad = weighted((p) => tf.metrics.categoricalCrossentropy(labels, p));
+      assertSameBits(weighted((p) => categoricalCrossentropy(labels, p)), stockGrad, `${what} d loss / d probs`);
+      assertSameBits(tf.grad((l: tf.Tensor) => tf.softmax(l))(logits, stockGrad), stockSoftmaxGrad(stockGrad, probs), `${what} softmax grad`);
+      const stockCount = tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(labels, 1)), 'float32'));
+      assertSameBits(countCorrect(labels, probs), stockCount, `${what} correct count`);
+    });
+  }
+}
+
+/** Rows the clip and ArgMax meet only after divergence, or never in training: NaN, ∞, zeros, unnormalised. */
+function checkLossHeadEdges(): void {
+  tf.tidy(() => {
+    const probs = tf.tensor2d([NaN, 0.5, 0.5, 0.2, NaN, 0.8, 0, 0, 1, 0.5, 0.5, 0, Infinity, 0, 0, 2, 1e-30, 3], [6, 3]);
+    const labels = tf.tensor2d([1, 0, 0, 0, 1, 0, 0.5, 0.5, 0, 0.5, 0.5, 0, 0, 0, 1, NaN, 0, 1], [6, 3]);
+    assertSameBits(categoricalCrossentropy(labels, probs), tf.metrics.categoricalCrossentropy(labels, probs), 'loss');
+    const grad = (loss: (p: tf.Tensor) => tf.Tensor) => tf.grad(loss)(probs);
+    assertSameBits(grad((p) => categoricalCrossentropy(labels, p)), grad((p) => tf.metrics.categoricalCrossentropy(labels, p)), 'gradient');
+    const stockCount = tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(labels, 1)), 'float32'));
+    assertSameBits(countCorrect(labels, probs), stockCount, 'correct count');
+  });
+}
+
+function checkDropout(): void {
+  for (const [shape, rate, seed] of [
+    [[64, 4, 4, 32], 0.2, 12345],
+    [[3, 7], 0.5, 7],
+    [[1001], 0.9, 2 ** 31 - 1],
+  ] as const) {
+    tf.tidy(() => {
+      const r = generator(seed);
+      const x = tf.tensor(Array.from({ length: shape.reduce((a: number, b: number) => a * b, 1) }, () => r() * 4 - 2), [...shape]);
+      const dy = tf.tensor(Array.from({ length: x.size }, () => r() * 2 - 1), [...shape]);
+      const layer = new FusedDropout({ rate });
+      (layer as unknown as { seed: number }).seed = seed;
+      const fused = (t: tf.Tensor) => layer.apply(t, { training: true }) as tf.Tensor;
+      const stock = (t: tf.Tensor) => tf.dropout(t, rate, undefined, seed);
+      assertSameBits(fused(x), stock(x), `dropout ${rate} forward`);
+      assertSameBits(tf.grad(fused)(x, dy), tf.grad(stock)(x, dy), `dropout ${rate} gradient`);
+      assertSameBits(layer.apply(x, { training: false }) as tf.Tensor, x, 'inference is the identity');
+    });
+  }
+}
+
+function checkMeanGradient(): void {
+  for (const [shape, axis] of [
+    [[64, 4, 4, 32], [1, 2]],
+    [[64], [0]],
+    [[3, 5, 2], [0, 1]],
+    [[3, 5, 2], -1],
+    [[3, 5, 2], [0, 2]], // not contiguous: the stock formula
+  ] as const) {
+    tf.tidy(() => {
+      const r = generator(shape.length * 31);
+      const x = tf.tensor(Array.from({ length: shape.reduce((a: number, b: number) => a * b, 1) }, () => r() * 2 - 1), [...shape]);
+      const y = tf.mean(x, axis as number | number[]);
+      const dy = tf.tensor(Array.from({ length: y.size }, () => (r() * 2 - 1) * 10 ** Math.floor(r() * 6 - 3)), y.shape);
+      const got = tf.grad((t: tf.Tensor) => tf.mean(t, axis as number | number[]))(x, dy);
+      const axes = tf.util.parseAxisParam(axis as number | number[], [...shape]);
+      const expanded = shape.map((size, a) => (axes.includes(a) ? 1 : size));
+      const reduceSize = axes.reduce((n, a) => n * shape[a]!, 1);
+      const want = tf.div(tf.mul(tf.reshape(dy, expanded), tf.ones([...shape], 'float32')), reduceSize);
+      assertSameBits(got, want, `mean gradient over ${JSON.stringify(axis)} of [${shape.join(',')}]`);
+    });
+  }
+}
+
+/** The kernels one train step runs, by name. */
+async function stepKernels(): Promise<string[]> {
+  const model = createModel(3);
+  const optimizer = createOptimizer();
+  const r = generator(9);
+  const x = Float32Array.from({ length: 8 * IMAGE_PIXELS }, () => r());
+  const y = new Float32Array(8 * CLASS_COUNT);
+  for (let i = 0; i < 8; i++) y[i * CLASS_COUNT + (i % CLASS_COUNT)] = 1;
+  setDropoutSeed(model, 5);
+  trainStep(model, optimizer, x, y, 8);
+  setDropoutSeed(model, 6);
+  const profile = await tf.profile(() => {
+    trainStep(model, optimizer, x, y, 8);
+  });
+  model.dispose();
+  optimizer.dispose();
+  return profile.kernels.map((k) => k.name);
+}
+
+for (const backend of ['wasm', 'cpu'] as const) {
+  describe(`fused loss, dropout and mean gradient on ${backend}`, () => {
+    before(async () => {
+      assert.equal((await initBackend(backend)).backend, backend);
+      for (const name of [CROSSENTROPY, CROSSENTROPY_GRAD, SOFTMAX_GRAD, DROPOUT, MEAN_GRAD]) assert.ok(tf.getKernel(name, backend), name);
+    });
+
+    test('the loss, its gradient, softmax’s gradient and the correct count are the stock chain’s floats', checkLossHead);
+    test('NaN, ∞, zero and unnormalised rows give what the stock chain gives', checkLossHeadEdges);
+    test('dropout in training is tfjs’ dropout op bit for bit (mask, output, gradient); inference is the identity', checkDropout);
+    test('the Mean gradient is tfjs-core’s formula bit for bit, contiguous axes fused and others stock', checkMeanGradient);
+
+    test('a train step runs the fused kernels and none of the stock chains they replace', async () => {
+      const kernels = await stepKernels();
+      for (const name of [CROSSENTROPY, CROSSENTROPY_GRAD, SOFTMAX_GRAD, DROPOUT, MEAN_GRAD]) assert.ok(kernels.includes(name), `${name} ran`);
+      for (const name of ['ClipByValue', 'ArgMax', 'Floor', 'Select', 'Pack']) assert.ok(!kernels.includes(name), `no ${name}`);
+      assert.ok(kernels.length <= 112, `${kernels.length} kernel calls`);
+    });
+  });
+}
+
+describe('the dropout mask', () => {
+  test('is the draw of tfjs’ own randomUniform, scaled as its dropout scales it', () => {
+    const seed = 424242;
+    const uniform = tf.randomUniform([5000], 0, 1, 'float32', seed).dataSync();
+    const keep = Math.fround(0.7);
+    const expected = Float32Array.from(uniform, (u) => Math.fround(Math.floor(Math.fround(u + keep)) / keep));
+    assert.deepEqual(bits(dropoutMultiplier(0.3, String(seed), 5000)), bits(expected));
+    const kept = expected.filter((m) => m !== 0).length / expected.length;
+    assert.ok(Math.abs(kept - 0.7) < 0.03, `kept ${kept}`);
+  });
+});
