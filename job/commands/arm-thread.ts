@@ -12,7 +12,7 @@ import type { BackendName } from '../backend/select.js';
 import type { NamedFloats } from '../checkpoint.js';
 import type { TrainSplit } from '../data/splits.js';
 import { JobError } from '../errors.js';
-import type { ArmWorkerData, ArmWorkerMessage } from './arm-worker.js';
+import type { ArmWorkerData, ArmWorkerMessage, ArmWorkerStart } from './arm-worker.js';
 
 export interface ArmThread {
   /** The thread has its backend and weights, and waits for `go`. */
@@ -29,7 +29,7 @@ export interface ArmThread {
  * Under tsx (tests, `npm run`) the worker is TypeScript and needs tsx's loader registered inside the
  * thread first (a worker does not run the parent's `--import`); compiled, it is a plain module.
  */
-function startWorker(workerData: ArmWorkerData): Worker {
+function startWorker(workerData: ArmWorkerStart): Worker {
   const url = new URL(import.meta.url.endsWith('.ts') ? './arm-worker.ts' : './arm-worker.js', import.meta.url);
   if (!import.meta.url.endsWith('.ts')) return new Worker(url, { workerData });
   const tsx = import.meta.resolve('tsx/esm/api');
@@ -37,10 +37,56 @@ function startWorker(workerData: ArmWorkerData): Worker {
   return new Worker(code, { eval: true, workerData });
 }
 
-export function startArmThread(job: ArmJob, backend: BackendName, initial: tf.Tensor[], data: ArmData, events: Omit<ArmEvents, 'shouldStop'>, onEpochError: (error: unknown) => void): ArmThread {
+type WorkerEvent =
+  | { readonly kind: 'message'; readonly message: ArmWorkerMessage }
+  | { readonly kind: 'error'; readonly error: unknown }
+  | { readonly kind: 'exit'; readonly code: number };
+
+/**
+ * A worker thread that starts loading its backend now, for an arm it is given later: its start-up
+ * (tfjs, the wasm module, the kernels: about a second) then overlaps the main thread's data loading.
+ * What it says before it has an arm (a backend that fails to load, an exit) is kept for the arm.
+ * Unreferenced until it has an arm, so an idle one never keeps the process alive; `dispose` ends it.
+ */
+export class ArmWorker {
+  readonly worker: Worker;
+  private readonly early: WorkerEvent[] = [];
+  private handler: ((event: WorkerEvent) => void) | null = null;
+
+  constructor(backend: BackendName) {
+    this.worker = startWorker({ backend });
+    this.worker.unref();
+    const deliver = (event: WorkerEvent) => (this.handler ? this.handler(event) : this.early.push(event));
+    this.worker.on('message', (message: ArmWorkerMessage) => deliver({ kind: 'message', message }));
+    this.worker.on('error', (error) => deliver({ kind: 'error', error }));
+    this.worker.on('exit', (code) => deliver({ kind: 'exit', code }));
+  }
+
+  /** Hands every event, the kept ones first, to `handler`. */
+  listen(handler: (event: WorkerEvent) => void): void {
+    this.handler = handler;
+    for (const event of this.early.splice(0)) handler(event);
+  }
+
+  dispose(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+export function startArmThread(
+  job: ArmJob,
+  armWorker: ArmWorker,
+  initial: tf.Tensor[],
+  data: ArmData,
+  events: Omit<ArmEvents, 'shouldStop'>,
+  onEpochError: (error: unknown) => void,
+): ArmThread {
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const initialFloats: NamedFloats[] = initial.map((t, i) => ({ name: `initial/${i}`, shape: [...t.shape], values: Float32Array.from(t.dataSync() as Float32Array) }));
-  const worker = startWorker({ job, backend, initial: initialFloats, data, stop });
+  const { worker } = armWorker;
+  worker.ref();
+  const input: ArmWorkerData = { job, initial: initialFloats, data, stop };
+  worker.postMessage(input);
   let settled = false;
   let isReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (isReady = resolve));
@@ -50,7 +96,7 @@ export function startArmThread(job: ArmJob, backend: BackendName, initial: tf.Te
       settled = true;
       reject(error);
     };
-    worker.on('message', (message: ArmWorkerMessage) => {
+    const onMessage = (message: ArmWorkerMessage) => {
       if (settled) return;
       try {
         if (message.type === 'ready') isReady();
@@ -66,9 +112,12 @@ export function startArmThread(job: ArmJob, backend: BackendName, initial: tf.Te
         // A step event that throws (the lease is lost): the arm ends here.
         fail(error);
       }
+    };
+    armWorker.listen((event) => {
+      if (event.kind === 'message') onMessage(event.message);
+      else if (event.kind === 'error') fail(event.error);
+      else fail(new Error(`the ${job.settings.arm} arm's worker thread exited with code ${event.code} before it finished`));
     });
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the ${job.settings.arm} arm's worker thread exited with code ${code} before it finished`)));
   });
   return {
     ready,

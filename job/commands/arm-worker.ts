@@ -15,9 +15,14 @@ import type { ArmProgress } from '../shared/checkpoint-state.js';
 import type { EpochRecord } from '../shared/metrics.js';
 import type { StepProgress } from '../train.js';
 
+/** What a worker starts with: it loads its backend at once, before it has an arm to train. */
+export interface ArmWorkerStart {
+  readonly backend: BackendName;
+}
+
+/** The arm, sent as the worker's first message (so the worker can start while the run is still loading data). */
 export interface ArmWorkerData {
   readonly job: ArmJob;
-  readonly backend: BackendName;
   readonly initial: NamedFloats[];
   /** Views of SharedArrayBuffers: the main thread's data, not a copy. */
   readonly data: ArmData;
@@ -32,14 +37,18 @@ export type ArmWorkerMessage =
   | { readonly type: 'end'; readonly end: ArmEnd }
   | { readonly type: 'error'; readonly message: string; readonly stack: string | null; readonly jobError: boolean; readonly exitCode: number };
 
-async function main(port: NonNullable<typeof parentPort>, input: ArmWorkerData): Promise<void> {
+const nextMessage = (port: NonNullable<typeof parentPort>) => new Promise<unknown>((resolve) => port.once('message', resolve));
+
+async function main(port: NonNullable<typeof parentPort>, start: ArmWorkerStart): Promise<void> {
   const post = (message: ArmWorkerMessage) => port.postMessage(message);
   try {
-    await initBackend(input.backend);
+    // Both at once: the backend loads while the main thread reads the data and sends the arm.
+    const [, message] = await Promise.all([initBackend(start.backend), nextMessage(port)]);
+    const input = message as ArmWorkerData;
     const initial = input.initial.map((w) => tf.tensor(w.values, w.shape, 'float32'));
     // Start together: a thread that starts up faster would otherwise train alone for a while.
     post({ type: 'ready' });
-    await new Promise<void>((resolve) => port.once('message', () => resolve()));
+    await nextMessage(port);
     const end = await trainArmJob(input.job, initial, input.data, {
       step: (progress) => post({ type: 'step', progress }),
       epochEnd: async (progress, record, snapshot) => post({ type: 'epoch', progress, record, snapshot }),
@@ -59,4 +68,4 @@ async function main(port: NonNullable<typeof parentPort>, input: ArmWorkerData):
   }
 }
 
-if (parentPort) await main(parentPort, workerData as ArmWorkerData);
+if (parentPort) await main(parentPort, workerData as ArmWorkerStart);

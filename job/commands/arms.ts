@@ -19,7 +19,7 @@ import type { ArmMetrics, ArmName, EpochRecord, RunConfig } from '../shared/metr
 import type { Reporter } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import { freshProgress } from '../train.js';
-import { shareData, startArmThread, type ArmThread } from './arm-thread.js';
+import { ArmWorker, shareData, startArmThread, type ArmThread } from './arm-thread.js';
 
 export type ParallelArms = RunConfig['parallelArms'];
 
@@ -47,6 +47,16 @@ export interface ArmsRun {
   readonly stopSignal?: { readonly stopped: boolean };
   readonly parallel: boolean;
   readonly backend: BackendName;
+  /** Workers started early for the parallel path (see `startArmWorkers`); more are started if too few. */
+  readonly workers?: readonly ArmWorker[];
+}
+
+/**
+ * One worker per arm, started before the run loads its data so that their start-up overlaps it. The
+ * caller disposes them when done (those given an arm end with it; disposing them again is harmless).
+ */
+export function startArmWorkers(count: number, backend: BackendName): ArmWorker[] {
+  return Array.from({ length: count }, () => new ArmWorker(backend));
 }
 
 /** Trains every arm of `arms` not yet completed; returns the arms stopped by the stop signal (empty: all done). */
@@ -89,7 +99,10 @@ export async function trainArms(ctx: ArmsRun): Promise<ArmName[]> {
     // Read on every step of either arm, as the sequential path does (it also checks the lease).
     if (ctx.stopSignal?.stopped) stopAll();
   };
-  for (const job of jobs) threads.push(startArmThread(job, ctx.backend, ctx.initial.getWeights(), shared, { step, epochEnd }, abort));
+  jobs.forEach((job, i) => {
+    const worker = ctx.workers?.[i] ?? new ArmWorker(ctx.backend);
+    threads.push(startArmThread(job, worker, ctx.initial.getWeights(), shared, { step, epochEnd }, abort));
+  });
   try {
     await Promise.race([Promise.all(threads.map((thread) => thread.ready)), Promise.all(threads.map((thread) => thread.done)), aborted]);
     threads.forEach((thread) => thread.go());

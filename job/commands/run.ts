@@ -21,7 +21,8 @@ import { acquireLease, type RunLease } from '../storage/lease.js';
 import { readManifest, writeManifest } from '../storage/manifest.js';
 import { openStorage } from '../storage/open.js';
 import { CONTENT_TYPES, type Storage } from '../storage/storage.js';
-import { trainArms, useParallelArms } from './arms.js';
+import type { ArmWorker } from './arm-thread.js';
+import { startArmWorkers, trainArms, useParallelArms } from './arms.js';
 import { IMAGE_PIXELS as PIXELS } from '../shared/fashion-mnist.js';
 import { CHECKPOINT_DIR, RUN_FILES } from '../shared/layout.js';
 
@@ -54,6 +55,7 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     onOutageWait: (wait) => reporter.event('storage-wait', { ...wait }),
   }).child(config.runId);
   let lease: RunLease | null = null;
+  let workers: ArmWorker[] = [];
   try {
     // Before anything of the run is read: one process at a time per run id.
     lease = await acquireLease(run, {
@@ -88,6 +90,8 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
 
     const arms = armsToTrain(config.arms);
     const parallel = useParallelArms(config.parallelArms, backend.backend, arms.filter((arm) => !checkpoint?.completed[arm]).length);
+    // Their start-up (about a second each) overlaps the data load, the initial model and the sample grid.
+    workers = parallel ? startArmWorkers(2, backend.backend) : [];
     const startedAt = new Date();
     reporter.event('start', { runId: config.runId, uri: run.uri, backend: backend.backend, data: source.location, parallelArms: parallel });
     const raw = await loadFashionMnist(source);
@@ -130,7 +134,7 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     }
     try {
       const stopped = await trainArms({
-        arms, config: fullConfig, run, initial, data, checkpoint, completed, reporter, stopSignal: deps.stopSignal, parallel, backend: backend.backend,
+        arms, config: fullConfig, run, initial, data, checkpoint, completed, reporter, stopSignal: deps.stopSignal, parallel, backend: backend.backend, workers,
       });
       if (stopped.length > 0) {
         reporter.event('interrupted', { runId: config.runId, arm: stopped[0], arms: stopped, note: 'checkpoint written; start again with the same --run-id to resume' });
@@ -182,6 +186,8 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     });
     return { status: 'completed', uri: run.uri, metrics };
   } finally {
+    // Workers that never got an arm (the run failed first); the others have ended already.
+    await Promise.all(workers.map((worker) => worker.dispose()));
     // A lease left behind goes stale after its lifetime; failing to remove it must not hide the result.
     await lease?.release().catch(() => {});
     reporter.close();
