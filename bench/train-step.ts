@@ -15,8 +15,8 @@ import { openDataSource } from '../job/data/source.js';
 import { prepareSplits, type Split, type TrainSplit } from '../job/data/splits.js';
 import { JobError, UsageError } from '../job/errors.js';
 import { mixBatch, sampleLambda } from '../job/mixup.js';
-import { createModel } from '../job/model.js';
-import { rngFor } from '../job/random.js';
+import { createModel, setDropoutSeed } from '../job/model.js';
+import { deriveSeed, rngFor } from '../job/random.js';
 import { createOptimizer, trainStep } from '../job/train-step.js';
 import type { ArmName } from '../job/shared/metrics.js';
 import { median } from './timing.js';
@@ -120,6 +120,8 @@ function timeArm(
   const cpu: number[] = [];
   for (let step = 0; step < steps; step++) {
     const batch = batches.batch(step % batches.steps);
+    // As training does (job/train.ts): a layer without a seed takes tfjs' own, slower dropout.
+    setDropoutSeed(model, deriveSeed(SEED, 'dropout', epoch, step));
     const started = performance.now();
     const cpuStarted = process.cpuUsage();
     trainStep(model, optimizer, batch.x, batch.y, batch.size);
