@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { UsageError } from '../../job/errors.js';
 import { resolveRunConfig } from '../../job/config.js';
 import {
+  arrayIndexOf,
   baselineRunId,
   gridJob,
   gridJobs,
@@ -209,5 +210,42 @@ describe('a sweep with shared baselines: one arm job per index', () => {
     assert.throws(() => gridPointFromEnv({ ...env, MIXUP_GRID_LAYOUT: 'other', AWS_BATCH_JOB_ARRAY_INDEX: '0' }), /MIXUP_GRID_LAYOUT = 'other' is unknown/);
     // Without the layout variable a child is a point of the older layout: both arms of (α, seed).
     assert.equal(gridPointFromEnv({ MIXUP_GRID_ALPHAS: '0,0.2', MIXUP_GRID_SEEDS: '1,2', AWS_BATCH_JOB_ARRAY_INDEX: '3' })?.runId, 'alpha-0.2_seed-2');
+  });
+});
+
+describe('grid: the array index and the layout, at their edges', () => {
+  const shared = { MIXUP_GRID_ALPHAS: '0,0.2', MIXUP_GRID_SEEDS: '1,2', MIXUP_GRID_LAYOUT: 'shared-baselines' };
+
+  test('an arm job index below 0, past the end or not whole is refused, naming the range', () => {
+    assert.equal(gridJob(0, [0.2], [1, 2]).runId, 'baseline_seed-1');
+    assert.equal(gridJob(3, [0.2], [1, 2]).runId, 'alpha-0.2_seed-2');
+    for (const index of [-1, 4, 1.5, Number.NaN, 2 ** 53]) {
+      assert.throws(() => gridJob(index, [0.2], [1, 2]), /outside the sweep's 4 arm jobs; it must be a whole number from 0 to 3$/, String(index));
+    }
+  });
+
+  test('an empty layout variable is the older layout, as an unset one is', () => {
+    assert.equal(gridPointFromEnv({ ...shared, MIXUP_GRID_LAYOUT: '', AWS_BATCH_JOB_ARRAY_INDEX: '3' })?.runId, 'alpha-0.2_seed-2');
+    assert.equal(gridPointFromEnv({ ...shared, AWS_BATCH_JOB_ARRAY_INDEX: '0' })?.runId, 'baseline_seed-1');
+  });
+
+  test('the index from AWS_BATCH_JOB_ID: a whole <id>:<digits>, trimmed; an empty index variable does not hide it', () => {
+    const at = (jobId: string, index?: string) =>
+      gridPointFromEnv({ ...shared, AWS_BATCH_JOB_ID: jobId, ...(index === undefined ? {} : { AWS_BATCH_JOB_ARRAY_INDEX: index }) })?.index;
+    assert.equal(at('6b1f0c2e:3'), 3);
+    assert.equal(at('  6b1f0c2e:2 \n'), 2);
+    assert.equal(at('6b1f0c2e:1', ''), 1);
+    const seeds = Array.from({ length: 12 }, (_, i) => i + 1).join(',');
+    assert.equal(gridPointFromEnv({ ...shared, MIXUP_GRID_SEEDS: seeds, AWS_BATCH_JOB_ID: 'job:13' })?.index, 13);
+    // Not an array child's id: a second ':', or something after the digits. The grid then has no index.
+    for (const jobId of ['a:b:3', 'job:3x', 'job:', ':3']) assert.throws(() => at(jobId), /AWS_BATCH_JOB_ARRAY_INDEX is unset/, jobId);
+  });
+
+  test("a Batch child's index as ListJobs reports it: arrayProperties.index, else its id's suffix", () => {
+    assert.equal(arrayIndexOf({ arrayProperties: { index: 0 }, jobId: 'x:7' }), 0);
+    assert.equal(arrayIndexOf({ jobId: 'x:7' }), 7);
+    assert.equal(arrayIndexOf({ arrayProperties: {}, jobId: 'x:12' }), 12);
+    assert.ok(Number.isNaN(arrayIndexOf({})));
+    assert.ok(Number.isNaN(arrayIndexOf({ jobId: 'plain' })));
   });
 });
