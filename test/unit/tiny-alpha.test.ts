@@ -31,6 +31,19 @@ describe('λ for tiny α', () => {
     });
   }
 
+  test('for tiny α, λ is 1 exactly where the first Gamma draw is the larger one, as in the limit', () => {
+    // g = exp(base + log(u) / α): as α → 0 the log(u) / α term decides, so g1 > g2 where u1 > u2.
+    for (const alpha of [1e-320, 2e-308]) {
+      const lam = sampleLambda(alpha, 500, rngFor(11, 'lambda', 2, 3));
+      const parts = rngFor(11, 'lambda', 2, 3);
+      lam.forEach((l, i) => {
+        const first = parts.logGammaParts(alpha);
+        const second = parts.logGammaParts(alpha);
+        assert.equal(l, first.logU > second.logU ? 1 : 0, `α = ${alpha}, sample ${i}`);
+      });
+    }
+  });
+
   test('ordinary α draws exactly what it drew before the change (recorded values)', () => {
     const recorded: Record<string, number[]> = {
       '0.2': [0.008548597805202007, 0.17712458968162537, 0.9576976895332336, 0.2893071174621582, 0.09717119485139847, 0.9999993443489075],
