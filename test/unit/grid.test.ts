@@ -207,6 +207,8 @@ describe('a sweep with shared baselines: one arm job per index', () => {
     assert.deepEqual(gridPointFromEnv({ ...env, AWS_BATCH_JOB_ARRAY_INDEX: '1' }), { index: 1, alpha: 0, seed: 2, arms: 'baseline', runId: 'baseline_seed-2' });
     const child = resolveRunConfig({}, { ...env, AWS_BATCH_JOB_ARRAY_INDEX: '3', MIXUP_ARMS: 'both' });
     assert.deepEqual([child.arms, child.alpha, child.seed, child.runId], ['mixup', 0.2, 2, 'alpha-0.2_seed-2']);
+    // A flag on the command line still wins over the grid, as --alpha and --seed do.
+    assert.equal(resolveRunConfig({ arms: 'both' }, { ...env, AWS_BATCH_JOB_ARRAY_INDEX: '3' }).arms, 'both');
     assert.throws(() => gridPointFromEnv({ ...env, MIXUP_GRID_LAYOUT: 'other', AWS_BATCH_JOB_ARRAY_INDEX: '0' }), /MIXUP_GRID_LAYOUT = 'other' is unknown/);
     // Without the layout variable a child is a point of the older layout: both arms of (α, seed).
     assert.equal(gridPointFromEnv({ MIXUP_GRID_ALPHAS: '0,0.2', MIXUP_GRID_SEEDS: '1,2', AWS_BATCH_JOB_ARRAY_INDEX: '3' })?.runId, 'alpha-0.2_seed-2');
