@@ -89,9 +89,10 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     if (checkpoint && !saved) assertSameExperiment(checkpoint.config, config, run.uri);
 
     const arms = armsToTrain(config.arms);
-    const parallel = useParallelArms(config.parallelArms, backend.backend, arms.filter((arm) => !checkpoint?.completed[arm]).length);
+    const armsLeft = arms.filter((arm) => !checkpoint?.completed[arm]).length;
+    const parallel = useParallelArms(config.parallelArms, backend.backend, armsLeft);
     // Their start-up (about a second each) overlaps the data load, the initial model and the sample grid.
-    workers = parallel ? startArmWorkers(2, backend.backend) : [];
+    workers = parallel ? startArmWorkers(armsLeft, backend.backend) : [];
     const startedAt = new Date();
     reporter.event('start', { runId: config.runId, uri: run.uri, backend: backend.backend, data: source.location, parallelArms: parallel });
     const raw = await loadFashionMnist(source);
