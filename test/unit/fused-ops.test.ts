@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FusedDropout } from '../../job/backend/fused-dropout.js';
 import { categoricalCrossentropy, countCorrect } from '../../job/backend/fused-loss.js';
 import { DROPOUT, dropoutMultiplier } from '../../job/backend/kernels/dropout.js';
-import { CROSSENTROPY, CROSSENTROPY_GRAD, SOFTMAX_GRAD } from '../../job/backend/kernels/loss-head.js';
+import { CORRECT_COUNT, CROSSENTROPY, CROSSENTROPY_GRAD, SOFTMAX_GRAD } from '../../job/backend/kernels/loss-head.js';
 import { MEAN_GRAD } from '../../job/backend/kernels/mean-grad.js';
 import { initBackend } from '../../job/backend/select.js';
 import { createModel, setDropoutSeed } from '../../job/model.js';
@@ -187,3 +187,41 @@ describe('the dropout mask', () => {
     assert.ok(Math.abs(kept - 0.7) < 0.03, `kept ${kept}`);
   });
 });
+
+describe('fused ops on a backend without their kernels (tfjs-node, WebGL)', () => {
+  test('a train step falls back to the stock chains, with the same floats and none of the fused kernels', async () => {
+    await initBackend('cpu');
+    const names = [CROSSENTROPY, CROSSENTROPY_GRAD, SOFTMAX_GRAD, CORRECT_COUNT, DROPOUT, MEAN_GRAD];
+    const run = () => {
+      const model = createModel(4);
+      const optimizer = createOptimizer();
+      const r = generator(21);
+      const x = Float32Array.from({ length: 8 * IMAGE_PIXELS }, () => r());
+      const y = new Float32Array(8 * CLASS_COUNT);
+      for (let i = 0; i < 8; i++) y[i * CLASS_COUNT + ((i * 3) % CLASS_COUNT)] = 1;
+      const results = [0, 1].map((step) => {
+        setDropoutSeed(model, 30 + step);
+        return trainStep(model, optimizer, x, y, 8);
+      });
+      const weights = model.getWeights().map((w) => bits(w.dataSync()));
+      model.dispose();
+      optimizer.dispose();
+      return { results, weights };
+    };
+    const fused = run();
+    const configs = names.map((name) => tf.getKernel(name, 'cpu')!);
+    names.forEach((name) => tf.unregisterKernel(name, 'cpu'));
+    try {
+      const profile = await tf.profile(() => {
+        const stock = run();
+        assert.deepEqual(stock, fused);
+      });
+      const ran = new Set(profile.kernels.map((k) => k.name));
+      for (const name of names) assert.ok(!ran.has(name), `${name} did not run`);
+      for (const name of ['ClipByValue', 'ArgMax', 'Floor']) assert.ok(ran.has(name), `the stock ${name} ran`);
+    } finally {
+      configs.forEach((config) => tf.registerKernel(config));
+    }
+  });
+});
+
