@@ -32,17 +32,21 @@ describe('mixup run as a process under a scheduler', () => {
         '--epochs', '3', '--batch-size', '16', '--val-samples', '64', '--backend', 'wasm', '--parallel-arms', parallel];
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
-      const firstEpoch = new Promise<void>((resolve) => {
+      // The seconds epoch 1 took, per arm, once every arm in flight has finished it.
+      const firstEpoch = new Promise<number[]>((resolve) => {
         child.stdout.on('data', (chunk: Buffer) => {
           stdout += chunk.toString();
           // With both arms at once, wait for both to finish epoch 1: the SIGTERM then finds two arms in flight.
-          const epochs = stdout.split('\n').filter((line) => line.includes('"event":"epoch"')).length;
-          if (epochs >= (parallel === 'on' ? 2 : 1)) resolve();
+          const epochs = stdout.split('\n').filter((line) => line.includes('"event":"epoch"'));
+          if (epochs.length >= (parallel === 'on' ? 2 : 1)) resolve(epochs.map((line) => (JSON.parse(line) as { seconds: number }).seconds));
         });
       });
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      await firstEpoch;
-      await new Promise((resolve) => setTimeout(resolve, 500)); // well inside epoch 2 (200 steps)
+      // A tenth of the shortest epoch 1 after the last arm finished it: about 20 of epoch 2's 200 steps
+      // for that arm, while the arm ahead (it finished epoch 1 up to a third of an epoch earlier) is still
+      // inside epoch 2, on a fast machine or a loaded one. A fixed 500 ms once outlasted the arm ahead's epoch 2.
+      const seconds = Math.min(...(await firstEpoch));
+      await new Promise((resolve) => setTimeout(resolve, Math.max(20, (seconds * 1000) / 10)));
       child.kill('SIGTERM');
       assert.equal(await exited, 143);
       assert.match(stdout, /"event":"interrupted"/);
