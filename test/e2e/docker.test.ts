@@ -26,6 +26,7 @@ import {
   runContainer,
   startContainer,
   killContainer,
+  pauseContainer,
   type ContainerResult,
 } from '../support/docker.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';
@@ -161,10 +162,17 @@ describe('[slow][docker] the job image on a real Docker engine against the local
     const first = startContainer(IMAGE, containerName('killed'), env);
     let exited = false;
     void first.done.then(() => (exited = true));
-    // Until the state parses: s3rver shows an object while its body is still arriving (S3's PUT is atomic),
-    // and a kill at that moment would leave it half-written, which only this test server can do.
     while (!exited && !(await checkpointWritten(run))) await sleep(POLL_MS);
     if (exited) assert.fail(`the run ended before its first checkpoint: ${describeRun(await first.done)}`);
+    // Killed only while frozen with a whole state: s3rver shows an object while its body is still arriving
+    // (S3's PUT is atomic), so a kill during a later state write would leave it half-written, which only
+    // this test server can do. With fast epochs and two arms writing, such a write is often in flight.
+    for (;;) {
+      pauseContainer(first.name, true);
+      if (await checkpointWritten(run)) break;
+      pauseContainer(first.name, false);
+      await sleep(20);
+    }
     killContainer(first.name);
     const killed = await first.done;
     assert.equal(killed.code, 137, describeRun(killed));

@@ -130,18 +130,26 @@ describe('mixup run against S3', () => {
 
   test('a run killed with SIGKILL mid-epoch resumes from its checkpoint and ends with the same metrics', async () => {
     const run = openStorage(`${OUT}/killed`);
+    const stateWhole = async () => {
+      try {
+        return JSON.parse((await run.read('checkpoints/state.json')).toString('utf8')) !== null;
+      } catch {
+        return false;
+      }
+    };
     const killed = await mixup(['run', ...RUN_ARGS, '--run-id', 'killed'], async (child) => {
-      // Until the state parses: s3rver shows an object while its body is still arriving (S3's PUT is
-      // atomic), and a kill at that moment would leave it half-written, which only this test server can do.
-      await until(async () => {
-        try {
-          return JSON.parse((await run.read('checkpoints/state.json')).toString('utf8')) !== null;
-        } catch {
-          return false;
-        }
-      }, 120_000);
+      await until(stateWhole, 120_000);
       // Into the next epoch's steps, so the kill lands between checkpoints.
       await new Promise((resolve) => setTimeout(resolve, 400));
+      // Killed only while stopped with a whole state: s3rver shows an object while its body is still
+      // arriving (S3's PUT is atomic), so a kill during a state write would leave it half-written, which
+      // only this test server can do.
+      for (;;) {
+        child.kill('SIGSTOP');
+        if (await stateWhole()) break;
+        child.kill('SIGCONT');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       child.kill('SIGKILL');
     });
     assert.equal(killed.signal, 'SIGKILL');
