@@ -15,17 +15,7 @@ import { initBackend } from '../../job/backend/select.js';
 import { createModel, setDropoutSeed } from '../../job/model.js';
 import { CLASS_COUNT, IMAGE_PIXELS } from '../../job/shared/fashion-mnist.js';
 import { createOptimizer, trainStep } from '../../job/train-step.js';
-
-/** mulberry32: the same numbers on every backend. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as generator } from '../support/fake-dataset.js';
 
 /** Raw float32 bits, every NaN as one (backends differ in a NaN's sign and payload, never in a number). */
 function bits(values: tf.TypedArray | Float32Array): number[] {
