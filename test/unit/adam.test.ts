@@ -9,6 +9,7 @@ import { initBackend } from '../../job/backend/select.js';
 import { createModel, setDropoutSeed } from '../../job/model.js';
 import { CLASS_COUNT, IMAGE_PIXELS } from '../../job/shared/fashion-mnist.js';
 import { trainStep } from '../../job/train-step.js';
+import { mulberry32 } from '../support/fake-dataset.js';
 
 /** The model's weight shapes, plus odd sizes that leave a remainder after groups of four and sixteen. */
 const SHAPES = [[5, 5, 1, 16], [16], [5, 5, 16, 32], [32], [32, 128], [128], [128, 10], [10], [7], [3, 3, 3]];
@@ -17,13 +18,10 @@ const HYPER = [1e-3, 0.9, 0.999, 1e-7] as const;
 
 /** mulberry32, scaled: gradients across many magnitudes, with exact zeros and a few subnormals. */
 function randomArray(size: number, seed: number): Float32Array {
-  let a = seed >>> 0;
+  const next = mulberry32(seed);
   const out = new Float32Array(size);
   for (let i = 0; i < size; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    const u = next();
     const scale = 10 ** Math.floor(u * 1e6 % 12 - 8);
     out[i] = u < 0.05 ? 0 : u < 0.07 ? (u - 0.06) * 1e-38 : (u * 2 - 1) * scale;
   }

@@ -5,6 +5,7 @@ import { registerCustomKernels, stockKernel } from '../../job/backend/kernels.js
 import { initBackend } from '../../job/backend/select.js';
 import { createModel } from '../../job/model.js';
 import { axpyFor } from '../../job/backend/kernels/wasm-axpy.js';
+import { mulberry32 } from '../support/fake-dataset.js';
 
 type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -21,13 +22,10 @@ type Draw = 'relu' | 'sparse';
 
 /** A small deterministic generator (mulberry32), so every backend sees the same numbers. */
 function randomArray(size: number, seed: number, draw?: Draw): Float32Array {
-  let a = seed >>> 0;
+  const next = mulberry32(seed);
   const out = new Float32Array(size);
   for (let i = 0; i < size; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    const u = next();
     // Coarse values after ReLU give the ties max-pooling meets in training.
     if (draw === 'relu') out[i] = Math.max(0, Math.round(u * 8) - 4);
     else if (draw === 'sparse') out[i] = u < 0.8 ? 0 : u * 10 - 9;
