@@ -14,15 +14,10 @@ import { createModel, setDropoutSeed } from '../job/model.js';
 import { CLASS_COUNT, IMAGE_PIXELS } from '../job/shared/fashion-mnist.js';
 import { LEARNING_RATE, trainStep } from '../job/train-step.js';
 import { cpuNowMs, median } from './timing.js';
+import { positiveInt } from './flags.js';
 
 const BATCH_SIZE = 64;
 const HYPER = [LEARNING_RATE, 0.9, 0.999, 1e-7] as const;
-
-function positiveInt(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} ${text} must be a whole number ≥ 1`);
-  return value;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

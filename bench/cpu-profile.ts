@@ -13,6 +13,7 @@ import { UsageError } from '../job/errors.js';
 import { createModel, setDropoutSeed } from '../job/model.js';
 import { CLASS_COUNT, IMAGE_PIXELS } from '../job/shared/fashion-mnist.js';
 import { createOptimizer, trainStep } from '../job/train-step.js';
+import { positiveInt } from './flags.js';
 
 const BATCH_SIZE = 64;
 
@@ -26,12 +27,6 @@ interface Profile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
-}
-
-function positiveInt(name: string, text: string | undefined): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} ${text} must be a whole number ≥ 1`);
-  return value;
 }
 
 /** Microseconds of samples under `trainStep`, by category and by JavaScript function. */

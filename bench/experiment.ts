@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../job/errors.js';
 import { median } from './timing.js';
+import { positiveInt } from './flags.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'bin', 'mixup.js');
@@ -45,12 +46,6 @@ interface Side {
   readonly wallSeconds: number[];
   readonly cpuSeconds: number[];
   readonly testAccuracy: Record<string, number>[];
-}
-
-function positiveInt(name: string, text: string, min = 1): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} ${text} must be a whole number ≥ ${min}`);
-  return value;
 }
 
 function parseOptions(argv: string[]): Options {

@@ -15,6 +15,7 @@ import { createModel, setDropoutSeed } from '../job/model.js';
 import { CLASS_COUNT as NUM_CLASSES, IMAGE_PIXELS } from '../job/shared/fashion-mnist.js';
 import { createOptimizer, trainStep } from '../job/train-step.js';
 import { cpuNowMs, median } from './timing.js';
+import { positiveInt } from './flags.js';
 
 const BATCH_SIZE = 64;
 
@@ -74,11 +75,7 @@ async function main(): Promise<void> {
       top: { type: 'string', default: '25' },
     },
   });
-  const [steps, warmup, top] = (['steps', 'warmup', 'top'] as const).map((name) => {
-    const value = Number(values[name]);
-    if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} ${values[name]} must be a whole number ≥ 1`);
-    return value;
-  }) as [number, number, number];
+  const [steps, warmup, top] = (['steps', 'warmup', 'top'] as const).map((name) => positiveInt(name, values[name])) as [number, number, number];
   if (values.backend !== 'wasm' && values.backend !== 'cpu') {
     throw new UsageError(`--backend ${values.backend} must be wasm or cpu`);
   }

@@ -15,6 +15,7 @@ import { FILTER_GRAD_FORMS, INPUT_GRAD_FORMS } from '../job/backend/kernels/conv
 import { TensorAccess, type KernelBackendName } from '../job/backend/kernels/tensor-access.js';
 import { UsageError } from '../job/errors.js';
 import { cpuNowMs, median } from './timing.js';
+import { positiveInt } from './flags.js';
 
 const BATCH_SIZE = 64;
 const WARMUP = 3;
@@ -123,8 +124,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { backend: { type: 'string', default: 'wasm' }, repeats: { type: 'string', default: '30' } },
   });
-  const repeats = Number(values.repeats);
-  if (!Number.isInteger(repeats) || repeats < 1) throw new UsageError(`--repeats ${values.repeats} must be a whole number ≥ 1`);
+  const repeats = positiveInt('repeats', values.repeats);
   if (values.backend !== 'wasm' && values.backend !== 'cpu') throw new UsageError(`--backend ${values.backend} must be wasm or cpu`);
   const backendName: KernelBackendName = values.backend;
   await initBackend(backendName);

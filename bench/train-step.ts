@@ -20,6 +20,7 @@ import { deriveSeed, rngFor } from '../job/random.js';
 import { createOptimizer, trainStep } from '../job/train-step.js';
 import type { ArmName } from '../job/shared/metrics.js';
 import { median } from './timing.js';
+import { positiveInt } from './flags.js';
 
 const BATCH_SIZE = 64;
 const ALPHA = 0.2;
@@ -74,12 +75,6 @@ type BackendFigures =
 
 function round(value: number, digits = 3): number {
   return Number(value.toFixed(digits));
-}
-
-function positiveInt(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} ${text} must be a whole number ≥ 1`);
-  return value;
 }
 
 function parseOptions(argv: string[]): BenchOptions {
