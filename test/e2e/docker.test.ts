@@ -29,6 +29,7 @@ import {
   pauseContainer,
   type ContainerResult,
 } from '../support/docker.js';
+import { checkpointWhole, freezeWithWholeCheckpoint } from '../support/checkpoint-state.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';
 import { golden, runNumbers } from '../support/golden.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
@@ -162,17 +163,9 @@ describe('[slow][docker] the job image on a real Docker engine against the local
     const first = startContainer(IMAGE, containerName('killed'), env);
     let exited = false;
     void first.done.then(() => (exited = true));
-    while (!exited && !(await checkpointWritten(run))) await sleep(POLL_MS);
+    while (!exited && !(await checkpointWhole(run))) await sleep(POLL_MS);
     if (exited) assert.fail(`the run ended before its first checkpoint: ${describeRun(await first.done)}`);
-    // Killed only while frozen with a whole state: s3rver shows an object while its body is still arriving
-    // (S3's PUT is atomic), so a kill during a later state write would leave it half-written, which only
-    // this test server can do. With fast epochs and two arms writing, such a write is often in flight.
-    for (;;) {
-      pauseContainer(first.name, true);
-      if (await checkpointWritten(run)) break;
-      pauseContainer(first.name, false);
-      await sleep(20);
-    }
+    await freezeWithWholeCheckpoint(run, (frozen) => pauseContainer(first.name, frozen));
     killContainer(first.name);
     const killed = await first.done;
     assert.equal(killed.code, 137, describeRun(killed));
@@ -202,15 +195,4 @@ function imageMegabytes(tag: string): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Whether the run's checkpoint state is there and whole. */
-async function checkpointWritten(run: { exists(key: string): Promise<boolean>; read(key: string): Promise<Buffer> }): Promise<boolean> {
-  if (!(await run.exists('checkpoints/state.json'))) return false;
-  try {
-    JSON.parse((await run.read('checkpoints/state.json')).toString('utf8'));
-    return true;
-  } catch {
-    return false;
-  }
 }

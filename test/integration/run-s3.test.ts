@@ -17,6 +17,7 @@ import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import { openStorage } from '../../job/storage/open.js';
 import { createS3Client } from '../../job/storage/s3-client.js';
 import { seedData } from '../../scripts/seed-data.js';
+import { checkpointWhole, freezeWithWholeCheckpoint } from '../support/checkpoint-state.js';
 import { FASHION_MNIST_FILES, writeFakeFashionMnist } from '../support/fake-dataset.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
 
@@ -130,26 +131,11 @@ describe('mixup run against S3', () => {
 
   test('a run killed with SIGKILL mid-epoch resumes from its checkpoint and ends with the same metrics', async () => {
     const run = openStorage(`${OUT}/killed`);
-    const stateWhole = async () => {
-      try {
-        return JSON.parse((await run.read('checkpoints/state.json')).toString('utf8')) !== null;
-      } catch {
-        return false;
-      }
-    };
     const killed = await mixup(['run', ...RUN_ARGS, '--run-id', 'killed'], async (child) => {
-      await until(stateWhole, 120_000);
+      await until(() => checkpointWhole(run), 120_000);
       // Into the next epoch's steps, so the kill lands between checkpoints.
       await new Promise((resolve) => setTimeout(resolve, 400));
-      // Killed only while stopped with a whole state: s3rver shows an object while its body is still
-      // arriving (S3's PUT is atomic), so a kill during a state write would leave it half-written, which
-      // only this test server can do.
-      for (;;) {
-        child.kill('SIGSTOP');
-        if (await stateWhole()) break;
-        child.kill('SIGCONT');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await freezeWithWholeCheckpoint(run, (frozen) => child.kill(frozen ? 'SIGSTOP' : 'SIGCONT'));
       child.kill('SIGKILL');
     });
     assert.equal(killed.signal, 'SIGKILL');
