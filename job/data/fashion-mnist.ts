@@ -70,10 +70,13 @@ export interface RawDataset {
 export async function loadFashionMnist(source: DataSource): Promise<RawDataset> {
   const started = performance.now();
   const roles = Object.keys(FILES) as FileRole[];
-  const [sums, ...bodies] = await Promise.all([
-    readSums(source),
-    ...roles.map((role) => source.read(FILES[role])),
-  ]);
+  // Read in parallel, but fail on the first failure in file order, not the first in time: the same bad
+  // source gives the same one-line error every run.
+  const [sumsRead, ...bodiesRead] = await Promise.allSettled([readSums(source), ...roles.map((role) => source.read(FILES[role]))]);
+  const failed = [sumsRead, ...bodiesRead].find((r) => r.status === 'rejected');
+  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  const sums = (sumsRead as PromiseFulfilledResult<Awaited<ReturnType<typeof readSums>>>).value;
+  const bodies = bodiesRead.map((r) => (r as PromiseFulfilledResult<Buffer>).value);
   const raw = Object.fromEntries(roles.map((role, i) => [role, bodies[i]!])) as Record<FileRole, Buffer>;
 
   if (sums) {

@@ -55,6 +55,19 @@ describe('loadFashionMnist', () => {
     await assert.rejects(load(dir), (error: unknown) => error instanceof NotFoundError && error.message === `not found: ${path.join(dir, FILES.testLabels)}`);
   });
 
+  test('with every file missing, the error names the first in file order, whichever read fails first', async () => {
+    // The later a file comes, the sooner its read fails: an error taken in time order would name the last.
+    const order: string[] = Object.values(FILES);
+    const source = {
+      location: 's3://bucket/none',
+      read: (name: string) =>
+        new Promise<Buffer>((_resolve, reject) =>
+          setTimeout(() => reject(new NotFoundError(`s3://bucket/none/${name}`)), 10 * (order.length - order.indexOf(name))),
+        ),
+    };
+    await assert.rejects(loadFashionMnist(source), (error: unknown) => error instanceof NotFoundError && error.message === `not found: s3://bucket/none/${FILES.trainImages}`);
+  });
+
   test('train images and labels of different counts are refused, naming both files', async () => {
     const dir = await fakeDir('mismatch');
     const [, labels] = makeSplit(59);
