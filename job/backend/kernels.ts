@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ADAM_UPDATE, adamKernel } from './kernels/adam.js';
 import { addKernel } from './kernels/add.js';
 import { batchMatMulKernel } from './kernels/batch-mat-mul.js';
+import { conv2DKernel, fusedConv2DKernel } from './kernels/conv2d-forward.js';
 import { conv2DBackpropFilterKernel, conv2DBackpropInputKernel, type Fallback } from './kernels/conv2d-grads.js';
 import { DROPOUT, dropoutKernel, registerDropoutGradient } from './kernels/dropout.js';
 import { identityKernel } from './kernels/identity.js';
@@ -41,6 +42,12 @@ const CUSTOM_KERNELS: Readonly<Record<string, (backend: KernelBackendName, stock
   [MEAN_GRAD]: (backend) => meanGradKernel(backend),
 };
 
+/** Kernels for wasm alone: the native forward convolution works in the wasm heap. */
+const WASM_KERNELS: Readonly<Record<string, (stock: Fallback) => tf.KernelFunc>> = {
+  [tf.Conv2D]: conv2DKernel,
+  [tf.FusedConv2D]: fusedConv2DKernel,
+};
+
 const registered = new Map<string, tf.KernelFunc>();
 const stock = new Map<string, tf.KernelFunc>();
 
@@ -59,7 +66,11 @@ export function registerCustomKernels(backend: KernelBackendName): string[] {
   registerDropoutGradient();
   registerMeanGradient();
   const names: string[] = [];
-  for (const [kernelName, build] of Object.entries(CUSTOM_KERNELS)) {
+  const builders = Object.entries(CUSTOM_KERNELS);
+  if (backend === 'wasm') {
+    for (const [kernelName, build] of Object.entries(WASM_KERNELS)) builders.push([kernelName, (_backend, stock) => build(stock)]);
+  }
+  for (const [kernelName, build] of builders) {
     const key = `${backend}/${kernelName}`;
     const current = tf.getKernel(kernelName, backend);
     if (current !== undefined && current.kernelFunc === registered.get(key)) {

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { JobError } from '../errors.js';
 import { registerCustomKernels } from './kernels.js';
+import { NATIVE_CONV_VERSION, nativeConv } from './native-conv.js';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -56,7 +57,9 @@ export async function initBackend(choice: BackendChoice, loadNative: NativeLoade
     const failure = await trySetBackend('wasm', pointWasmAtItsBinaries);
     if (failure === null) {
       registerCustomKernels('wasm');
-      return { backend: 'wasm', package: WASM_PACKAGE, versions: versionsWith(WASM_PACKAGE, version_wasm), failures };
+      // Which vector instructions the native convolution runs on, or null where wasm does it all.
+      const versions = { ...versionsWith(WASM_PACKAGE, version_wasm), [NATIVE_CONV_VERSION]: nativeConv()?.isa ?? null };
+      return { backend: 'wasm', package: WASM_PACKAGE, versions, failures };
     }
     if (choice === 'wasm') throw new JobError(`backend 'wasm' failed to start: ${failure}; try --backend cpu`);
     failures.push(`wasm: ${failure}`);

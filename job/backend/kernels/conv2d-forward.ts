@@ -1,0 +1,94 @@
+import * as tf from '@tensorflow/tfjs';
+import { nativeConv, type NativeConv } from '../native-conv.js';
+import type { Fallback } from './conv2d-grads.js';
+import { TensorAccess } from './tensor-access.js';
+import { wasmModuleOf } from './wasm-asm.js';
+
+interface ConvAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | number[][];
+  dataFormat: 'NHWC' | 'NCHW';
+  dilations: [number, number] | number;
+  dimRoundingMode?: string;
+}
+
+interface FusedAttrs extends ConvAttrs {
+  activation?: string;
+}
+
+const ones = (v: [number, number] | number) => (typeof v === 'number' ? v === 1 : v[0] === 1 && v[1] === 1);
+const unpadded = (pad: ConvAttrs['pad']) =>
+  pad === 'valid' || pad === 0 || (Array.isArray(pad) && pad.every((side) => side.every((p) => p === 0)));
+
+/**
+ * The case the native routine covers: float32 NHWC, stride 1, no dilation or padding, channels out a
+ * multiple of 16, and a filter larger than 1×1 (XNNPACK runs 1×1 filters as a plain matrix product
+ * whose clamp turns a NaN sum into −∞; its convolution kernel, which the native routine follows,
+ * keeps it).
+ */
+function covered(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs): boolean {
+  const [, h, w, c] = x.shape;
+  const [kh, kw, fc, f] = filter.shape;
+  return (
+    x.dtype === 'float32' && filter.dtype === 'float32' &&
+    x.shape.length === 4 && filter.shape.length === 4 &&
+    attrs.dataFormat === 'NHWC' && ones(attrs.strides) && ones(attrs.dilations) && unpadded(attrs.pad) &&
+    c === fc && h! >= kh! && w! >= kw! && kh! * kw! > 1 && f! % 16 === 0 && f! > 0
+  );
+}
+
+function run(
+  conv: NativeConv,
+  backend: object,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  bias: tf.TensorInfo | null,
+  relu: boolean,
+): tf.TensorInfo {
+  const [n, h, w, c] = x.shape as number[];
+  const [kh, kw, , f] = filter.shape as number[];
+  const t = new TensorAccess('wasm', backend);
+  return t.output([n!, h! - kh! + 1, w! - kw! + 1, f!], (out) => {
+    if (out.length === 0) return;
+    const heap = wasmModuleOf(backend).HEAPU8.buffer as ArrayBuffer;
+    const biasOffset = bias === null ? -1 : t.float32(bias).byteOffset;
+    conv.conv2d(heap, t.float32(x).byteOffset, t.float32(filter).byteOffset, biasOffset, out.byteOffset,
+      n!, h!, w!, c!, kh!, kw!, f!, relu);
+  });
+}
+
+/** Conv2D on wasm through the native routine; the stock kernel for everything it does not cover or where it is not built. */
+export function conv2DKernel(stock: Fallback): tf.KernelFunc {
+  return (args) => {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const conv = nativeConv();
+    if (conv !== null && covered(x, filter, args.attrs as unknown as ConvAttrs)) {
+      return run(conv, args.backend, x, filter, null, false);
+    }
+    if (stock === undefined) throw new Error('Conv2D on the wasm backend has no stock kernel to fall back to');
+    return stock(args) as tf.TensorInfo;
+  };
+}
+
+/**
+ * FusedConv2D (what inference runs: a layer's convolution, bias and activation in one) the same
+ * way: XNNPACK starts each sum at the bias, and its ReLU is an integer maximum with 0. Other activations, PReLU
+ * weights or a bias not of one value per output channel take the stock kernel.
+ */
+export function fusedConv2DKernel(stock: Fallback): tf.KernelFunc {
+  return (args) => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const attrs = args.attrs as unknown as FusedAttrs;
+    const activation = attrs.activation ?? 'linear';
+    const conv = nativeConv();
+    const biasFits = bias === undefined || (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === filter!.shape[3]);
+    if (
+      conv !== null && covered(x!, filter!, attrs) && biasFits && preluActivationWeights === undefined &&
+      (activation === 'linear' || activation === 'relu')
+    ) {
+      return run(conv, args.backend, x!, filter!, bias ?? null, activation === 'relu');
+    }
+    if (stock === undefined) throw new Error('FusedConv2D on the wasm backend has no stock kernel to fall back to');
+    return stock(args) as tf.TensorInfo;
+  };
+}

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { stockKernel } from '../../job/backend/kernels.js';
+import { NATIVE_CONV_ENV, NATIVE_CONV_VERSION, nativeConv, nativeConvAbsence } from '../../job/backend/native-conv.js';
+import { initBackend } from '../../job/backend/select.js';
+import { mulberry32 } from '../support/fake-dataset.js';
+
+/** Values in [-1, 1), with every 97th replaced by a special value where `special` is set. */
+function values(size: number, seed: number, special: boolean): Float32Array {
+  const next = mulberry32(seed);
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = next() * 2 - 1;
+  const specials = [NaN, Infinity, -Infinity, -0, 0, 1e-42, -1e-40, 3e38, -3e38];
+  if (special) for (let i = 0; i < size; i += 97) out[i] = specials[(i / 97) % specials.length]!;
+  return out;
+}
+
+const bits = (t: tf.Tensor) => new Uint32Array(new Float32Array(t.dataSync() as Float32Array).buffer);
+
+/** The kernel as registered (native where it covers the case) and the stock XNNPACK kernel, bit for bit. */
+function assertSameAsStock(kernelName: string, inputs: Record<string, tf.Tensor>, attrs: tf.NamedAttrMap): void {
+  const ours = tf.engine().runKernel(kernelName, inputs, attrs) as tf.Tensor;
+  const stock = stockKernel(kernelName, 'wasm');
+  assert.ok(stock, `${kernelName} has a stock wasm kernel`);
+  const info = stock({ inputs, backend: tf.backend(), attrs }) as tf.TensorInfo;
+  const theirs = tf.engine().makeTensorFromTensorInfo(info);
+  assert.deepEqual(ours.shape, theirs.shape);
+  const [a, b] = [bits(ours), bits(theirs)];
+  let differing = 0;
+  let first = -1;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) {
+      differing++;
+      if (first < 0) first = i;
+    }
+  }
+  assert.equal(differing, 0, `${differing} of ${a.length} outputs differ, first at ${first}`);
+  ours.dispose();
+  theirs.dispose();
+}
+
+const CONV = { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 } as const;
+
+// [n, h, w, c, kh, kw, f]: the model's two layers, then odd sizes (pixel and channel remainders).
+const SHAPES: number[][] = [
+  [8, 28, 28, 1, 5, 5, 16],
+  [8, 12, 12, 16, 5, 5, 32],
+  [3, 9, 7, 3, 3, 3, 48],
+  [2, 5, 5, 16, 5, 5, 16],
+  [5, 3, 30, 2, 3, 2, 32],
+  [1, 2, 2, 1, 2, 2, 16],
+];
+
+describe('native forward convolution on wasm', () => {
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  test('loads where it was built (CI builds it), and metrics name the instructions it uses', async () => {
+    if (process.env.CI === 'true') assert.ok(nativeConv(), `CI builds the native convolution: ${nativeConvAbsence()}`);
+    const selected = await initBackend('wasm');
+    assert.equal(selected.versions[NATIVE_CONV_VERSION], nativeConv()?.isa ?? null);
+    if (nativeConv() === null) assert.notEqual(nativeConvAbsence(), '');
+  });
+
+  for (const special of [false, true]) {
+    for (const [n, h, w, c, kh, kw, f] of SHAPES) {
+      const label = `${[n, h, w, c].join('×')} * ${[kh, kw, c, f].join('×')}${special ? ', with NaN, ±∞, ±0, subnormals' : ''}`;
+      test(`Conv2D and FusedConv2D (none, bias, bias + ReLU) equal XNNPACK's bit for bit: ${label}`, () => {
+        const x = tf.tensor4d(values(n! * h! * w! * c!, 1, special), [n!, h!, w!, c!]);
+        const filter = tf.tensor4d(values(kh! * kw! * c! * f!, 2, false), [kh!, kw!, c!, f!]);
+        const bias = tf.tensor1d(values(f!, 3, special));
+        assertSameAsStock('Conv2D', { x, filter }, CONV);
+        assertSameAsStock('FusedConv2D', { x, filter, bias }, { ...CONV, activation: 'linear' });
+        assertSameAsStock('FusedConv2D', { x, filter, bias }, { ...CONV, activation: 'relu' });
+        assertSameAsStock('FusedConv2D', { x, filter }, { ...CONV, activation: 'relu' });
+        tf.dispose([x, filter, bias]);
+      });
+    }
+  }
+
+  test('cases it does not cover go to the stock kernel: padding, strides, 1×1 filters, 8 channels out', () => {
+    const x = tf.tensor4d(values(2 * 9 * 9 * 4, 4, true), [2, 9, 9, 4]);
+    const filter = tf.tensor4d(values(3 * 3 * 4 * 16, 5, false), [3, 3, 4, 16]);
+    assertSameAsStock('Conv2D', { x, filter }, { ...CONV, pad: 'same' });
+    assertSameAsStock('Conv2D', { x, filter }, { ...CONV, strides: 2 });
+    const pointwise = tf.tensor4d(values(4 * 16, 6, false), [1, 1, 4, 16]);
+    assertSameAsStock('Conv2D', { x, filter: pointwise }, CONV);
+    const narrow = tf.tensor4d(values(3 * 3 * 4 * 8, 7, false), [3, 3, 4, 8]);
+    assertSameAsStock('FusedConv2D', { x, filter: narrow }, { ...CONV, activation: 'relu' });
+    assertSameAsStock('FusedConv2D', { x, filter, bias: tf.tensor1d(values(16, 8, false)) }, { ...CONV, activation: 'elu' });
+    tf.dispose([x, filter, pointwise, narrow]);
+  });
+});
+
+describe(`${NATIVE_CONV_ENV}`, () => {
+  const probe = (value: string) =>
+    spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e',
+        "import { nativeConv, nativeConvAbsence } from './job/backend/native-conv.ts'; try { console.log(JSON.stringify({ isa: nativeConv()?.isa ?? null, why: nativeConvAbsence() })); } catch (e) { console.log(JSON.stringify({ error: e.name + ': ' + e.message })); }"],
+      { env: { ...process.env, [NATIVE_CONV_ENV]: value }, encoding: 'utf8' },
+    );
+
+  test('off turns it off and says so; a bad value is a usage error naming the variable', () => {
+    assert.deepEqual(JSON.parse(probe('off').stdout), { isa: null, why: `${NATIVE_CONV_ENV}=off` });
+    const bad = JSON.parse(probe('fast').stdout) as { error: string };
+    assert.equal(bad.error, `UsageError: ${NATIVE_CONV_ENV} must be on, off or auto, got 'fast'`);
+  });
+
+  test('on where it is built loads it, as auto does', { skip: nativeConv() === null ? 'not built here' : false }, () => {
+    assert.equal(JSON.parse(probe('on').stdout).isa, nativeConv()!.isa);
+    assert.equal(JSON.parse(probe('auto').stdout).isa, nativeConv()!.isa);
+  });
+});
