@@ -60,10 +60,24 @@ interface KernelCase {
   readonly kernel: string;
   readonly inputs: Record<string, number[]>;
   readonly attrs: tf.NamedAttrMap;
+  /** Where the kernel is replaced; every backend when absent. */
+  readonly backend?: KernelBackendName;
 }
+
+const FORWARD = { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 };
 
 /** The model's calls of the kernels that replace stock ones (shapes from bench/kernel-profile.ts). */
 const KERNEL_CASES: readonly KernelCase[] = [
+  // The native forward convolution (job/backend/native-conv.ts): training runs Conv2D, evaluation FusedConv2D.
+  ...LAYERS.flatMap((layer): KernelCase[] => [
+    { kernel: 'Conv2D', inputs: { x: layer.x, filter: layer.filter }, attrs: FORWARD, backend: 'wasm' },
+    {
+      kernel: 'FusedConv2D',
+      inputs: { x: layer.x, filter: layer.filter, bias: [layer.filter[3]] },
+      attrs: { ...FORWARD, activation: 'relu' },
+      backend: 'wasm',
+    },
+  ]),
   { kernel: 'Sum', inputs: { x: [BATCH_SIZE, 24, 24, 16] }, attrs: { axis: [0, 1, 2], keepDims: false } },
   { kernel: 'Sum', inputs: { x: [BATCH_SIZE, 8, 8, 32] }, attrs: { axis: [0, 1, 2], keepDims: false } },
   { kernel: 'Add', inputs: { a: [BATCH_SIZE, 24, 24, 16], b: [16] }, attrs: {} },
@@ -83,7 +97,7 @@ const KERNEL_CASES: readonly KernelCase[] = [
 ];
 
 function raceStockAndCustom(backendName: KernelBackendName, t: TensorAccess, repeats: number) {
-  return KERNEL_CASES.map((c) => {
+  return KERNEL_CASES.filter((c) => c.backend === undefined || c.backend === backendName).map((c) => {
     const stock = stockKernel(c.kernel, backendName);
     const custom = tf.getKernel(c.kernel, backendName)!.kernelFunc;
     const inputs = Object.fromEntries(

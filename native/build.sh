@@ -24,7 +24,7 @@ trap 'rm -f "$tmp"' EXIT
 # -ffp-contract=off: a fused multiply-add would round once where XNNPACK rounds twice, and change
 # the floats. -std=c11 (not gnu11) and no -ffast-math keep IEEE semantics everywhere else too.
 "$CC" -std=c11 -O3 -ffp-contract=off -fno-fast-math -fPIC -shared -Wall -Wextra -Werror -Wno-psabi \
-  -I "$HEADERS" native/conv-forward.c -o "$tmp"
+  -I "$HEADERS" -I native native/conv-forward.c -o "$tmp"
 mv "$tmp" "$OUT"
 trap - EXIT
 echo "native convolution built: $OUT" >&2

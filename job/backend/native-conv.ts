@@ -6,11 +6,13 @@ import { UsageError } from '../errors.js';
  * dist/native/ where a C compiler is present). It runs inside the wasm heap, in XNNPACK's order of
  * operations, so a run's floats are the same with or without it; it only makes the two forward
  * convolutions of a step several times faster where the CPU has wider vectors than WebAssembly's.
- * `MIXUP_NATIVE_CONV=off` turns it off.
+ * `MIXUP_NATIVE_CONV` is `auto` (the widest instructions the CPU has, if AVX2 or wider), `off`, `on`
+ * (fail where it does not load), or one of NATIVE_ISAS to pick the instructions (how the narrower
+ * forms are tested).
  */
 export interface NativeConv {
-  /** The vector instructions the library picked at load: avx512f, avx2 or baseline. */
-  readonly isa: string;
+  /** The vector instructions it runs on. */
+  readonly isa: NativeIsa;
   conv2d(
     heap: ArrayBuffer,
     x: number, w: number, bias: number, out: number,
@@ -18,6 +20,10 @@ export interface NativeConv {
     relu: boolean,
   ): void;
 }
+
+/** Narrowest first, as the library numbers them. */
+export const NATIVE_ISAS = ['baseline', 'avx2', 'avx512f'] as const;
+export type NativeIsa = (typeof NATIVE_ISAS)[number];
 
 export const NATIVE_CONV_ENV = 'MIXUP_NATIVE_CONV';
 export const NATIVE_CONV_FILE = 'mixup-kernels.node';
@@ -27,38 +33,72 @@ export const NATIVE_CONV_VERSION = 'mixup-native-conv';
 // Where the build puts it, seen from job/backend (tsx) and from dist/job/backend (compiled).
 const CANDIDATES = [`../../dist/native/${NATIVE_CONV_FILE}`, `../../native/${NATIVE_CONV_FILE}`];
 
-let loaded: { conv: NativeConv | null; reason: string } | undefined;
+interface Library {
+  conv2d(...args: [...Parameters<NativeConv['conv2d']>, isa: number]): void;
+  isas(): string[];
+}
 
-function load(): { conv: NativeConv | null; reason: string } {
-  const setting = process.env[NATIVE_CONV_ENV];
-  if (setting !== undefined && setting !== 'on' && setting !== 'off' && setting !== 'auto') {
-    // Read once per process; a typo must not silently change how fast a run goes.
-    throw new UsageError(`${NATIVE_CONV_ENV} must be on, off or auto, got '${setting}'`);
+export interface NativeConvLoad {
+  readonly conv: NativeConv | null;
+  /** Why `conv` is null; empty when it loaded. */
+  readonly reason: string;
+  /** What this CPU can run it on (empty where it does not load). */
+  readonly available: readonly NativeIsa[];
+}
+
+/** Loads the library for a MIXUP_NATIVE_CONV setting (undefined: auto). A bad setting is a UsageError. */
+export function loadNativeConv(setting: string | undefined): NativeConvLoad {
+  const choices = ['auto', 'on', 'off', ...NATIVE_ISAS];
+  if (setting !== undefined && !choices.includes(setting)) {
+    throw new UsageError(`${NATIVE_CONV_ENV} must be one of ${choices.join(', ')}, got '${setting}'`);
   }
-  if (setting === 'off') return { conv: null, reason: `${NATIVE_CONV_ENV}=off` };
+  if (setting === 'off') return { conv: null, reason: `${NATIVE_CONV_ENV}=off`, available: [] };
   const require = createRequire(import.meta.url);
   const reasons: string[] = [];
+  let library: Library | undefined;
   for (const path of CANDIDATES) {
     try {
-      const mod = require(path) as { conv2d: NativeConv['conv2d']; isa(): string };
-      return { conv: { isa: mod.isa(), conv2d: mod.conv2d }, reason: '' };
+      library = require(path) as Library;
+      break;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       reasons.push(code === 'MODULE_NOT_FOUND' ? `${path}: not built` : `${path}: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  if (setting === 'on') throw new UsageError(`${NATIVE_CONV_ENV}=on but the native convolution does not load (${reasons.join('; ')}); run npm run build:native`);
-  return { conv: null, reason: reasons.join('; ') };
+  if (library === undefined) {
+    if (setting !== undefined && setting !== 'auto') {
+      throw new UsageError(`${NATIVE_CONV_ENV}=${setting} but the native convolution does not load (${reasons.join('; ')}); run npm run build:native`);
+    }
+    return { conv: null, reason: reasons.join('; '), available: [] };
+  }
+  const available = library.isas() as NativeIsa[];
+  if ((setting === undefined || setting === 'auto') && available.length < 2) {
+    // 128-bit vectors are WebAssembly's own width: XNNPACK is as fast there (bench:kernels).
+    return { conv: null, reason: 'this CPU has neither AVX2 nor AVX-512, so wasm runs the convolutions', available };
+  }
+  const isa = setting === undefined || setting === 'auto' || setting === 'on' ? available[available.length - 1]! : (setting as NativeIsa);
+  if (!available.includes(isa)) {
+    throw new UsageError(`${NATIVE_CONV_ENV}=${setting}: this CPU runs the native convolution on ${available.join(', ')} only`);
+  }
+  const level = NATIVE_ISAS.indexOf(isa);
+  const lib = library;
+  return {
+    conv: { isa, conv2d: (...args) => lib.conv2d(...args, level) },
+    reason: '',
+    available,
+  };
 }
 
-/** The native convolution, or null where it is not built, does not load, or is turned off. */
+let loaded: NativeConvLoad | undefined;
+
+/** The native convolution for this process (read once), or null where it is not built, does not load, or is off. */
 export function nativeConv(): NativeConv | null {
-  loaded ??= load();
+  loaded ??= loadNativeConv(process.env[NATIVE_CONV_ENV]);
   return loaded.conv;
 }
 
 /** Why nativeConv() is null (empty when it loaded). */
 export function nativeConvAbsence(): string {
-  loaded ??= load();
+  loaded ??= loadNativeConv(process.env[NATIVE_CONV_ENV]);
   return loaded.reason;
 }

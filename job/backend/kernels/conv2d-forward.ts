@@ -57,11 +57,14 @@ function run(
   });
 }
 
-/** Conv2D on wasm through the native routine; the stock kernel for everything it does not cover or where it is not built. */
-export function conv2DKernel(stock: Fallback): tf.KernelFunc {
+/**
+ * Conv2D on wasm through the native routine (`native`: the process's, or another for tests); the stock
+ * kernel for everything it does not cover or where it is not built.
+ */
+export function conv2DKernel(stock: Fallback, native: () => NativeConv | null = nativeConv): tf.KernelFunc {
   return (args) => {
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-    const conv = nativeConv();
+    const conv = native();
     if (conv !== null && covered(x, filter, args.attrs as unknown as ConvAttrs)) {
       return run(conv, args.backend, x, filter, null, false);
     }
@@ -75,12 +78,12 @@ export function conv2DKernel(stock: Fallback): tf.KernelFunc {
  * way: XNNPACK starts each sum at the bias, and its ReLU is an integer maximum with 0. Other activations, PReLU
  * weights or a bias not of one value per output channel take the stock kernel.
  */
-export function fusedConv2DKernel(stock: Fallback): tf.KernelFunc {
+export function fusedConv2DKernel(stock: Fallback, native: () => NativeConv | null = nativeConv): tf.KernelFunc {
   return (args) => {
     const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
     const attrs = args.attrs as unknown as FusedAttrs;
     const activation = attrs.activation ?? 'linear';
-    const conv = nativeConv();
+    const conv = native();
     const biasFits = bias === undefined || (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === filter!.shape[3]);
     if (
       conv !== null && covered(x!, filter!, attrs) && biasFits && preluActivationWeights === undefined &&
