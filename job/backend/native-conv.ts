@@ -91,14 +91,18 @@ export function loadNativeConv(setting: string | undefined): NativeConvLoad {
 
 let loaded: NativeConvLoad | undefined;
 
-/** The native convolution for this process (read once), or null where it is not built, does not load, or is off. */
-export function nativeConv(): NativeConv | null {
+/** The process's load, from MIXUP_NATIVE_CONV, read once. */
+function current(): NativeConvLoad {
   loaded ??= loadNativeConv(process.env[NATIVE_CONV_ENV]);
-  return loaded.conv;
+  return loaded;
+}
+
+/** The native convolution for this process, or null where it is not built, does not load, or is off. */
+export function nativeConv(): NativeConv | null {
+  return current().conv;
 }
 
 /** Why nativeConv() is null (empty when it loaded). */
 export function nativeConvAbsence(): string {
-  loaded ??= loadNativeConv(process.env[NATIVE_CONV_ENV]);
-  return loaded.reason;
+  return current().reason;
 }

@@ -1,39 +1,47 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeConv, type NativeConv } from '../native-conv.js';
 import type { Fallback } from './conv2d-grads.js';
+import { isUnpadded } from './sparse-conv-grads.js';
 import { TensorAccess } from './tensor-access.js';
 import { wasmModuleOf } from './wasm-asm.js';
 
 interface ConvAttrs {
   strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | number[][];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dilations: [number, number] | number;
-  dimRoundingMode?: string;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
 interface FusedAttrs extends ConvAttrs {
   activation?: string;
 }
 
-const ones = (v: [number, number] | number) => (typeof v === 'number' ? v === 1 : v[0] === 1 && v[1] === 1);
-const unpadded = (pad: ConvAttrs['pad']) =>
-  pad === 'valid' || pad === 0 || (Array.isArray(pad) && pad.every((side) => side.every((p) => p === 0)));
-
 /**
  * The case the native routine covers: float32 NHWC, stride 1, no dilation or padding, channels out a
  * multiple of 16, and a filter larger than 1×1 (XNNPACK runs 1×1 filters as a plain matrix product
  * whose clamp turns a NaN sum into −∞; its convolution kernel, which the native routine follows,
- * keeps it).
+ * keeps it). The geometry is tfjs' own, as the stock kernel computes it.
  */
 function covered(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs): boolean {
-  const [, h, w, c] = x.shape;
-  const [kh, kw, fc, f] = filter.shape;
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return false;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(attrs.dataFormat),
+  );
   return (
-    x.dtype === 'float32' && filter.dtype === 'float32' &&
-    x.shape.length === 4 && filter.shape.length === 4 &&
-    attrs.dataFormat === 'NHWC' && ones(attrs.strides) && ones(attrs.dilations) && unpadded(attrs.pad) &&
-    c === fc && h! >= kh! && w! >= kw! && kh! * kw! > 1 && f! % 16 === 0 && f! > 0
+    info.dataFormat === 'channelsLast' &&
+    info.strideHeight === 1 && info.strideWidth === 1 &&
+    info.dilationHeight === 1 && info.dilationWidth === 1 &&
+    isUnpadded(info.padInfo) &&
+    info.filterHeight * info.filterWidth > 1 &&
+    info.outChannels > 0 && info.outChannels % 16 === 0
   );
 }
 
