@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 import { ARMS, BACKENDS, PARALLEL_ARMS, type RunConfig } from './shared/metrics.js';
 import { UsageError } from './errors.js';
+import { NATIVE_CONV_ENV, nativeConvSettingProblem } from './backend/native-conv.js';
 import { alphaTextSchema } from './shared/alpha.js';
 import { gridPointFromEnv, MAX_SEED } from './shared/grid.js';
 import { DEFAULT_VAL_SAMPLES } from './shared/fashion-mnist.js';
@@ -78,6 +79,9 @@ export function resolveRunConfig(
       problems.push(`${source}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
     }
   }
+  // An environment-only setting (it changes speed, never a result), checked with the rest.
+  const nativeProblem = nativeConvSettingProblem(env[NATIVE_CONV_ENV]);
+  if (nativeProblem !== null) problems.push(nativeProblem);
   if (problems.length > 0) throw new UsageError(problems.join('; '));
   const config = values as Omit<RunConfig, 'runId' | 'trainLimit' | 'data'> & Partial<RunConfig>;
   // A sweep child (AWS Batch array job) finds its own α and seed from the grid and its index.

@@ -26,6 +26,8 @@ export const NATIVE_ISAS = ['baseline', 'avx2', 'avx512f'] as const;
 export type NativeIsa = (typeof NATIVE_ISAS)[number];
 
 export const NATIVE_CONV_ENV = 'MIXUP_NATIVE_CONV';
+/** What MIXUP_NATIVE_CONV may say (job/config.ts checks it with the other settings, before anything is written). */
+export const NATIVE_CONV_SETTINGS: readonly string[] = ['auto', 'on', 'off', ...NATIVE_ISAS];
 export const NATIVE_CONV_FILE = 'mixup-kernels.node';
 /** Its key in metrics.json's backend versions. */
 export const NATIVE_CONV_VERSION = 'mixup-native-conv';
@@ -46,12 +48,16 @@ export interface NativeConvLoad {
   readonly available: readonly NativeIsa[];
 }
 
+/** Why a MIXUP_NATIVE_CONV value is refused, or null when it is one of NATIVE_CONV_SETTINGS (or unset). */
+export function nativeConvSettingProblem(setting: string | undefined): string | null {
+  if (setting === undefined || NATIVE_CONV_SETTINGS.includes(setting)) return null;
+  return `${NATIVE_CONV_ENV} must be one of ${NATIVE_CONV_SETTINGS.join(', ')}, got '${setting}'`;
+}
+
 /** Loads the library for a MIXUP_NATIVE_CONV setting (undefined: auto). A bad setting is a UsageError. */
 export function loadNativeConv(setting: string | undefined): NativeConvLoad {
-  const choices = ['auto', 'on', 'off', ...NATIVE_ISAS];
-  if (setting !== undefined && !choices.includes(setting)) {
-    throw new UsageError(`${NATIVE_CONV_ENV} must be one of ${choices.join(', ')}, got '${setting}'`);
-  }
+  const problem = nativeConvSettingProblem(setting);
+  if (problem !== null) throw new UsageError(problem);
   if (setting === 'off') return { conv: null, reason: `${NATIVE_CONV_ENV}=off`, available: [] };
   const require = createRequire(import.meta.url);
   const reasons: string[] = [];

@@ -61,6 +61,19 @@ describe('resolveRunConfig', () => {
     assert.throws(() => resolveRunConfig({ alpha: '-1', epochs: '0' }, {}), /--alpha.*; --epochs/);
   });
 
+  test('MIXUP_NATIVE_CONV is checked with the rest: a bad value is reported, the settings pass, none changes the config', () => {
+    assert.throws(
+      () => resolveRunConfig({ batchSize: 0 }, { MIXUP_NATIVE_CONV: 'fast' }),
+      (err: unknown) =>
+        err instanceof UsageError &&
+        err.message === `--batch-size "0": must be ≥ 1; MIXUP_NATIVE_CONV must be one of auto, on, off, baseline, avx2, avx512f, got 'fast'`,
+    );
+    const plain = resolveRunConfig({ runId: 'r' }, {});
+    for (const setting of ['auto', 'on', 'off', 'baseline', 'avx2', 'avx512f']) {
+      assert.deepEqual(resolveRunConfig({ runId: 'r' }, { MIXUP_NATIVE_CONV: setting }), plain);
+    }
+  });
+
   test('under AWS Batch the run id is the job id, stable across retries', () => {
     assert.equal(resolveRunConfig({}, { AWS_BATCH_JOB_ID: 'abc-123:4' }).runId, 'abc-123-4');
   });
