@@ -79,7 +79,9 @@ describe('run identity', () => {
     await cp(data, own, { recursive: true });
     let steps = 0;
     const stopSignal = { get stopped() { return ++steps > 2; } };
-    assert.equal((await runExperiment(config({ runId: 'mid', data: own }), { reporter: quiet, stopSignal })).status, 'interrupted');
+    // One arm after the other, so the stop lands at the third step for sure: with both arms in worker
+    // threads it reaches them by message, and an arm of three steps can finish before it arrives.
+    assert.equal((await runExperiment(config({ runId: 'mid', data: own, parallelArms: 'off' }), { reporter: quiet, stopSignal })).status, 'interrupted');
     await assert.rejects(runExperiment(config({ runId: 'mid', data: own, backend: 'cpu' }), { reporter: quiet }), refused(/\(backend wasm → cpu\)/));
     // Same place, other contents: caught by the checksums.
     await writeFakeFashionMnist(own, { train: 256, test: 64, seed: 4 });
