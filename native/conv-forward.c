@@ -36,14 +36,6 @@ typedef int32_t v16i __attribute__((vector_size(64), aligned(4)));
 #define FB 2
 #define P1 12
 #include "conv-tile.h"
-#undef SUFFIX
-#undef TARGET
-#undef VT
-#undef VIT
-#undef LANES
-#undef P
-#undef FB
-#undef P1
 
 /* AVX2: 16 registers of 8 floats. 4 pixels × 2 vectors (16 channels): 8 accumulators, 2 filter rows. */
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
@@ -57,14 +49,6 @@ typedef int32_t v8i __attribute__((vector_size(32), aligned(4)));
 #define FB 2
 #define P1 4
 #include "conv-tile.h"
-#undef SUFFIX
-#undef TARGET
-#undef VT
-#undef VIT
-#undef LANES
-#undef P
-#undef FB
-#undef P1
 
 /* SSE2, the x86-64 baseline (or any other CPU): 16 registers of 4 floats. 2 pixels × 4 vectors. */
 typedef float v4 __attribute__((vector_size(16), aligned(4)));

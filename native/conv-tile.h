@@ -4,7 +4,8 @@
  *   LANES   floats per vector (VT), and VIT the vector of as many int32s
  *   P, FB   the main pass: P output pixels × FB vectors of output channels
  *   P1      pixels per pass for channels left over (one vector)
- * The accumulators are P × FB vectors (at most MAX_P × MAX_FB), kept in registers.
+ * The accumulators are P × FB vectors (at most MAX_P × MAX_FB), kept in registers. The parameters
+ * are undefined at the end, ready for the next inclusion.
  */
 #define PASTE_(a, b) a##b
 #define PASTE(a, b) PASTE_(a, b)
@@ -83,3 +84,11 @@ static TARGET void PASTE(conv_, SUFFIX)(const conv_args *a) {
 
 #undef TILE
 #undef RELU
+#undef SUFFIX
+#undef TARGET
+#undef VT
+#undef VIT
+#undef LANES
+#undef P
+#undef FB
+#undef P1

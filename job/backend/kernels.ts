@@ -43,9 +43,9 @@ const CUSTOM_KERNELS: Readonly<Record<string, (backend: KernelBackendName, stock
 };
 
 /** Kernels for wasm alone: the native forward convolution works in the wasm heap. */
-const WASM_KERNELS: Readonly<Record<string, (stock: Fallback) => tf.KernelFunc>> = {
-  [tf.Conv2D]: conv2DKernel,
-  [tf.FusedConv2D]: fusedConv2DKernel,
+const WASM_KERNELS: typeof CUSTOM_KERNELS = {
+  [tf.Conv2D]: (_backend, stock) => conv2DKernel(stock),
+  [tf.FusedConv2D]: (_backend, stock) => fusedConv2DKernel(stock),
 };
 
 const registered = new Map<string, tf.KernelFunc>();
@@ -66,11 +66,7 @@ export function registerCustomKernels(backend: KernelBackendName): string[] {
   registerDropoutGradient();
   registerMeanGradient();
   const names: string[] = [];
-  const builders = Object.entries(CUSTOM_KERNELS);
-  if (backend === 'wasm') {
-    for (const [kernelName, build] of Object.entries(WASM_KERNELS)) builders.push([kernelName, (_backend, stock) => build(stock)]);
-  }
-  for (const [kernelName, build] of builders) {
+  for (const [kernelName, build] of Object.entries({ ...CUSTOM_KERNELS, ...(backend === 'wasm' ? WASM_KERNELS : {}) })) {
     const key = `${backend}/${kernelName}`;
     const current = tf.getKernel(kernelName, backend);
     if (current !== undefined && current.kernelFunc === registered.get(key)) {

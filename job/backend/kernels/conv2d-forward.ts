@@ -23,8 +23,8 @@ interface FusedAttrs extends ConvAttrs {
  * whose clamp turns a NaN sum into −∞; its convolution kernel, which the native routine follows,
  * keeps it). The geometry is tfjs' own, as the stock kernel computes it.
  */
-function covered(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs): boolean {
-  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return false;
+function covered(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs): tf.backend_util.Conv2DInfo | null {
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return null;
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     filter.shape as [number, number, number, number],
@@ -35,33 +35,30 @@ function covered(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs): boo
     false,
     tf.backend_util.convertConv2DDataFormat(attrs.dataFormat),
   );
-  return (
+  const fits =
     info.dataFormat === 'channelsLast' &&
     info.strideHeight === 1 && info.strideWidth === 1 &&
     info.dilationHeight === 1 && info.dilationWidth === 1 &&
     isUnpadded(info.padInfo) &&
     info.filterHeight * info.filterWidth > 1 &&
-    info.outChannels > 0 && info.outChannels % 16 === 0
-  );
+    info.outChannels > 0 && info.outChannels % 16 === 0;
+  return fits ? info : null;
 }
 
 function run(
   conv: NativeConv,
   backend: object,
-  x: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  bias: tf.TensorInfo | null,
+  info: tf.backend_util.Conv2DInfo,
+  inputs: { x: tf.TensorInfo; filter: tf.TensorInfo; bias: tf.TensorInfo | null },
   relu: boolean,
 ): tf.TensorInfo {
-  const [n, h, w, c] = x.shape as number[];
-  const [kh, kw, , f] = filter.shape as number[];
   const t = new TensorAccess('wasm', backend);
-  return t.output([n!, h! - kh! + 1, w! - kw! + 1, f!], (out) => {
+  return t.output(info.outShape, (out) => {
     if (out.length === 0) return;
     const heap = wasmModuleOf(backend).HEAPU8.buffer as ArrayBuffer;
-    const biasOffset = bias === null ? -1 : t.float32(bias).byteOffset;
-    conv.conv2d(heap, t.float32(x).byteOffset, t.float32(filter).byteOffset, biasOffset, out.byteOffset,
-      n!, h!, w!, c!, kh!, kw!, f!, relu);
+    const biasOffset = inputs.bias === null ? -1 : t.float32(inputs.bias).byteOffset;
+    conv.conv2d(heap, t.float32(inputs.x).byteOffset, t.float32(inputs.filter).byteOffset, biasOffset, out.byteOffset,
+      info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.filterHeight, info.filterWidth, info.outChannels, relu);
   });
 }
 
@@ -73,9 +70,8 @@ export function conv2DKernel(stock: Fallback, native: () => NativeConv | null = 
   return (args) => {
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
     const conv = native();
-    if (conv !== null && covered(x, filter, args.attrs as unknown as ConvAttrs)) {
-      return run(conv, args.backend, x, filter, null, false);
-    }
+    const info = conv === null ? null : covered(x, filter, args.attrs as unknown as ConvAttrs);
+    if (conv !== null && info !== null) return run(conv, args.backend, info, { x, filter, bias: null }, false);
     if (stock === undefined) throw new Error('Conv2D on the wasm backend has no stock kernel to fall back to');
     return stock(args) as tf.TensorInfo;
   };
@@ -93,11 +89,12 @@ export function fusedConv2DKernel(stock: Fallback, native: () => NativeConv | nu
     const activation = attrs.activation ?? 'linear';
     const conv = native();
     const biasFits = bias === undefined || (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === filter!.shape[3]);
-    if (
-      conv !== null && covered(x!, filter!, attrs) && biasFits && preluActivationWeights === undefined &&
-      (activation === 'linear' || activation === 'relu')
-    ) {
-      return run(conv, args.backend, x!, filter!, bias ?? null, activation === 'relu');
+    const info =
+      conv !== null && biasFits && preluActivationWeights === undefined && (activation === 'linear' || activation === 'relu')
+        ? covered(x!, filter!, attrs)
+        : null;
+    if (conv !== null && info !== null) {
+      return run(conv, args.backend, info, { x: x!, filter: filter!, bias: bias ?? null }, activation === 'relu');
     }
     if (stock === undefined) throw new Error('FusedConv2D on the wasm backend has no stock kernel to fall back to');
     return stock(args) as tf.TensorInfo;
