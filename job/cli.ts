@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 
 import { runExperiment } from './commands/run.js';
-import { envName, RUN_OPTIONS, type RunOptionName, resolveRunConfig } from './config.js';
+import { resolveRunConfig } from './config.js';
 import { JobError, UsageError } from './errors.js';
 import { describeFsError } from './fs-errors.js';
 import { packageVersion } from './shared/package-root.js';
+import { envName, RUN_SETTINGS, type RunSettingName } from './shared/run-settings.js';
 
 const REPORT_BUGS = 'this is a bug in mixup-batch; please report it with the stack above';
 
@@ -37,8 +38,8 @@ export function registerRunCommand(program: Command): Command {
       `\nEvery option can also be set by an environment variable (the option wins), e.g. ${envName('alpha')}=0.4.` +
         `\nA run whose --run-id already has a checkpoint resumes; one with a manifest.json is complete and is left alone.`,
     );
-  for (const name of Object.keys(RUN_OPTIONS) as RunOptionName[]) {
-    const option = RUN_OPTIONS[name];
+  for (const name of Object.keys(RUN_SETTINGS) as RunSettingName[]) {
+    const option = RUN_SETTINGS[name];
     const defaultNote = option.default === undefined ? '' : ` (default: ${option.default})`;
     run.addOption(new Option(`${option.flag} <value>`, `${option.help}${defaultNote} [${envName(name)}]`));
   }

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 
 import { renderCurves } from '../artifacts/curves-png.js';
 import { renderHistoryCsv } from '../artifacts/history-csv.js';
-import { METRICS_VERSION, metricsSchema, type ArmMetrics, type ArmName, type Metrics, type RunConfig } from '../shared/metrics.js';
+import { METRICS_VERSION, metricsSchema, type ArmMetrics, type ArmName, type Metrics } from '../shared/metrics.js';
+import type { RunConfig } from '../shared/run-settings.js';
 import { parseStoredJson } from '../shared/stored-json.js';
 import { loadModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../artifacts/model-io.js';
 import { renderSamplesGrid } from '../artifacts/samples-png.js';

@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 
-import { armsSchema, epochSchema, runConfigSchema, type ArmMetrics, type ArmName, type EpochRecord, type RunConfig } from './metrics.js';
+import { armsSchema, epochSchema, type ArmMetrics, type ArmName, type EpochRecord } from './metrics.js';
+import { runConfigSchema, type RunConfig } from './run-settings.js';
 
 /** 2: one entry per arm in training (two arms may train at once); 1 (read only): one `current` arm. */
 export const CHECKPOINT_VERSION = 2;

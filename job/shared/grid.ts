@@ -7,14 +7,13 @@
  */
 import { UsageError } from '../errors.js';
 import { alphaProblem, parseDecimal } from './alpha.js';
+import { MAX_SEED } from './run-settings.js';
 
 /** AWS Batch's largest array job. */
 export const MAX_ARRAY_SIZE = 10_000;
 /** AWS Batch refuses arrays of one child; such a grid is submitted as a plain job. */
 export const MIN_ARRAY_SIZE = 2;
 
-/** `mixup run --seed` takes 31-bit seeds. */
-export const MAX_SEED = 2 ** 31 - 1;
 
 /** The environment variables a sweep child reads. */
 export const GRID_ENV = {

@@ -5,13 +5,9 @@
  */
 import { z } from 'zod';
 
-import { alphaSchema } from './alpha.js';
+import { runConfigSchema, type RunConfig } from './run-settings.js';
 
 export const METRICS_VERSION = 1;
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-export const ARMS = ['both', 'mixup', 'baseline'] as const;
-/** Whether a run trains its two arms at once (worker threads); it changes how fast, never what is computed. */
-export const PARALLEL_ARMS = ['auto', 'on', 'off'] as const;
 
 export type ArmName = 'mixup' | 'baseline';
 
@@ -29,22 +25,6 @@ export interface ArmMetrics {
   readonly test: { readonly loss: number; readonly accuracy: number };
   /** Training images per second over the arm's train steps (validation excluded). */
   readonly imagesPerSecond: number;
-}
-
-export interface RunConfig {
-  readonly alpha: number;
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly seed: number;
-  readonly valSamples: number;
-  /** null: the whole training split. */
-  readonly trainLimit: number | null;
-  readonly data: string;
-  readonly out: string;
-  readonly runId: string;
-  readonly backend: (typeof BACKENDS)[number];
-  readonly arms: (typeof ARMS)[number];
-  readonly parallelArms: (typeof PARALLEL_ARMS)[number];
 }
 
 /** One GPU as `nvidia-smi --query-gpu=name,compute_cap,driver_version` lists it. */
@@ -119,22 +99,6 @@ export const armMetricsSchema: z.ZodType<ArmMetrics> = z.object({
   history: z.array(epochSchema),
   test: z.object({ loss, accuracy }),
   imagesPerSecond: nonNegative,
-});
-
-export const runConfigSchema: z.ZodType<RunConfig> = z.object({
-  alpha: alphaSchema,
-  epochs: z.number().int(),
-  batchSize: z.number().int(),
-  seed: z.number().int(),
-  valSamples: z.number().int(),
-  trainLimit: z.number().int().nullable(),
-  data: z.string(),
-  out: z.string(),
-  runId: z.string(),
-  backend: z.enum(BACKENDS),
-  arms: z.enum(ARMS),
-  // Absent in files written before the setting existed.
-  parallelArms: z.enum(PARALLEL_ARMS).default('auto'),
 });
 
 export const armsSchema = z.object({ mixup: armMetricsSchema.optional(), baseline: armMetricsSchema.optional() });

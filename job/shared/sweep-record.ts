@@ -5,7 +5,8 @@
 import { z } from 'zod';
 
 import { alphaSchema } from './alpha.js';
-import { gridJobs, gridPoint, gridRunId, MAX_SEED } from './grid.js';
+import { gridJobs, gridPoint, gridRunId } from './grid.js';
+import { MAX_SEED } from './run-settings.js';
 import { DEFAULT_QUEUE, QUEUES } from './stack.js';
 
 /** 2: one run per arm job, the baselines shared by every α (`gridJobs`); 1 (read only): one run of both arms per (α, seed). */

@@ -1,9 +1,9 @@
 /** `mixup sweep`: flags to options, the summary a user reads, and the commander registration. */
 import { Command, Option } from 'commander';
 
-import { RUN_OPTIONS } from '../../job/config.js';
 import { JobError, UsageError } from '../../job/errors.js';
 import { parseNumberList, seedRange } from '../../job/shared/grid.js';
+import { FORWARDED_SETTINGS, RUN_SETTINGS, type ForwardedSetting } from '../../job/shared/run-settings.js';
 import { DEFAULT_STACK_NAME, QUEUES, type QueueName } from '../../job/shared/stack.js';
 import { EXECUTORS, type Executor } from '../../job/shared/sweep-record.js';
 import type { SweepDeps } from './deps.js';
@@ -11,8 +11,6 @@ import {
   armTrainings,
   DEFAULT_EXECUTOR,
   DEFAULT_POLL_SECONDS,
-  FORWARDED_SETTINGS,
-  type ForwardedSetting,
   type SweepOptions,
   type SweepSettings,
 } from './plan.js';
@@ -35,7 +33,7 @@ export function describeSweep(outcome: SweepOutcome): string {
     `  data:     ${record.data ?? "mixup run's default"}`,
   ];
   if (Object.keys(record.settings).length > 0) {
-    lines.push(`  settings: ${Object.entries(record.settings).map(([k, v]) => `${RUN_OPTIONS[k as ForwardedSetting].flag} ${v}`).join(' ')}`);
+    lines.push(`  settings: ${Object.entries(record.settings).map(([k, v]) => `${RUN_SETTINGS[k as ForwardedSetting].flag} ${v}`).join(' ')}`);
   }
   if (record.batch) {
     const b = record.batch;
@@ -79,7 +77,7 @@ export function numberOption(flag: string, rule: (n: number) => boolean, ruleTex
   };
 }
 
-interface SweepFlags {
+interface SweepOwnFlags {
   alphas: string;
   seeds?: number;
   seedList?: string;
@@ -98,14 +96,10 @@ interface SweepFlags {
   json?: boolean;
   skipChecks?: boolean;
   timeout?: number;
-  epochs?: string;
-  batchSize?: string;
-  valSamples?: string;
-  trainLimit?: string;
-  backend?: string;
-  arms?: string;
-  parallelArms?: string;
 }
+
+/** Every setting a sweep forwards is a flag of its own (typed from the settings table, so none is left out). */
+type SweepFlags = SweepOwnFlags & Partial<Record<ForwardedSetting, string>>;
 
 /** Turns parsed flags into `SweepOptions`; exported so tests can check it without a process. */
 export function sweepOptionsFromFlags(flags: SweepFlags): SweepOptions {
@@ -162,7 +156,7 @@ export function registerSweepCommand(program: Command, deps?: () => SweepDeps): 
     .option('--timeout <s>', 'batch --wait: stop waiting after this many seconds (exit 1; the jobs keep running)', numberOption('--timeout', (n) => n > 0, '> 0'))
     .option('--json', "print the sweep record as JSON instead of a summary");
   for (const name of FORWARDED_SETTINGS) {
-    const option = RUN_OPTIONS[name];
+    const option = RUN_SETTINGS[name];
     command.option(`${option.flag} <value>`, `every run: ${option.help}`);
   }
   command.action(async (flags: SweepFlags) => {

@@ -7,9 +7,9 @@ import os from 'node:os';
 
 import type { z } from 'zod';
 
-import { envName, RUN_OPTIONS } from '../../job/config.js';
 import { UsageError } from '../../job/errors.js';
 import { gridJobs, GRID_ENV, MAX_ARRAY_SIZE, SHARED_BASELINES, validateGrid } from '../../job/shared/grid.js';
+import { envName, FORWARDED_SETTINGS, RUN_SETTINGS, type ForwardedSetting } from '../../job/shared/run-settings.js';
 import { QUEUES, type QueueName } from '../../job/shared/stack.js';
 import { EXECUTORS, type Executor, type SweepRun } from '../../job/shared/sweep-record.js';
 
@@ -22,9 +22,6 @@ export const DEFAULT_POLL_SECONDS = 30;
 /** Where a local sweep writes when `--results` is absent. */
 export const DEFAULT_LOCAL_RESULTS = '.';
 const SWEEP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
-/** The `mixup run` settings a sweep forwards to every child (as `MIXUP_*` variables). */
-export const FORWARDED_SETTINGS = ['epochs', 'batchSize', 'valSamples', 'trainLimit', 'backend', 'arms', 'parallelArms'] as const;
-export type ForwardedSetting = (typeof FORWARDED_SETTINGS)[number];
 export type SweepSettings = Partial<Record<ForwardedSetting, string | number>>;
 
 export interface SweepOptions {
@@ -126,22 +123,17 @@ export function planSweep(options: SweepOptions, now: Date): Plan {
   for (const name of FORWARDED_SETTINGS) {
     const value = options.settings?.[name];
     if (value === undefined) continue;
-    const parsed = (RUN_OPTIONS[name].schema as z.ZodType).safeParse(String(value));
+    const parsed = (RUN_SETTINGS[name].parse as z.ZodType).safeParse(String(value));
     if (!parsed.success) {
-      problems.push(`${RUN_OPTIONS[name].flag} ${JSON.stringify(String(value))}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+      problems.push(`${RUN_SETTINGS[name].flag} ${JSON.stringify(String(value))}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
       continue;
     }
     settings[name] = parsed.data as string | number;
     settingsEnv[envName(name)] = String(parsed.data);
   }
-  if (settings.arms !== undefined && settings.arms !== 'both') {
-    problems.push(`--arms ${settings.arms}: a sweep trains each seed's baseline once and one mixup arm per (α > 0, seed); it cannot leave an arm out`);
-  }
   if (problems.length > 0) throw new UsageError(problems.join('; '));
 
   const sweepId = options.sweepId ?? defaultSweepId(now);
-  // Each child's arm comes from its job, not MIXUP_ARMS.
-  delete settingsEnv[envName('arms')];
   const runs: SweepRun[] = gridJobs(options.alphas, options.seeds);
   if (runs.length > MAX_ARRAY_SIZE) {
     throw new UsageError(`the sweep has ${runs.length} arm jobs (${options.seeds.length} baselines + mixup arms); AWS Batch arrays hold at most ${MAX_ARRAY_SIZE}`);

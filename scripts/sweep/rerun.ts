@@ -2,12 +2,11 @@
  * Running a sweep id again: the same plan continues (complete runs skipped, the others started
  * again, each resuming from its checkpoint); another plan under the same id is refused.
  */
-import { RUN_OPTIONS } from '../../job/config.js';
 import { SWEEP_RUNS_DIR } from '../../job/shared/layout.js';
+import { RUN_SETTINGS, type ForwardedSetting } from '../../job/shared/run-settings.js';
 import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import type { Storage } from '../../job/storage/storage.js';
-import type { ForwardedSetting } from './plan.js';
 
 /** What differs between the recorded sweep and the one asked for, as `what recorded → asked`. */
 export function sweepDifferences(recorded: SweepRecord, asked: SweepRecord): string[] {
@@ -22,7 +21,7 @@ export function sweepDifferences(recorded: SweepRecord, asked: SweepRecord): str
   compare('runs in', recorded.runsUri, asked.runsUri);
   const names = [...new Set([...Object.keys(recorded.settings), ...Object.keys(asked.settings)])].sort();
   for (const name of names) {
-    const flag = RUN_OPTIONS[name as ForwardedSetting]?.flag ?? name;
+    const flag = RUN_SETTINGS[name as ForwardedSetting]?.flag ?? name;
     const text = (value: string | number | undefined) => (value === undefined ? '(default)' : String(value));
     compare(flag, text(recorded.settings[name]), text(asked.settings[name]));
   }

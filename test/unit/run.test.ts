@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs';
 
-import type { ArmName, Metrics, RunConfig } from '../../job/shared/metrics.js';
+import type { ArmName, Metrics } from '../../job/shared/metrics.js';
+import type { RunConfig } from '../../job/shared/run-settings.js';
 import { loadModel } from '../../job/artifacts/model-io.js';
 import { initBackend } from '../../job/backend/select.js';
 import { runExperiment } from '../../job/commands/run.js';
