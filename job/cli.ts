@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Command, CommanderError, Option } from 'commander';
 
+import { methodNames } from './augmentation-registry.js';
 import { runExperiment } from './commands/run.js';
 import { resolveRunConfig } from './config.js';
 import { JobError, UsageError } from './errors.js';
@@ -32,7 +33,7 @@ export function createProgram(description: string): Command {
 export function registerRunCommand(program: Command): Command {
   const run = program
     .command('run')
-    .description('train the mixup and baseline arms from the same initial weights and write every artifact')
+    .description('train the augmented arm (--method, default mixup) and the baseline from the same initial weights and write every artifact')
     .addHelpText(
       'after',
       `\nEvery option can also be set by an environment variable (the option wins), e.g. ${envName('alpha')}=0.4.` +
@@ -41,7 +42,9 @@ export function registerRunCommand(program: Command): Command {
   for (const name of Object.keys(RUN_SETTINGS) as RunSettingName[]) {
     const option = RUN_SETTINGS[name];
     const defaultNote = option.default === undefined ? '' : ` (default: ${option.default})`;
-    run.addOption(new Option(`${option.flag} <value>`, `${option.help}${defaultNote} [${envName(name)}]`));
+    // Which methods there are is the registry's answer, not the table's.
+    const choices = name === 'method' ? `: ${methodNames().join('|')}` : '';
+    run.addOption(new Option(`${option.flag} <value>`, `${option.help}${choices}${defaultNote} [${envName(name)}]`));
   }
   run.option('--discard-checkpoint', 'drop this run\'s checkpoint (e.g. a damaged one) and train it from scratch');
   run.action(async (allFlags: Record<string, string | boolean | undefined>) => {

@@ -5,7 +5,17 @@ import type { z } from 'zod';
 import { UsageError } from './errors.js';
 import { NATIVE_CONV_ENV, nativeConvSettingProblem } from './backend/native-conv.js';
 import { gridPointFromEnv } from './shared/grid.js';
-import { envName, RUN_ID_PATTERN, RUN_SETTINGS, type RunConfig, type RunSettingName } from './shared/run-settings.js';
+import { methodNames, methodProblem } from './augmentation-registry.js';
+import {
+  BASELINE_ARM,
+  BOTH_ARMS,
+  envName,
+  NO_AUGMENTATION,
+  RUN_ID_PATTERN,
+  RUN_SETTINGS,
+  type RunConfig,
+  type RunSettingName,
+} from './shared/run-settings.js';
 
 export { envName };
 export type RawRunFlags = Partial<Record<RunSettingName, string | number | undefined>>;
@@ -50,8 +60,26 @@ export function resolveRunConfig(
   if (point && flags.seed === undefined) config.seed = point.seed;
   // A sweep with shared baselines also gives each child its arm.
   if (point?.arms && flags.arms === undefined) config.arms = point.arms;
+  const armsProblem = methodAndArmsProblem(config);
+  if (armsProblem) throw new UsageError(armsProblem);
   if (config.runId === '') config.runId = point?.runId ?? defaultRunId(config.alpha, config.seed, env, now);
   return config;
+}
+
+/**
+ * The method must be an augmentation of the registry, and `--arms` one of the run's two arms. `none` is
+ * the baseline's augmentation: a run of the baseline alone may name it (a sweep's baseline jobs do).
+ */
+function methodAndArmsProblem(config: Pick<RunConfig, 'method' | 'arms'>): string | null {
+  const { method, arms } = config;
+  if (method === NO_AUGMENTATION) {
+    return arms === BASELINE_ARM ? null : `--method ${NO_AUGMENTATION} trains no augmented arm; it goes with --arms ${BASELINE_ARM} only`;
+  }
+  if (!methodNames().includes(method)) return `--method '${method}': ${methodProblem()}`;
+  if (arms !== BOTH_ARMS && arms !== BASELINE_ARM && arms !== method) {
+    return `--arms '${arms}': must be ${BOTH_ARMS}, ${BASELINE_ARM} or ${method} (the --method's arm)`;
+  }
+  return null;
 }
 
 /**
@@ -73,8 +101,4 @@ export function defaultRunId(alpha: number, seed: number, env: NodeJS.ProcessEnv
   }
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
   return `${stamp}-a${alpha}-s${seed}-${randomBytes(2).toString('hex')}`;
-}
-
-export function armsToTrain(arms: RunConfig['arms']): ('mixup' | 'baseline')[] {
-  return arms === 'both' ? ['mixup', 'baseline'] : [arms];
 }

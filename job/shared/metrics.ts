@@ -5,11 +5,18 @@
  */
 import { z } from 'zod';
 
-import { runConfigSchema, type RunConfig } from './run-settings.js';
+import { METHOD_NAME_PATTERN, runConfigSchema, type RunConfig } from './run-settings.js';
 
-export const METRICS_VERSION = 1;
+/**
+ * 2: `config.method` names the augmented arm's augmentation, and `arms` holds that arm under the method's
+ * name beside `baseline`; 1 (read only): written when MixUp was the only method (no `config.method`).
+ */
+export const METRICS_VERSION = 2;
+/** For messages: what a reader of metrics.json accepts. */
+export const METRICS_VERSIONS = 'a version 1 or 2 metrics.json';
 
-export type ArmName = 'mixup' | 'baseline';
+/** `baseline` (the arm without augmentation) or the augmented arm, named by its method (`mixup`, `cutmix`, …). */
+export type ArmName = string;
 
 export interface EpochRecord {
   readonly epoch: number; // 1-based
@@ -53,7 +60,7 @@ export interface DeviceRecord {
 }
 
 export interface Metrics {
-  readonly version: typeof METRICS_VERSION;
+  readonly version: 1 | typeof METRICS_VERSION;
   readonly runId: string;
   readonly config: RunConfig;
   /** The backend that actually ran: 'tensorflow' (tfjs-node-gpu / tfjs-node), 'wasm' or 'cpu'. */
@@ -77,7 +84,7 @@ export interface Metrics {
   readonly startedAt: string; // ISO 8601
   readonly finishedAt: string;
   readonly wallSeconds: number;
-  readonly arms: Partial<Record<ArmName, ArmMetrics>>;
+  readonly arms: Record<ArmName, ArmMetrics>;
 }
 
 // A NaN the job computed is `null` in JSON, which z.number() refuses; the bounds refuse the rest of
@@ -101,7 +108,8 @@ export const armMetricsSchema: z.ZodType<ArmMetrics> = z.object({
   imagesPerSecond: nonNegative,
 });
 
-export const armsSchema = z.object({ mixup: armMetricsSchema.optional(), baseline: armMetricsSchema.optional() });
+/** Arm name → its metrics. */
+export const armsSchema = z.record(z.string().regex(METHOD_NAME_PATTERN), armMetricsSchema);
 
 export const deviceSchema: z.ZodType<DeviceRecord> = z.object({
   kind: z.enum(['gpu', 'cpu', 'wasm']),
@@ -113,7 +121,7 @@ export const deviceSchema: z.ZodType<DeviceRecord> = z.object({
 });
 
 export const metricsSchema: z.ZodType<Metrics> = z.object({
-  version: z.literal(METRICS_VERSION),
+  version: z.union([z.literal(1), z.literal(METRICS_VERSION)]),
   runId: z.string(),
   config: runConfigSchema,
   backend: z.string(),

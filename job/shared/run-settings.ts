@@ -14,10 +14,19 @@ import { DEFAULT_VAL_SAMPLES } from './fashion-mnist.js';
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 /** Whether a run trains its two arms at once (worker threads); it changes how fast, never what is computed. */
 export const PARALLEL_ARMS = ['auto', 'on', 'off'] as const;
-export const ARMS = ['both', 'mixup', 'baseline'] as const;
+/** `--arms`: both arms, or one of them by its arm name (`baseline`, or the method's name). */
+export const BOTH_ARMS = 'both';
+/** The arm trained without augmentation (the `none` augmentation); the other arm is named by its method. */
+export const BASELINE_ARM = 'baseline';
+/** The augmentation of the baseline arm. */
+export const NO_AUGMENTATION = 'none';
+/** The augmentation `mixup run` compares with the baseline when `--method` is not given. */
+export const DEFAULT_METHOD = 'mixup';
 /** `mixup run --seed` takes 31-bit seeds. */
 export const MAX_SEED = 2 ** 31 - 1;
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** An augmentation's name: lower-case words joined by '-' (it becomes part of run ids and file names). */
+export const METHOD_NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 export const DEFAULT_ALPHA = 0.2;
 export const DEFAULT_EPOCHS = 10;
@@ -56,9 +65,21 @@ export interface RunSetting<T> {
 const integer = (min: number, rule: string) =>
   z.string().trim().regex(/^[+-]?\d+$/, 'must be an integer').transform(Number).pipe(z.number().min(min, rule).max(Number.MAX_SAFE_INTEGER, 'is too large'));
 const text = () => z.string().trim().min(1, 'must not be empty');
+const name = (what: string) => z.string().trim().regex(METHOD_NAME_PATTERN, `must be ${what}: lower-case letters, digits and '-'`);
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
 
 export const RUN_SETTINGS = {
+  method: {
+    flag: '--method',
+    // Which methods exist is the augmentations' registry's answer (job/augmentation-registry.ts): job/config.ts checks it.
+    help: 'the augmentation the augmented arm trains with',
+    default: DEFAULT_METHOD,
+    parse: name('an augmentation'),
+    // Absent in files written when MixUp was the only method.
+    stored: z.string().regex(METHOD_NAME_PATTERN).default(DEFAULT_METHOD),
+    identity: true,
+    sweep: 'grid',
+  },
   alpha: {
     flag: '--alpha',
     help: 'Beta(α, α) concentration of the mixing weights; 0 disables mixing in the augmented arm',
@@ -115,7 +136,15 @@ export const RUN_SETTINGS = {
     sweep: 'grid',
   },
   backend: { flag: '--backend', help: `compute backend: ${BACKENDS.join('|')}`, default: 'auto', parse: oneOf(BACKENDS), stored: z.enum(BACKENDS), identity: 'resolved', sweep: 'forwarded' },
-  arms: { flag: '--arms', help: `which arms to train: ${ARMS.join('|')}`, default: 'both', parse: oneOf(ARMS), stored: z.enum(ARMS), identity: true, sweep: 'grid' },
+  arms: {
+    flag: '--arms',
+    help: `which arms to train: ${BOTH_ARMS}, ${BASELINE_ARM}, or the augmented arm by its method's name (e.g. ${DEFAULT_METHOD})`,
+    default: BOTH_ARMS,
+    parse: name(`${BOTH_ARMS}, ${BASELINE_ARM} or a method`),
+    stored: z.string().regex(METHOD_NAME_PATTERN),
+    identity: true,
+    sweep: 'grid',
+  },
   parallelArms: {
     flag: '--parallel-arms',
     help: `train both arms at once, one worker thread each: ${PARALLEL_ARMS.join('|')} (auto: with ≥ 2 cores, not on tensorflow); the numbers are the same either way`,
@@ -159,4 +188,15 @@ export const runConfigSchema = z.object(
 /** `--batch-size` → `MIXUP_BATCH_SIZE`. */
 export function envName(name: RunSettingName): string {
   return `MIXUP_${RUN_SETTINGS[name].flag.slice(2).replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** The arms a run trains, in order: the augmented arm (named by its method), then the baseline. */
+export function armsToTrain(config: Pick<RunConfig, 'arms' | 'method'>): string[] {
+  return config.arms === BOTH_ARMS ? [config.method, BASELINE_ARM] : [config.arms];
+}
+
+/** Arm names in the order pictures and files list them: the augmented arms by name, then the baseline. */
+export function inArmOrder(arms: Iterable<string>): string[] {
+  const names = [...new Set(arms)];
+  return [...names.filter((arm) => arm !== BASELINE_ARM).sort(), ...names.filter((arm) => arm === BASELINE_ARM)];
 }

@@ -1,6 +1,6 @@
 /** Accuracy against α as a PNG, drawn with the job's chart renderer in the arms' colours. */
 import { renderChart } from '../../job/artifacts/chart.js';
-import { ARM_COLORS } from '../../job/artifacts/curves-png.js';
+import { armColor } from '../../job/artifacts/curves-png.js';
 import type { AlphaRow } from './aggregate.js';
 
 /** Accuracy (%) against α, both arms, with 95 % interval bars. */
@@ -10,7 +10,7 @@ export function renderAccuracyPlot(rows: readonly AlphaRow[]): Buffer {
   const dodge = (Math.max(...alphas) - Math.min(...alphas) || 1) * 0.008;
   const series = (['mixup', 'baseline'] as const).map((arm, i) => ({
     label: arm === 'mixup' ? 'mixup (mean ± 95 % CI)' : 'baseline (mean ± 95 % CI)',
-    color: ARM_COLORS[arm],
+    color: armColor(arm),
     marker: arm === 'mixup' ? ('circle' as const) : ('square' as const),
     points: rows.flatMap((row) => {
       const interval = row[arm];

@@ -4,7 +4,7 @@
  */
 import type { JobSummary } from '@aws-sdk/client-batch';
 
-import { armsToTrain } from '../../job/config.js';
+import { armsToTrain } from '../../job/shared/run-settings.js';
 import { JobError } from '../../job/errors.js';
 import { arrayIndexOf, parseGridRunId } from '../../job/shared/grid.js';
 import { MANIFEST_KEY, RUN_FILES } from '../../job/shared/layout.js';
@@ -92,7 +92,7 @@ export async function readRun(
     });
   }
   // A complete run has every arm it was asked for; one without is not complete, however it verifies.
-  const absent = armsToTrain(metrics.config.arms).filter((arm) => metrics.arms[arm] === undefined);
+  const absent = armsToTrain(metrics.config).filter((arm) => metrics.arms[arm] === undefined);
   if (absent.length > 0) {
     return result('invalid', {
       problems: [`${storage.uriOf(RUN_FILES.metrics)} has no ${absent.join(' or ')} arm, though config.arms is '${metrics.config.arms}'`],

@@ -99,7 +99,7 @@ describe('run identity', () => {
   });
 
   test('differences are listed in one phrase each', () => {
-    const settings = { alpha: 0.2, epochs: 1, batchSize: 64, seed: 5, valSamples: 64, trainLimit: null, arms: 'both' as const, data: '/d' };
+    const settings = { method: 'mixup', alpha: 0.2, epochs: 1, batchSize: 64, seed: 5, valSamples: 64, trainLimit: null, arms: 'both', data: '/d' };
     assert.deepEqual(identityDifferences({ settings, backend: 'wasm' }, { settings: { ...settings, trainLimit: 10 }, backend: 'cpu' }), [
       'trainLimit none → 10',
       'backend wasm → cpu',

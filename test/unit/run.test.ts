@@ -241,7 +241,7 @@ describe('mixup run on small generated data', () => {
     const model = createModel(1);
     const optimizer = createOptimizer();
     const counts: number[] = [];
-    await trainArm(model, optimizer, splits, { arm: 'mixup', alpha: 0.2, epochs: 4, batchSize: 32, seed: 1 }, freshProgress('mixup'), {
+    await trainArm(model, optimizer, splits, { arm: 'mixup', augmentation: 'mixup', params: { alpha: 0.2 }, epochs: 4, batchSize: 32, seed: 1 }, freshProgress('mixup'), {
       onEpochEnd: async () => {
         counts.push(tf.memory().numTensors);
       },

@@ -98,7 +98,8 @@ export async function writeFixtureRun(run: Storage, fixture: FixtureRun, runId =
     test: { loss: 0.4, accuracy },
     imagesPerSecond: 1000,
   });
-  const metrics: Metrics = {
+  // Version 1, as written when MixUp was the only method: no config.method.
+  const metrics = {
     version: 1,
     runId,
     config: {
@@ -116,7 +117,7 @@ export async function writeFixtureRun(run: Storage, fixture: FixtureRun, runId =
       ...(fixture.mixup !== undefined ? { mixup: arm(fixture.mixup) } : {}),
       ...(fixture.baseline !== undefined ? { baseline: arm(fixture.baseline) } : {}),
     },
-  };
+  } satisfies Omit<Metrics, 'config'> & { config: Omit<Metrics['config'], 'method'> };
   await run.write('metrics.json', JSON.stringify(metrics), 'application/json');
   await run.write('history.csv', 'arm,epoch\n', 'text/csv');
   await run.write('curves.png', tinyPng('#1f77b4'), 'image/png');

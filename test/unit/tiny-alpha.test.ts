@@ -16,7 +16,7 @@ import { runExperiment } from '../../job/commands/run.js';
 import { resolveRunConfig } from '../../job/config.js';
 import { JobError } from '../../job/errors.js';
 import { assertFiniteLoss } from '../../job/finite-loss.js';
-import { sampleLambda } from '../../job/mixup.js';
+import { sampleLambda } from '../../job/augmentations/mixup.js';
 import type { Reporter } from '../../job/progress.js';
 import { rngFor } from '../../job/random.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';
