@@ -58,8 +58,9 @@ export function resolveRunConfig(
   const point = gridPointFromEnv(env);
   if (point && flags.alpha === undefined) config.alpha = point.alpha;
   if (point && flags.seed === undefined) config.seed = point.seed;
-  // A sweep with shared baselines also gives each child its arm.
+  // A sweep with shared baselines also gives each child its arm, and a sweep of methods its method.
   if (point?.arms && flags.arms === undefined) config.arms = point.arms;
+  if (point?.method && flags.method === undefined) config.method = point.method;
   const armsProblem = methodAndArmsProblem(config);
   if (armsProblem) throw new UsageError(armsProblem);
   if (config.runId === '') config.runId = point?.runId ?? defaultRunId(config.alpha, config.seed, env, now);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { renderCurves } from '../artifacts/curves-png.js';
 import { renderHistoryCsv } from '../artifacts/history-csv.js';
-import { METRICS_VERSION, metricsSchema, type ArmMetrics, type ArmName, type Metrics } from '../shared/metrics.js';
+import { METRICS_VERSION, METRICS_VERSIONS, metricsSchema, type ArmMetrics, type ArmName, type Metrics } from '../shared/metrics.js';
 import { armsToTrain, type RunConfig } from '../shared/run-settings.js';
 import { armSpec, augmentation } from '../augmentation-registry.js';
 import { parseStoredJson } from '../shared/stored-json.js';
@@ -74,7 +74,7 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     if (await readManifest(run)) {
       reporter.event('already-complete', { runId: config.runId, uri: run.uri });
       const text = (await run.read(RUN_FILES.metrics)).toString('utf8');
-      const metrics = parseStoredJson(run.uriOf(RUN_FILES.metrics), text, metricsSchema, 'a version 1 metrics.json');
+      const metrics = parseStoredJson(run.uriOf(RUN_FILES.metrics), text, metricsSchema, METRICS_VERSIONS);
       return { status: 'already-complete', uri: run.uri, metrics };
     }
     const device = await detectDevice(backend, deps.deviceProbe);

@@ -19,12 +19,12 @@ interface ResultsFlags {
 export function registerResultsCommand(program: Command, deps?: () => ResultsDeps): Command {
   return program
     .command('results')
-    .description('per α: mixup and baseline test accuracy (mean ± 95 % CI over seeds), their paired difference, run counts')
+    .description("per method and α: the method's and the baseline's test accuracy (mean ± 95 % CI over seeds), their paired difference, run counts")
     .option('--sweep <id>', 'a sweep id (under <results>/sweeps/)')
     .option('--run <id>', 'a single run id (under <results>/runs/)')
     .option('--results <location>', "directory or s3://bucket/prefix (default: . when it holds the sweep/run, else the stack's results bucket)")
     .addOption(new Option('--format <format>', 'output format').choices(RESULT_FORMATS).default(DEFAULT_FORMAT))
-    .option('--plot <file.png>', 'also draw accuracy against α with error bars (a path or s3:// URI)')
+    .option('--plot <file.png>', 'also draw accuracy against α, a line per method and the baseline, with error bars (a path or s3:// URI)')
     .option('--report', 'also write a self-contained report.html beside the sweep')
     .option('--stack-name <name>', 'deployed stack whose SSM parameters name the results bucket', DEFAULT_STACK_NAME)
     .action(async (flags: ResultsFlags) => {

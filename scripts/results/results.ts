@@ -1,8 +1,9 @@
 /**
- * `mixup results`: the answer to "does mixup help, and for which α?". Reads every run of a sweep (or
- * one run), trusts only runs whose manifest verifies, and reports per α the mean test accuracy of
- * each arm and the paired difference (mixup − baseline on the same seed), each with a Student-t 95 %
- * interval over seeds, next to how many runs are complete, still running, failed or missing.
+ * `mixup results`: the answer to "does an augmentation help, which one, and for which α?". Reads every run
+ * of a sweep (or one run), trusts only runs whose manifest verifies, and reports per method and α the mean
+ * test accuracy of the method's arm and of the baseline and their paired difference (the arm − the baseline
+ * on the same seed), each with a Student-t 95 % interval over seeds, next to how many runs are complete,
+ * still running, failed or missing.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -71,7 +72,7 @@ export async function results(options: ResultsOptions, deps: ResultsDeps = defau
   const base = deps.openStorage(location, '--results').child(relative);
 
   let runs: RunResult[];
-  /** What ran: for a sweep with shared baselines, each arm job once, where `runs` has a row per (α, seed). */
+  /** What ran: for a sweep with shared baselines, each arm job once, where `runs` has a row per (method, α, seed). */
   let jobs: RunResult[];
   let place: RunPlace = null;
   if (kind === 'sweep') {

@@ -1,9 +1,10 @@
 /** `mixup sweep`: flags to options, the summary a user reads, and the commander registration. */
 import { Command, Option } from 'commander';
 
+import { methodNames } from '../../job/augmentation-registry.js';
 import { JobError, UsageError } from '../../job/errors.js';
-import { parseNumberList, seedRange } from '../../job/shared/grid.js';
-import { FORWARDED_SETTINGS, RUN_SETTINGS, type ForwardedSetting } from '../../job/shared/run-settings.js';
+import { parseMethodList, parseNumberList, seedRange } from '../../job/shared/grid.js';
+import { DEFAULT_METHOD, FORWARDED_SETTINGS, RUN_SETTINGS, type ForwardedSetting } from '../../job/shared/run-settings.js';
 import { DEFAULT_STACK_NAME, QUEUES, type QueueName } from '../../job/shared/stack.js';
 import { EXECUTORS, type Executor } from '../../job/shared/sweep-record.js';
 import type { SweepDeps } from './deps.js';
@@ -24,7 +25,7 @@ export function describeSweep(outcome: SweepOutcome): string {
   const { record } = outcome;
   const lines = [
     `${outcome.dryRun ? 'Dry run (nothing written or submitted): ' : ''}sweep ${record.sweepId}, ${record.executor} executor`,
-    `  grid:     α = ${record.grid.alphas.join(', ')} × seeds = ${record.grid.seeds.join(', ')} → ${armTrainings(record.grid.alphas, record.grid.seeds, record.runs)}`,
+    `  grid:     methods = ${(record.grid.methods ?? [DEFAULT_METHOD]).join(', ')} × α = ${record.grid.alphas.join(', ')} × seeds = ${record.grid.seeds.join(', ')} → ${armTrainings(record.grid, record.runs)}`,
     `  plan:     ${outcome.sweepUri}`,
     `  runs:     ${record.runsUri}/<run-id>  (${record.runs
       .slice(0, 3)
@@ -78,6 +79,7 @@ export function numberOption(flag: string, rule: (n: number) => boolean, ruleTex
 }
 
 interface SweepOwnFlags {
+  methods?: string;
   alphas: string;
   seeds?: number;
   seedList?: string;
@@ -112,6 +114,7 @@ export function sweepOptionsFromFlags(flags: SweepFlags): SweepOptions {
     if (flags[name] !== undefined) settings[name] = flags[name];
   }
   return {
+    methods: flags.methods === undefined ? undefined : parseMethodList('--methods', flags.methods),
     alphas: parseNumberList('--alphas', flags.alphas),
     seeds,
     settings,
@@ -136,7 +139,8 @@ export function sweepOptionsFromFlags(flags: SweepFlags): SweepOptions {
 export function registerSweepCommand(program: Command, deps?: () => SweepDeps): Command {
   const command = program
     .command('sweep')
-    .description('run a grid of α values × seeds: one AWS Batch array job, or child processes here (--executor local)')
+    .description('run a grid of methods × α values × seeds against shared baselines: one AWS Batch array job, or child processes here (--executor local)')
+    .option('--methods <list>', `comma list of augmentations compared with the baseline, e.g. mixup,cutmix (one of ${methodNames().join(', ')})`, DEFAULT_METHOD)
     .requiredOption('--alphas <list>', 'comma list of α values, e.g. 0,0.1,0.2,0.4,1')
     .option('--seeds <n>', 'seeds 1…n for every α (default: 1)', integerOption('--seeds', 1))
     .option('--seed-list <list>', 'explicit seeds instead of --seeds, e.g. 7,8,9')

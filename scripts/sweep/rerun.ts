@@ -3,7 +3,7 @@
  * again, each resuming from its checkpoint); another plan under the same id is refused.
  */
 import { SWEEP_RUNS_DIR } from '../../job/shared/layout.js';
-import { RUN_SETTINGS, type ForwardedSetting } from '../../job/shared/run-settings.js';
+import { DEFAULT_METHOD, RUN_SETTINGS, type ForwardedSetting } from '../../job/shared/run-settings.js';
 import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import type { Storage } from '../../job/storage/storage.js';
@@ -15,6 +15,8 @@ export function sweepDifferences(recorded: SweepRecord, asked: SweepRecord): str
     if (before !== after) differences.push(`${what} ${before} → ${after}`);
   };
   compare('--executor', recorded.executor, asked.executor);
+  // Sweeps recorded before methods (version 2) compared MixUp alone.
+  compare('--methods', (recorded.grid.methods ?? [DEFAULT_METHOD]).join(','), (asked.grid.methods ?? [DEFAULT_METHOD]).join(','));
   compare('--alphas', recorded.grid.alphas.join(','), asked.grid.alphas.join(','));
   compare('seeds', recorded.grid.seeds.join(','), asked.grid.seeds.join(','));
   compare('--data', recorded.data ?? '(default)', asked.data ?? '(default)');

@@ -168,7 +168,7 @@ describe('sweep report in Chromium', { skip: existsSync(CHROMIUM) ? false : `no 
     await sweep.write('sweep.json', JSON.stringify(record), 'application/json');
     await assert.rejects(
       results({ sweep: 'textalpha', results: dir, report: true }, { openStorage, localExists: () => false, ssm: () => { throw new Error('no SSM'); } }),
-      /sweep\.json is not a version 1 or 2 sweep record: grid\.alphas\.0: .*expected number, received string$/,
+      /sweep\.json is not a version 1, 2 or 3 sweep record: grid\.alphas\.0: .*expected number, received string$/,
     );
     assert.equal(await sweep.exists('report.html'), false);
   });

@@ -95,7 +95,7 @@ describe('local sweep on S3, then results', () => {
     const read = await mixup(['results', '--sweep', SWEEP_ID, '--results', RESULTS, '--format', 'json', '--report']);
     assert.equal(read.code, 0, read.stderr);
     const summary = JSON.parse(read.stdout) as ResultsSummary;
-    assert.deepEqual(summary.rows.map((row) => [row.alpha, row.runs.complete, row.mixup?.n, row.baseline?.n, row.difference?.n]), [
+    assert.deepEqual(summary.rows.map((row) => [row.alpha, row.runs.complete, row.augmented?.n, row.baseline?.n, row.difference?.n]), [
       [0, 2, 2, 2, 2],
       [0.4, 2, 2, 2, 2],
     ]);

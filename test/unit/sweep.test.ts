@@ -112,6 +112,7 @@ describe('sweep on AWS Batch', () => {
           { name: 'MIXUP_GRID_ALPHAS', value: '0,0.2' },
           { name: 'MIXUP_GRID_SEEDS', value: '1,2,3' },
           { name: 'MIXUP_GRID_LAYOUT', value: 'shared-baselines' },
+          { name: 'MIXUP_GRID_METHODS', value: 'mixup' },
           { name: 'MIXUP_OUT', value: 's3://my-results/team/sweeps/alpha-study/runs' },
           { name: 'MIXUP_DATA', value: 's3://my-data/fashion-mnist' },
           { name: 'MIXUP_EPOCHS', value: '10' },
@@ -135,10 +136,16 @@ describe('sweep on AWS Batch', () => {
     const after = JSON.parse(rec.objects.get('s3://my-results/team/sweeps/alpha-study/sweep.json')!.toString());
     assert.equal(after.batch.jobId, 'job-123');
     assert.equal(after.createdAt, NOW.toISOString());
-    assert.equal(after.version, 2);
-    assert.deepEqual(after.grid, { alphas: [0, 0.2], seeds: [1, 2, 3], size: 6, order: 'baselines first (index = seedIndex), then mixup arms for α > 0 (index = seeds + alphaIndex × seeds + seedIndex)' });
-    assert.deepEqual(after.runs[1], { index: 1, alpha: 0, seed: 2, arms: 'baseline', runId: 'baseline_seed-2' });
-    assert.deepEqual(after.runs[4], { index: 4, alpha: 0.2, seed: 2, arms: 'mixup', runId: 'alpha-0.2_seed-2' });
+    assert.equal(after.version, 3);
+    assert.deepEqual(after.grid, {
+      methods: ['mixup'],
+      alphas: [0, 0.2],
+      seeds: [1, 2, 3],
+      size: 6,
+      order: "baselines first (index = seedIndex), then one arm per method, α > 0 and seed (index = seeds + (methodIndex × α's + alphaIndex) × seeds + seedIndex)",
+    });
+    assert.deepEqual(after.runs[1], { index: 1, method: 'none', alpha: 0, seed: 2, arms: 'baseline', runId: 'baseline_seed-2' });
+    assert.deepEqual(after.runs[4], { index: 4, method: 'mixup', alpha: 0.2, seed: 2, arms: 'mixup', runId: 'mixup_alpha-0.2_seed-2' });
     assert.deepEqual(after.settings, { epochs: 10, batchSize: 128 });
   });
 
@@ -156,7 +163,7 @@ describe('sweep on AWS Batch', () => {
     const input = rec.submitted[0]!;
     assert.equal(input.jobQueue, QUEUE);
     assert.equal(input.jobDefinition, JOB_DEF);
-    assert.deepEqual(input.containerOverrides?.environment?.slice(3), [
+    assert.deepEqual(input.containerOverrides?.environment?.slice(4), [
       { name: 'MIXUP_OUT', value: 's3://mixup-results-123/sweeps/s1/runs' },
       { name: 'MIXUP_DATA', value: 's3://mixup-data-123/fashion-mnist' },
     ]);
@@ -273,7 +280,7 @@ describe('sweep on AWS Batch', () => {
     assert.equal(polls, 3);
     assert.deepEqual(slept, [5000, 5000]);
     assert.deepEqual(listInputs, [{ arrayJobId: 'job-123', jobStatus: 'FAILED' }]);
-    assert.deepEqual(outcome.failed, ['alpha-0.2_seed-3']);
+    assert.deepEqual(outcome.failed, ['mixup_alpha-0.2_seed-3']);
     assert.deepEqual(outcome.final, { SUCCEEDED: 5, FAILED: 1 });
     const countLines = rec.logs.filter((line) => line.includes('(of 6)'));
     assert.deepEqual(countLines, ['RUNNABLE 6 (of 6)', 'RUNNING 4 · SUCCEEDED 2 (of 6)', 'SUCCEEDED 5 · FAILED 1 (of 6)']);
@@ -295,8 +302,8 @@ describe('sweep on AWS Batch', () => {
     rec.deps = { ...rec.deps, reportFailures: async (record, jobId, failed) => void explained.push([record.sweepId, jobId, failed]) };
     const outcome = await sweep({ ...flagsGiven, wait: true }, rec.deps);
     assert.equal(polls, 1);
-    assert.deepEqual(outcome.failed, ['baseline_seed-1', 'alpha-0.2_seed-3']);
-    assert.deepEqual(explained, [['alpha-study', 'job-123', ['baseline_seed-1', 'alpha-0.2_seed-3']]]);
+    assert.deepEqual(outcome.failed, ['baseline_seed-1', 'mixup_alpha-0.2_seed-3']);
+    assert.deepEqual(explained, [['alpha-study', 'job-123', ['baseline_seed-1', 'mixup_alpha-0.2_seed-3']]]);
   });
 
   test('--wait tolerates a job that DescribeJobs does not show yet, but not for ever', async () => {
@@ -386,11 +393,11 @@ describe('sweep on this machine', () => {
     assert.equal(env.AWS_BATCH_JOB_ID, undefined);
     assert.equal(env.AWS_REGION, 'eu-west-1');
     assert.equal(env.PATH, '/bin');
-    assert.deepEqual(outcome.failed, ['alpha-0.2_seed-1']);
+    assert.deepEqual(outcome.failed, ['mixup_alpha-0.2_seed-1']);
     assert.deepEqual(outcome.final, { SUCCEEDED: 3, FAILED: 1 });
     assert.ok(rec.logs.includes('[baseline_seed-2] training 1'));
     assert.equal(env.MIXUP_GRID_LAYOUT, 'shared-baselines');
-    assert.ok(rec.logs.some((line) => /\[alpha-0.2_seed-1\] exited with code 1/.test(line)));
+    assert.ok(rec.logs.some((line) => /\[mixup_alpha-0.2_seed-1\] exited with code 1/.test(line)));
     assert.ok(rec.objects.has('/tmp/res/sweeps/loc/sweep.json'));
     assert.equal(rec.submitted.length, 0);
   });
