@@ -3,32 +3,12 @@
  * The container's entry: `mixup run` only. The user's CLI (scripts/cli.ts) adds seed-data, sweep and
  * results on top of the same program and error handling, so the image needs none of their code.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-
-import { Command, CommanderError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 
 import { methodNames } from './augmentation-registry.js';
-import { runExperiment } from './commands/run.js';
 import { resolveRunConfig } from './config.js';
-import { JobError, UsageError } from './errors.js';
-import { describeFsError } from './fs-errors.js';
-import { packageVersion } from './shared/package-root.js';
+import { createProgram, isEntry, runProgram } from './program.js';
 import { envName, RUN_SETTINGS, type RunSettingName } from './shared/run-settings.js';
-
-const REPORT_BUGS = 'this is a bug in mixup-batch; please report it with the stack above';
-
-/** The `mixup` program with no commands: version, and usage errors in our one-line form. */
-export function createProgram(description: string): Command {
-  return new Command('mixup')
-    .description(description)
-    .version(packageVersion())
-    .exitOverride()
-    .configureOutput({
-      // Commander's own usage errors, in the same one-line form as ours.
-      outputError: (text, write) => write(`mixup: ${text.replace(/^error: /, '').trim()} (see --help)\n`),
-    });
-}
 
 export function registerRunCommand(program: Command): Command {
   const run = program
@@ -58,6 +38,8 @@ export function registerRunCommand(program: Command): Command {
     };
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onTerm);
+    // TensorFlow.js loads here, when a run starts, not when the program is built.
+    const { runExperiment } = await import('./commands/run.js');
     const result = await runExperiment(config, { stopSignal, discardCheckpoint: discardCheckpoint === true });
     if (result.status === 'interrupted') process.exitCode = 143;
   });
@@ -70,45 +52,8 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** The one place errors meet users: one line and exit 2 (usage) or 1 (failure); stacks only for bugs. */
-export async function runProgram(program: Command, argv: string[] = process.argv): Promise<number> {
-  // The pinned SDK supports Node 20; its 7-line notice about releases after January 2027 would bury our one-line errors.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  try {
-    await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // --help and --version end here too, with exit code 0.
-      return error.exitCode === 0 ? 0 : 2;
-    }
-    if (error instanceof UsageError || error instanceof JobError) {
-      process.stderr.write(`mixup: ${error.message}\n`);
-      return error.exitCode;
-    }
-    const fsProblem = describeFsError(error);
-    if (fsProblem) {
-      process.stderr.write(`mixup: ${fsProblem}\n`);
-      return 1;
-    }
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n${REPORT_BUGS}\n`);
-    return 1;
-  }
-}
-
 export function main(argv: string[] = process.argv): Promise<number> {
   return runProgram(buildProgram(), argv);
-}
-
-/** True when `moduleUrl` is the file Node was started with, so importing a CLI module runs nothing. */
-export function isEntry(moduleUrl: string): boolean {
-  const started = process.argv[1];
-  if (!started) return false;
-  try {
-    return realpathSync(started) === realpathSync(fileURLToPath(moduleUrl));
-  } catch {
-    return false;
-  }
 }
 
 if (isEntry(import.meta.url)) process.exitCode = await main();

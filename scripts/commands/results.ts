@@ -1,9 +1,9 @@
-/** `mixup results` on the command line. */
+/** `mixup results` on the command line; the reading and the pictures (scripts/results/) load when it runs. */
 import { Command, Option } from 'commander';
 
 import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
-import { DEFAULT_FORMAT, formatResults, RESULT_FORMATS, type ResultFormat } from './format.js';
-import { results, type ResultsDeps } from './results.js';
+import { DEFAULT_FORMAT, formatResults, RESULT_FORMATS, type ResultFormat } from '../results/format.js';
+import type { ResultsDeps } from '../results/results.js';
 
 interface ResultsFlags {
   sweep?: string;
@@ -16,7 +16,7 @@ interface ResultsFlags {
 }
 
 /** Adds `mixup results` to the CLI. */
-export function registerResultsCommand(program: Command, deps?: () => ResultsDeps): Command {
+export function register(program: Command, deps?: () => ResultsDeps): Command {
   return program
     .command('results')
     .description("per method and α: the method's and the baseline's test accuracy (mean ± 95 % CI over seeds), their paired difference, run counts")
@@ -28,6 +28,7 @@ export function registerResultsCommand(program: Command, deps?: () => ResultsDep
     .option('--report', 'also write a self-contained report.html beside the sweep')
     .option('--stack-name <name>', 'deployed stack whose SSM parameters name the results bucket', DEFAULT_STACK_NAME)
     .action(async (flags: ResultsFlags) => {
+      const { results } = await import('../results/results.js');
       const summary = await results(flags, deps?.());
       process.stdout.write(`${formatResults(summary, flags.format)}\n`);
       if (flags.format !== 'json') {

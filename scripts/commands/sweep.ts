@@ -1,4 +1,7 @@
-/** `mixup sweep`: flags to options, the summary a user reads, and the commander registration. */
+/**
+ * `mixup sweep`: flags to options, the summary a user reads, and the commander registration. The sweep
+ * itself (scripts/sweep/) loads when the command runs, and its AWS side only for a Batch sweep.
+ */
 import { Command, Option } from 'commander';
 
 import { methodNames } from '../../job/augmentation-registry.js';
@@ -7,17 +10,16 @@ import { parseMethodList, parseNumberList, seedRange } from '../../job/shared/gr
 import { DEFAULT_METHOD, FORWARDED_SETTINGS, RUN_SETTINGS, type ForwardedSetting } from '../../job/shared/run-settings.js';
 import { DEFAULT_STACK_NAME, QUEUES, type QueueName } from '../../job/shared/stack.js';
 import { EXECUTORS, type Executor } from '../../job/shared/sweep-record.js';
-import type { SweepDeps } from './deps.js';
+import type { SweepDeps } from '../sweep/deps.js';
 import {
   armTrainings,
   DEFAULT_EXECUTOR,
   DEFAULT_POLL_SECONDS,
   type SweepOptions,
   type SweepSettings,
-} from './plan.js';
-import type { SweepOutcome } from './record.js';
-import { sweep } from './sweep.js';
-import { formatCounts } from './wait.js';
+} from '../sweep/plan.js';
+import type { SweepOutcome } from '../sweep/record.js';
+import { formatCounts } from '../sweep/wait.js';
 
 
 /** A human summary of the plan (dry run) or the submission. */
@@ -136,7 +138,7 @@ export function sweepOptionsFromFlags(flags: SweepFlags): SweepOptions {
 }
 
 /** Adds `mixup sweep` to the CLI. Failures surface as UsageError / JobError for the entry to print. */
-export function registerSweepCommand(program: Command, deps?: () => SweepDeps): Command {
+export function register(program: Command, deps?: () => SweepDeps): Command {
   const command = program
     .command('sweep')
     .description('run a grid of methods × α values × seeds against shared baselines: one AWS Batch array job, or child processes here (--executor local)')
@@ -164,7 +166,9 @@ export function registerSweepCommand(program: Command, deps?: () => SweepDeps): 
     command.option(`${option.flag} <value>`, `every run: ${option.help}`);
   }
   command.action(async (flags: SweepFlags) => {
-    const outcome = await sweep(sweepOptionsFromFlags(flags), deps?.());
+    const options = sweepOptionsFromFlags(flags);
+    const { sweep } = await import('../sweep/sweep.js');
+    const outcome = await sweep(options, deps?.());
     process.stdout.write(`${flags.json ? JSON.stringify(outcome, null, 2) : describeSweep(outcome)}\n`);
     // 128 + the signal's number, as a shell reports a command the signal ended.
     if (outcome.stoppedBy) process.exitCode = outcome.stoppedBy === 'SIGINT' ? 130 : 143;

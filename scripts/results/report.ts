@@ -9,7 +9,6 @@ import type { ResultsSummary } from './aggregate.js';
 import { formatInterval, HEADERS, tableCells } from './format.js';
 import { RUN_STATES, type RunResult } from './read.js';
 
-export const REPORT_FILE = 'report.html';
 const PICTURES = [
   { key: RUN_FILES.curves, title: 'learning curves' },
   { key: RUN_FILES.samples, title: 'training samples' },

@@ -16,7 +16,7 @@ import { LocalStorage } from '../../job/storage/local.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import { openStorage } from '../../job/storage/open.js';
 import type { ResultsSummary } from '../../scripts/results/aggregate.js';
-import { seedData } from '../../scripts/seed-data.js';
+import { seedData } from '../../scripts/seed-data/seed-data.js';
 import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';

@@ -125,7 +125,7 @@ describe('running a sweep id again', () => {
     const outcome = sweep(OPTIONS, h.deps);
     await h.started(2);
     // The first run had finished before the signal: its manifest makes it complete.
-    await writeFixtureRun(h.deps.openStorage('mem://r').child('sweeps/stop-me/runs/baseline_seed-1'), { alpha: 0, seed: 1, baseline: 0.8 }, 'baseline_seed-1');
+    await writeFixtureRun((await h.deps.openStorage('mem://r')).child('sweeps/stop-me/runs/baseline_seed-1'), { alpha: 0, seed: 1, baseline: 0.8 }, 'baseline_seed-1');
     h.signal('SIGTERM');
     await outcome;
     return h;

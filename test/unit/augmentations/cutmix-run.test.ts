@@ -12,7 +12,7 @@ import { runExperiment } from '../../../job/commands/run.js';
 import { resolveRunConfig } from '../../../job/config.js';
 import type { Reporter } from '../../../job/progress.js';
 import { planSweep } from '../../../scripts/sweep/plan.js';
-import { describeSweep } from '../../../scripts/sweep/command.js';
+import { describeSweep } from '../../../scripts/commands/sweep.js';
 import { writeFakeFashionMnist } from '../../support/fake-dataset.js';
 import { runNumbers } from '../../support/golden.js';
 

@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { heavyPackagesLoaded } from '../../support/user-cli.js';
+
 const CLI = path.resolve('scripts/cli.ts');
 
 function mixup(args: string[], env: Record<string, string> = {}) {
@@ -15,24 +17,27 @@ function mixup(args: string[], env: Record<string, string> = {}) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-describe('the mixup CLI', () => {
+describe('mixup run on the command line', () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'mixup-cli-'));
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  test('--help lists the commands and exits 0', () => {
-    const { code, stdout } = mixup(['--help']);
-    assert.equal(code, 0);
-    for (const command of ['run', 'seed-data', 'sweep', 'results']) assert.match(stdout, new RegExp(`\\n  ${command} `));
-  });
-
   test('run --help names every option and its variable', () => {
     const { code, stdout } = mixup(['run', '--help']);
     assert.equal(code, 0);
     assert.match(stdout, /--alpha <value>[\s\S]*MIXUP_ALPHA/);
     assert.match(stdout, /--arms <value>[\s\S]*MIXUP_ARMS/);
+    assert.match(stdout.replace(/\s+/g, " "), /--method <value> the augmentation the augmented arm trains with: cutmix\|mixup \(default: mixup\) \[MIXUP_METHOD\]/);
+  });
+
+  test('run --help and a refused run load neither TensorFlow.js nor an SDK: they load with the first step of a run', async () => {
+    for (const args of [['run', '--help'], ['run', '--method', 'blend']]) {
+      const { result, heavy } = await heavyPackagesLoaded(args);
+      assert.notEqual(result.code, null);
+      assert.deepEqual(heavy, [], args.join(' '));
+    }
   });
 
   const usage: [string, string[], Record<string, string>, RegExp][] = [
