@@ -3,6 +3,7 @@
  * the results table, accuracy against α (a line per method), and for each method and α the learning
  * curves and training samples of its first complete seed.
  */
+import { armAugmentation } from '../../job/augmentation-registry.js';
 import { RUN_FILES, SWEEP_RUNS_DIR } from '../../job/shared/layout.js';
 import type { Storage } from '../../job/storage/storage.js';
 import type { ResultsSummary } from './aggregate.js';
@@ -62,8 +63,9 @@ export async function renderReport(summary: ResultsSummary, sweep: Storage, plot
       html`<section class="alpha" data-method="${row.method}" data-alpha="${row.alpha}"><h3>${row.method}, α = ${row.alpha} — seed ${shown.seed}</h3><p>${means}</p>${figures}</section>`,
     );
   }
-  const methods = [...new Set(summary.rows.map((row) => row.method))];
-  const title = `${methods.join(' and ')} sweep ${summary.id}`;
+  // "MixUp and CutMix sweep <id>": the methods as people write them (a name this version does not know, as it is).
+  const methods = [...new Set(summary.rows.map((row) => row.method))].map((method) => armAugmentation(method)?.title ?? method);
+  const title = `${methods.join(' and ')} sweep ${summary.id}`.trim();
   return html`<!doctype html>
 <html lang="en">
 <head>
