@@ -41,3 +41,14 @@ export function ssmParameterName(stackName: string, key: StackParameter): string
 
 /** Set to 1 in the GPU job definition: the job refuses to train without a usable GPU (job/backend/device.ts). */
 export const REQUIRE_GPU_ENV = 'MIXUP_REQUIRE_GPU';
+
+/**
+ * The service-linked role EC2 needs to launch Spot instances for a Spot compute environment. A fresh
+ * account may lack it; the environment then never scales. `mixup doctor` reads it (the operator policy
+ * allows iam:GetRole on exactly this role) and prints the command that creates it.
+ */
+export const SPOT_SERVICE_LINKED_ROLE = {
+  name: 'AWSServiceRoleForEC2Spot',
+  path: '/aws-service-role/spot.amazonaws.com/',
+  create: 'aws iam create-service-linked-role --aws-service-name spot.amazonaws.com',
+} as const;

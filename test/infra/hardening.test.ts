@@ -78,7 +78,7 @@ test('g5 and g6 are opt-in, and a stack built from props refuses an 8-GPU class 
   assert.throws(() => synthesize({ instanceClasses: [InstanceClass.P4D] }), /'instanceClasses': p4d has only an 8-GPU size/);
 });
 
-test('the operator policy: SSM under /<stack>/, SubmitJob on both queues and job definitions only, reads, logs, the bucket prefixes', () => {
+test('the operator policy: SSM under /<stack>/, SubmitJob on both queues and job definitions only, reads, the Spot role, logs, the bucket prefixes', () => {
   const [, policy] = resources('AWS::IAM::ManagedPolicy')[0]!;
   const statements = policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[];
   const byAction = (action: string) => statements.filter((s) => ([] as string[]).concat(s.Action).includes(action));
@@ -99,7 +99,12 @@ test('the operator policy: SSM under /<stack>/, SubmitJob on both queues and job
   assert.equal(byAction('s3:DeleteObject').length, 1, 'only under sweeps/');
   assert.match(JSON.stringify(byAction('s3:DeleteObject')[0]!.Resource), /\/sweeps\/\*/);
   for (const s of statements) assert.notDeepEqual(s.Action, '*');
-  assert.equal(statements.some((s) => ([] as string[]).concat(s.Action).some((a) => /^(iam|batch:(Create|Delete|Update)|s3:\*)/.test(a))), false);
+  assert.equal(statements.some((s) => ([] as string[]).concat(s.Action).some((a) => /^(iam:(?!GetRole$)|batch:(Create|Delete|Update)|s3:\*)/.test(a))), false);
+  // doctor reads one IAM role, EC2's Spot service-linked role, and nothing else of IAM.
+  assert.deepEqual(byAction('iam:GetRole').map((s) => [s.Action, JSON.stringify(s.Resource)]), [[
+    'iam:GetRole',
+    JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot']] }),
+  ]]);
 });
 
 test('the operator policy is output by name and ARN', () => {
