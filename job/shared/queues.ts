@@ -134,8 +134,8 @@ export const QUEUE_REGISTRY = {
       imageTarget: CPU_IMAGE_TARGET,
       logStreamPrefix: 'mixup-cpu',
       requiresGpu: false,
-      // One arm trains on one thread. 2 GiB is over four times the peak RSS of a one-arm run (docs/deploy.md),
-      // and 1 vCPU / 2 GiB is a size Fargate offers.
+      // A sweep job trains one arm, on one thread. A one-arm run peaks at about 350 MiB (docs/deploy.md);
+      // 1 vCPU / 2 GiB is the smallest Fargate size with one vCPU.
       reservation: { vcpus: 1, memoryMiB: 2048, gpus: 0 },
       reservationPerArm: true,
     },
