@@ -61,7 +61,7 @@ export type QueuePrice =
     };
 
 export interface QueueSpec {
-  /** What `--queue` says and the help shows. */
+  /** What the `--queue` help says of it, after its compute kind. */
   readonly summary: string;
   readonly compute: ComputeKind;
   readonly jobDefinition: {
@@ -102,7 +102,7 @@ const G_ON_DEMAND: QuotaSpec = {
  */
 export const QUEUE_REGISTRY = {
   gpu: {
-    summary: 'EC2 GPU instances, Spot first, then on-demand',
+    summary: 'GPU instances, Spot first, then on-demand',
     compute: 'ec2',
     jobDefinition: {
       logStreamPrefix: 'mixup',
@@ -128,7 +128,7 @@ export const QUEUE_REGISTRY = {
     },
   },
   cpu: {
-    summary: 'Fargate with the CPU image, Fargate Spot first, then on-demand',
+    summary: 'the CPU image, Fargate Spot first, then on-demand',
     compute: 'fargate',
     jobDefinition: {
       imageTarget: CPU_IMAGE_TARGET,
@@ -162,6 +162,13 @@ export const DEFAULT_QUEUE: QueueName = 'gpu';
 
 export function queueSpec(name: QueueName): QueueSpec {
   return QUEUE_REGISTRY[name];
+}
+
+const COMPUTE_NAMES: Readonly<Record<ComputeKind, string>> = { ec2: 'EC2', fargate: 'Fargate' };
+
+/** `gpu (EC2: GPU instances, …), cpu (Fargate: the CPU image, …)`: the queues, for `--queue` help. */
+export function describeQueues(): string {
+  return QUEUES.map((name) => `${name} (${COMPUTE_NAMES[queueSpec(name).compute]}: ${queueSpec(name).summary})`).join(', ');
 }
 
 /** What one job of `queue` reserves when it trains `arms` arms (1 for a sweep's jobs, 2 for a run of both). */
