@@ -37,9 +37,9 @@ module.exports = {
     {
       name: 'job-not-to-batch-or-ssm',
       severity: 'error',
-      comment: 'The image leaves out the Batch, SSM, ECR, Service Quotas and CloudWatch Logs SDKs (Dockerfile); only the commands submit, look up and check.',
+      comment: 'The image leaves out the Batch, SSM, ECR, Service Quotas, CloudWatch Logs and IAM SDKs (Dockerfile); only the commands submit, look up and check.',
       from: { path: '^job/' },
-      to: { path: '@aws-sdk/client-(batch|ssm|ecr|service-quotas|cloudwatch-logs)' },
+      to: { path: '@aws-sdk/client-(batch|ssm|ecr|service-quotas|cloudwatch-logs|iam)' },
     },
     {
       name: 'shared-stays-light',

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { JobError } from '../../job/errors.js';
+import { conditionalObject, honoursConditionalWrites } from '../../job/storage/conditional.js';
 import { acquireLease, LEASE_KEY } from '../../job/storage/lease.js';
 import { openStorage } from '../../job/storage/open.js';
 import { startMotoServer, type MotoServer } from '../support/moto-server.js';
@@ -56,6 +57,16 @@ describe('run lease on S3 (moto)', () => {
     const lost = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
     assert.match(String(lost.reason.message), /in use by pid/);
     await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireLease>>>).value.release();
+  });
+
+  test('moto honours If-None-Match: * (412 on the second create), so a run starts without MIXUP_ALLOW_UNSAFE_STORE', async () => {
+    const run = openStorage(`s3://${BUCKET}/runs`, '--out', { env }).child('r3');
+    assert.equal(await honoursConditionalWrites(conditionalObject(run, 'probe.json')), true);
+    const told: string[] = [];
+    const lease = await acquireLease(run, { runId: 'r3', env: {}, onUnsafeStore: (line) => told.push(line) });
+    assert.deepEqual(told, []);
+    assert.deepEqual((await run.list()).map((o) => o.key), [LEASE_KEY], 'the probe left nothing behind');
+    await lease.release();
   });
 
   test('a holder whose lease was taken over learns it at its next renewal', async () => {

@@ -61,6 +61,9 @@ function serverAt(endpoint: string, kind: S3Server['kind'], key: string, stop: (
     AWS_ACCESS_KEY_ID: key,
     AWS_SECRET_ACCESS_KEY: key,
     AWS_EC2_METADATA_DISABLED: 'true',
+    // s3rver ignores If-None-Match on PUT, so the run lease refuses it unless told to go on; these tests
+    // run one process per run id. (test/integration/lease-unsafe-store.test.ts checks the refusal itself.)
+    ...(kind === 's3rver' ? { MIXUP_ALLOW_UNSAFE_STORE: '1' } : {}),
   };
   const client = new S3Client({
     endpoint,
