@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import type { LocalStack } from './localstack.js';
 
 const run = promisify(execFile);
+const DEPLOY_TIMEOUT_MS = 180_000;
 /** Debian's aws CLI when installed (CI installs it), otherwise whatever `aws` is on PATH. */
 const AWS = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
 
@@ -179,12 +180,19 @@ export async function deployToLocalStack(
       (await run(AWS, ['--endpoint-url', localstack.endpoint, '--output', 'json', 'cloudformation', ...args], { env: { ...process.env, ...localstack.env, AWS_PAGER: '' } }))
         .stdout || '{}',
     );
+  // A shared LocalStack may hold the stack from an earlier run; its SSM parameter names are fixed.
+  const existing = await aws(['list-stacks']).then((listed) =>
+    (listed.StackSummaries as { StackName: string; StackStatus: string }[]).some((s) => s.StackName === stackName && s.StackStatus !== 'DELETE_COMPLETE'));
+  if (existing) {
+    await aws(['delete-stack', '--stack-name', stackName]);
+    await waitFor(async () => !(await aws(['list-stacks'])).StackSummaries.some((s: { StackName: string; StackStatus: string }) => s.StackName === stackName && s.StackStatus !== 'DELETE_COMPLETE'));
+  }
   await aws([
     'create-stack', '--stack-name', stackName, '--template-body', `file://${file}`,
     '--capabilities', 'CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM',
     ...(part.parameters.length ? ['--parameters', ...part.parameters.map((id) => `ParameterKey=${id},ParameterValue=${batchArns[id]}`)] : []),
   ]);
-  const deadline = Date.now() + 180_000;
+  const deadline = Date.now() + DEPLOY_TIMEOUT_MS;
   for (;;) {
     const stack = (await aws(['describe-stacks', '--stack-name', stackName])).Stacks[0] as {
       StackStatus: string;
@@ -209,6 +217,14 @@ export async function deployToLocalStack(
       const failed = events.filter((e) => e.ResourceStatus.endsWith('_FAILED')).map((e) => `${e.LogicalResourceId}: ${e.ResourceStatusReason}`);
       throw new Error(`stack ${stackName} is ${stack.StackStatus}${failed.length ? `:\n${failed.join('\n')}` : ''}`);
     }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + DEPLOY_TIMEOUT_MS;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`not done within ${DEPLOY_TIMEOUT_MS / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
 }
