@@ -67,7 +67,7 @@ describe('[slow][docker][cloud] cdk template → LocalStack CloudFormation → s
     const batchArns = Object.fromEntries(
       Object.entries(template.Resources).filter(([, r]) => r.Type.startsWith('AWS::Batch::')).map(([id]) => [id, batch.physical[id]!]),
     );
-    deployed = await deployToLocalStack(template as never, STACK, localstack, batchArns, work);
+    deployed = await deployToLocalStack(template, STACK, localstack, batchArns, work);
     console.log(`# image ${build.seconds.toFixed(0)} s; LocalStack ${localstack.version} CloudFormation: ${Object.keys(deployed.physical).length} resources in ${deployed.seconds.toFixed(0)} s; cut: ${JSON.stringify(deployed.cut)}`);
     // Only what a user sets to use LocalStack: the endpoint and dummy credentials. Batch calls go to moto.
     env = { ...process.env, ...localstack.env, AWS_ENDPOINT_URL_BATCH: moto.endpoint, AWS_MAX_ATTEMPTS: '2', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };

@@ -113,7 +113,7 @@ async function probe(client: S3Client, prefix: string): Promise<Record<string, u
 
   // Multipart: S3 refuses a part under 5 MiB unless it is the last; the ETag is the MD5 of the parts' MD5s, "-N".
   const small = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key('mp-small') }));
-  const parts = [];
+  const parts: { PartNumber: number; ETag?: string }[] = [];
   for (const [n, body] of [[1, Buffer.alloc(MiB, 1)], [2, Buffer.from('tail')]] as const) {
     const part = await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: key('mp-small'), UploadId: small.UploadId, PartNumber: n, Body: body }));
     parts.push({ PartNumber: n, ETag: part.ETag });

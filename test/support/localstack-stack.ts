@@ -57,21 +57,21 @@ export const CUT: Readonly<Record<string, string>> = {
   'AWS::CDK::Metadata': 'CDK version reporting',
 };
 
+/** The parts of a resource this deployer reads; the rest (Metadata, DeletionPolicy, …) is kept as it is. */
 interface Resource {
   readonly Type: string;
   readonly Properties?: Record<string, unknown>;
   readonly DependsOn?: string | string[];
-  readonly [key: string]: unknown;
 }
 
 export interface Template {
+  readonly Description?: string;
   readonly Resources: Record<string, Resource>;
-  readonly Outputs?: Record<string, { Value: unknown; [key: string]: unknown }>;
-  readonly [key: string]: unknown;
+  readonly Outputs?: Record<string, { Value: unknown }>;
 }
 
 export interface LocalStackTemplate {
-  readonly template: Template;
+  readonly template: Template & { readonly AWSTemplateFormatVersion: string; readonly Parameters: Record<string, unknown> };
   /** The Batch logical ids that became parameters. */
   readonly parameters: readonly string[];
   /** Logical ids not deployed, with their type. */
@@ -105,7 +105,7 @@ export function localStackTemplate(template: Template): LocalStackTemplate {
   const outputs = Object.fromEntries(
     Object.entries(template.Outputs ?? {})
       .filter(([, output]) => [...referencedIds(output.Value)].every((ref) => !(ref in resources) || kept.has(ref) || parameters.includes(ref)))
-      .map(([name, output]) => [name, asParameter(output)]),
+      .map(([name, output]) => [name, asParameter(output) as { Value: unknown }]),
   );
   return {
     // No Rules, Conditions or CDK bootstrap parameter: they check the CDK bootstrap stack, which a
