@@ -137,14 +137,14 @@ export async function startLocalStack(options: StartOptions = {}): Promise<Local
  * test/run-all.sh started for many test files: it is left running), otherwise one of its own.
  */
 export async function useLocalStack(): Promise<LocalStack> {
-  const shared = process.env.LOCALSTACK_ENDPOINT;
+  const shared = process.env.LOCALSTACK_ENDPOINT?.replace(/\/+$/, '');
   if (!shared) return startLocalStack();
   const health = await fetchHealth(shared).catch((error: Error) => {
     throw new Error(`LOCALSTACK_ENDPOINT=${shared} does not answer (${error.message}); start it (npm run localstack) or unset it`);
   });
   const missing = LOCALSTACK_SERVICES.filter((service) => !isUp(health.services[service]));
   if (missing.length > 0) throw new Error(`LOCALSTACK_ENDPOINT=${shared} lacks ${missing.join(', ')}`);
-  return { endpoint: shared.replace(/\/+$/, ''), version: health.version, env: clientEnv(shared), root: null, logFile: null, stop: async () => {} };
+  return { endpoint: shared, version: health.version, env: clientEnv(shared), root: null, logFile: null, stop: async () => {} };
 }
 
 interface Health {
