@@ -37,7 +37,7 @@ const STACK = DEFAULT_STACK_NAME;
 const AWS = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
 const RUN_ID = `ls-run-${process.pid}`;
 
-describe('[slow][docker][cloud] cdk template → LocalStack CloudFormation → seed-data, a container run, results', { skip: SKIP, timeout: 15 * 60_000 }, () => {
+describe('[slow][docker][cloud] cdk template → LocalStack CloudFormation → seed-data, a container run, results', { skip: SKIP, timeout: 20 * 60_000 }, () => {
   let localstack: LocalStack;
   let moto: MotoServer | undefined;
   let batch: DeployedStack;
