@@ -89,7 +89,7 @@ describe('[slow][docker][cloud] cdk template → LocalStack CloudFormation → s
     assert.ok(policy.Statement.some((s: { Effect: string; Condition?: { Bool?: Record<string, string> } }) =>
       s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'), JSON.stringify(policy));
     // Recorded difference (docs/localstack.md): LocalStack's AWS::S3::Bucket handler drops the
-    // template's LifecycleConfiguration (abort incomplete multipart uploads after a day).
+    // template's LifecycleConfiguration (abort incomplete multipart uploads after a day; expiry rules).
     await assert.rejects(aws(['s3api', 'get-bucket-lifecycle-configuration', '--bucket', data]), /NoSuchLifecycleConfiguration/);
     const parameter = await aws(['ssm', 'get-parameter', '--name', ssmParameterName(STACK, 'cpuJobQueueArn')]);
     assert.equal(parameter.Parameter.Value, batch.physical['CpuJobQueue5DE1AEE7']);
