@@ -1,58 +1,43 @@
 /**
- * A store that ignores conditional writes: s3rver answers a PUT with `If-None-Match: *` on an existing
- * key with 200 and overwrites it, so the run lease could not keep a second process out. A run refuses to
- * start there, in one line naming the endpoint, unless MIXUP_ALLOW_UNSAFE_STORE=1. s3rver is started
- * here on its own (not through test/support/s3-server.ts, which may give LocalStack): it is the unsafe
- * store this test needs. Its counterpart on a store that honours them (moto) is in lease-s3.test.ts.
+ * A store that ignores conditional writes (as s3rver and some other S3-compatible servers do): a PUT with
+ * `If-None-Match: *` on an existing key succeeds and overwrites, so the run lease could not keep a second
+ * process out. A run refuses to start there, in one line naming the endpoint, unless
+ * MIXUP_ALLOW_UNSAFE_STORE=1. The store is the test S3 (LocalStack) behind a proxy that drops the
+ * conditions (test/support/s3-ignoring-conditions.ts); the same S3 without the proxy honours them
+ * (lease-s3.test.ts).
  */
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { UsageError } from '../../job/errors.js';
 import { conditionalObject, honoursConditionalWrites } from '../../job/storage/conditional.js';
 import { acquireLease, LEASE_KEY } from '../../job/storage/lease.js';
 import { openStorage } from '../../job/storage/open.js';
+import { startS3IgnoringConditionalWrites, type IgnoringConditionsS3 } from '../support/s3-ignoring-conditions.js';
+import { startS3Server, type S3Server } from '../support/s3-server.js';
 
-const require = createRequire(import.meta.url);
-type S3rver = { run(): Promise<AddressInfo>; close(): Promise<void>; httpServer?: Server };
 const BUCKET = 'mixup-unsafe';
-// s3rver checks signatures against its one built-in key pair.
-const KEY = 'S3RVER';
 
-describe('run lease on a store that ignores conditional writes (s3rver)', () => {
-  let server: S3rver;
-  let directory: string;
+describe('run lease on a store that ignores conditional writes', () => {
+  let s3: S3Server;
+  let proxy: IgnoringConditionsS3;
   let endpoint: string;
   const savedEnv = { ...process.env };
 
   before(async () => {
-    directory = await mkdtemp(path.join(tmpdir(), 'mixup-unsafe-'));
-    const S3rverClass = require('s3rver') as new (options: Record<string, unknown>) => S3rver;
-    server = new S3rverClass({ address: '127.0.0.1', port: 0, silent: true, directory });
-    endpoint = `http://127.0.0.1:${(await server.run()).port}`;
+    s3 = await startS3Server();
+    await s3.createBucket(BUCKET);
+    proxy = await startS3IgnoringConditionalWrites(s3.endpoint);
+    endpoint = proxy.endpoint;
     // Region and credentials come from the SDK's chains, which read process.env.
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: KEY,
-      AWS_EC2_METADATA_DISABLED: 'true', AWS_MAX_ATTEMPTS: '2',
-    });
+    Object.assign(process.env, s3.env, { AWS_ENDPOINT_URL: endpoint, AWS_MAX_ATTEMPTS: '2' });
+    delete process.env.AWS_ENDPOINT_URL_S3;
     delete process.env.MIXUP_ALLOW_UNSAFE_STORE;
-    const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: KEY } });
-    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    client.destroy();
   });
 
   after(async () => {
-    server?.httpServer?.closeAllConnections();
-    await server?.close();
-    await rm(directory, { recursive: true, force: true });
+    await proxy?.stop();
+    await s3?.stop();
     for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
     Object.assign(process.env, savedEnv);
   });
