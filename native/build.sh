@@ -73,7 +73,8 @@ trap 'rm -f "$tmp"' EXIT
 # -ffp-contract=off: a fused multiply-add would round once where XNNPACK rounds twice, and change
 # the floats. -std=c11 (not gnu11) and no -ffast-math keep IEEE semantics everywhere else too.
 # -Wno-psabi: GCC notes that passing wide vectors changed ABI in old releases; ours are all static.
-if ! "${cc[@]}" -std=c11 -O3 -ffp-contract=off -fno-fast-math -fPIC -Wall -Wextra -Werror -Wno-psabi \
+# -Wno-unknown-warning-option: a clang too old to know -Wpsabi would otherwise stop on it (GCC ignores both).
+if ! "${cc[@]}" -std=c11 -O3 -ffp-contract=off -fno-fast-math -fPIC -Wall -Wextra -Werror -Wno-psabi -Wno-unknown-warning-option \
   -I "$HEADERS" -I native "${SOURCES[@]}" "${link[@]}" -o "$tmp" >"$log" 2>&1; then
   if $strict; then cat "$log" >&2; fi
   first=$(grep -m1 -E 'error|Error' "$log" || head -n1 "$log")
