@@ -6,10 +6,7 @@ import { CLASS_COUNT, IMAGE_COLS, IMAGE_ROWS } from './shared/fashion-mnist.js';
 
 export const LEARNING_RATE = 1e-3;
 
-/**
- * Keras' Adam defaults (its epsilon is 1e-7; tfjs would take the backend's). tfjs' Adam, with its
- * update fused into one kernel call where the backend has one: the same floats.
- */
+/** Keras' Adam, with its defaults (its epsilon is 1e-7; tfjs would take the backend's). */
 export function createOptimizer(): tf.AdamOptimizer {
   return new FusedAdamOptimizer(LEARNING_RATE, 0.9, 0.999, 1e-7);
 }
