@@ -13,6 +13,7 @@ const settingsSchema = z.object({ seed: z.number().int(), steps: z.number().int(
 
 export const fixtureSchema = z.object({
   version: z.literal(1),
+  recordedAt: z.string(),
   recordedWith: z.record(z.string(), z.string()),
   trace: z.object({
     settings: settingsSchema,

@@ -19,6 +19,7 @@ Usage (reference/keras/record-fixture.sh runs it):
 
 import argparse
 import base64
+import datetime
 import hashlib
 import json
 import os
@@ -178,6 +179,7 @@ def main(argv):
     arms = {arm: replay_arm(arm, meta, args.trace, initial, x_train, y_train) for arm in meta["arms"]}
     fixture = {
         "version": FIXTURE_VERSION,
+        "recordedAt": datetime.date.today().isoformat(),
         "recordedWith": {
             "python": platform.python_version(),
             "tensorflow": tf.__version__,
