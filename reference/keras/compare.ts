@@ -111,6 +111,7 @@ export function welch(a: readonly number[], b: readonly number[]): Welch {
 }
 
 const pct = (x: number) => (100 * x).toFixed(2);
+const signed = (x: number, digits: number) => `${x < 0 ? '−' : ''}${Math.abs(x).toFixed(digits)}`;
 const pp = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(2)}`;
 
 /** Mixup − baseline for the seeds that have both arms. */
@@ -130,17 +131,22 @@ export function report(keras: Side, ours: Side): { markdown: string; json: unkno
     const w = welch(o, k);
     rows.push(
       `| ${arm} | ${k.length}: ${pct(mean(k))} ± ${pct(sampleSd(k)!)} | ${o.length}: ${pct(mean(o))} ± ${pct(sampleSd(o)!)} | ` +
-        `${pp(w.difference)} (${pp(w.low)} to ${pp(w.high)}) | ${w.t.toFixed(2)} (${w.df.toFixed(1)}), ${w.p.toFixed(2)} |`,
+        `${pp(w.difference)} (${pp(w.low)} to ${pp(w.high)}) | ${signed(w.t, 2)} (${w.df.toFixed(1)}), ${w.p.toFixed(2)} |`,
     );
     json[arm] = { keras: k, ours: o, welch: w };
   }
   rows.push('', '| side | seeds with both arms | mixup − baseline (pp), mean ± SD | 95 % CI (paired t) |', '| --- | --- | --- | --- |');
+  const paired: Record<string, number[]> = {};
   for (const [name, side] of [['Keras', keras], ['job', ours]] as const) {
-    const d = differences(side.accuracies);
+    const d = (paired[name] = differences(side.accuracies));
     const ci = confidenceInterval(d);
     rows.push(`| ${name} | ${d.length} | ${pp(ci.mean)} ± ${(100 * ci.sd!).toFixed(2)} | ${pp(ci.low!)} to ${pp(ci.high!)} |`);
     json[`${name === 'job' ? 'ours' : 'keras'}Difference`] = { values: d, ...ci };
   }
+  // Whether mixup's effect itself differs between the two: Welch on the two sides' paired differences.
+  const w = welch(paired['job']!, paired['Keras']!);
+  rows.push('', `mixup − baseline, job − Keras: ${pp(w.difference)} pp (95 % CI ${pp(w.low)} to ${pp(w.high)}), Welch t ${signed(w.t, 2)} (${w.df.toFixed(1)} df), p ${w.p.toFixed(2)}`);
+  json['differenceWelch'] = w;
   return { markdown: rows.join('\n'), json };
 }
 
