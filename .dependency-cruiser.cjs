@@ -21,6 +21,13 @@ module.exports = {
       to: { path: '^scripts/' },
     },
     {
+      name: 'job-not-to-reference',
+      comment: 'reference/ holds the Keras example and the tools that compare the job with it; the job never needs them.',
+      severity: 'error',
+      from: { path: '^job/' },
+      to: { path: '^reference/' },
+    },
+    {
       name: 'job-not-to-infra',
       severity: 'error',
       comment: 'The job knows nothing of the CDK stack; shared names live in job/shared/.',
