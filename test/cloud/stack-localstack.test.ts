@@ -91,7 +91,7 @@ describe('[slow][docker][cloud] cdk template → LocalStack CloudFormation → s
     // Recorded difference (docs/localstack.md): LocalStack's AWS::S3::Bucket handler drops the
     // template's LifecycleConfiguration (abort incomplete multipart uploads after a day; expiry rules).
     await assert.rejects(aws(['s3api', 'get-bucket-lifecycle-configuration', '--bucket', data]), /NoSuchLifecycleConfiguration/);
-    const parameter = await aws(['ssm', 'get-parameter', '--name', ssmParameterName(STACK, 'cpuJobQueueArn')]);
+    const parameter = await aws(['ssm', 'get-parameter', '--name', ssmParameterName(STACK, 'cpu.jobQueue')]);
     assert.equal(parameter.Parameter.Value, batch.physical['CpuJobQueue5DE1AEE7']);
     const role = await aws(['iam', 'get-role', '--role-name', deployed.physical['JobRole014917C6']!]);
     assert.equal(role.Role.AssumeRolePolicyDocument.Statement[0].Principal.Service, 'ecs-tasks.amazonaws.com');
