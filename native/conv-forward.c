@@ -12,7 +12,6 @@
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <string.h>
 
 /* Shape of one call. Counts are elements, not bytes. */
 typedef struct {
@@ -24,6 +23,14 @@ typedef struct {
 
 enum { MAX_P = 12, MAX_FB = 4 };
 
+/* x86 alone has the wider forms: target("avx512f") is an error for any other architecture's compiler. */
+#if defined(__x86_64__) || defined(__i386__)
+#define X86_FORMS 1
+#else
+#define X86_FORMS 0
+#endif
+
+#if X86_FORMS
 /* AVX-512: 32 registers of 16 floats. 8 pixels × 2 vectors, or 12 pixels × 1 (the first layer's 16 channels, 24 pixels a row). */
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 typedef int32_t v16i __attribute__((vector_size(64), aligned(4)));
@@ -49,8 +56,12 @@ typedef int32_t v8i __attribute__((vector_size(32), aligned(4)));
 #define FB 2
 #define P1 4
 #include "conv-tile.h"
+#endif
 
-/* SSE2, the x86-64 baseline (or any other CPU): 16 registers of 4 floats. 2 pixels × 4 vectors. */
+/*
+ * The portable form, 4 floats a vector: SSE2 on x86-64 (16 registers: 2 pixels × 4 vectors), NEON on
+ * aarch64 (the vector extensions compile to it), plain scalar code on a CPU with neither.
+ */
 typedef float v4 __attribute__((vector_size(16), aligned(4)));
 typedef int32_t v4i __attribute__((vector_size(16), aligned(4)));
 #define SUFFIX baseline
@@ -65,7 +76,7 @@ typedef int32_t v4i __attribute__((vector_size(16), aligned(4)));
 
 /* The widest instructions this CPU has: 2 AVX-512, 1 AVX2, 0 the baseline. */
 static int best_isa(void) {
-#if defined(__x86_64__) || defined(__i386__)
+#if X86_FORMS
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f")) return 2;
   if (__builtin_cpu_supports("avx2")) return 1;
@@ -76,7 +87,7 @@ static int best_isa(void) {
 static const char *const ISA_NAMES[] = {"baseline", "avx2", "avx512f"};
 
 static void conv_dispatch(const conv_args *a, int isa) {
-#if defined(__x86_64__) || defined(__i386__)
+#if X86_FORMS
   if (isa == 2) return conv_avx512(a);
   if (isa == 1) return conv_avx2(a);
 #endif

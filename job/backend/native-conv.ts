@@ -6,9 +6,9 @@ import { UsageError } from '../errors.js';
  * dist/native/ where a C compiler is present). It runs inside the wasm heap, in XNNPACK's order of
  * operations, so a run's floats are the same with or without it; it only makes the two forward
  * convolutions of a step several times faster where the CPU has wider vectors than WebAssembly's.
- * `MIXUP_NATIVE_CONV` is `auto` (the widest instructions the CPU has, if AVX2 or wider), `off`, `on`
- * (fail where it does not load), or one of NATIVE_ISAS to pick the instructions (how the narrower
- * forms are tested).
+ * `MIXUP_NATIVE_CONV` is `auto` (the widest instructions the CPU has, if AVX2 or wider: x86 only),
+ * `off`, `on` (fail where it does not load), or one of NATIVE_ISAS to pick the instructions (how the
+ * narrower forms are tested). `baseline` is the portable form: SSE2 on x86-64, NEON on aarch64.
  */
 export interface NativeConv {
   /** The vector instructions it runs on. */
@@ -79,8 +79,13 @@ export function loadNativeConv(setting: string | undefined): NativeConvLoad {
   }
   const available = library.isas() as NativeIsa[];
   if ((setting === undefined || setting === 'auto') && available.length < 2) {
-    // 128-bit vectors are WebAssembly's own width: XNNPACK is as fast there (bench:kernels).
-    return { conv: null, reason: 'this CPU has neither AVX2 nor AVX-512, so wasm runs the convolutions', available };
+    // 128-bit vectors are WebAssembly's own width: XNNPACK is as fast there on x86 (bench:kernels).
+    // On aarch64 the portable form is NEON, also 128 bits; not measured on arm64 hardware, so it is
+    // not chosen unasked (`on` or `baseline` use it, to the same floats).
+    const why = process.arch === 'x64' || process.arch === 'ia32'
+      ? 'this CPU has neither AVX2 nor AVX-512'
+      : `${process.arch} has 128-bit vectors only, WebAssembly's own width (${NATIVE_CONV_ENV}=on uses the native form anyway)`;
+    return { conv: null, reason: `${why}, so wasm runs the convolutions`, available };
   }
   const isa = setting === undefined || setting === 'auto' || setting === 'on' ? available[available.length - 1]! : (setting as NativeIsa);
   if (!available.includes(isa)) {

@@ -2,6 +2,7 @@
 import { type Command, Option } from 'commander';
 
 import { JobError } from '../../job/errors.js';
+import { describeQueues } from '../../job/shared/queues.js';
 import { DEFAULT_STACK_NAME, QUEUES } from '../../job/shared/stack.js';
 import type { DoctorDeps, DoctorOptions } from '../doctor/doctor.js';
 
@@ -11,7 +12,7 @@ export function register(program: Command, deps?: () => DoctorDeps): Command {
     .command('doctor')
     .description('check the deployed stack before a sweep: queue, compute environments, job definition, image, data, GPU quotas')
     .option('--stack-name <name>', 'deployed stack whose SSM parameters name the queue and buckets', DEFAULT_STACK_NAME)
-    .addOption(new Option('--queue <queue>', "which of the stack's queues to check (default: gpu, or cpu on a CPU-only stack)").choices(QUEUES))
+    .addOption(new Option('--queue <queue>', `which of the stack's queues to check: ${describeQueues()} (default: gpu, or the stack's first)`).choices(QUEUES))
     .option('--job-queue <arn>', "a job queue ARN to check instead of the stack's")
     .option('--job-definition <arn>', "the job definition to check (default: the stack's, from SSM)")
     .option('--data <location>', "the dataset prefix (default: the stack's data bucket)")
