@@ -15,6 +15,8 @@ import { CPU_IMAGE_TARGET } from '../../job/shared/stack.js';
 export const GPU_IMAGE_TARGET = 'runtime';
 const SUPPORT_DIR = path.dirname(fileURLToPath(import.meta.url));
 const LOG_TAIL_LINES = 30;
+const PAUSE_ATTEMPTS = 20;
+const PAUSE_RETRY_MS = 100;
 
 export interface ContainerResult {
   readonly code: number | null;
@@ -93,8 +95,17 @@ export function killContainer(name: string): void {
 /** Freezes (`docker pause`) or thaws (`docker unpause`) every process of a running container. */
 export function pauseContainer(name: string, paused: boolean): void {
   const verb = paused ? 'pause' : 'unpause';
-  const result = spawnSync('docker', [verb, name], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`docker ${verb} ${name} exited ${result.status}: ${result.stderr.trim()}`);
+  for (let attempt = 1; ; attempt++) {
+    const result = spawnSync('docker', [verb, name], { encoding: 'utf8' });
+    if (result.status === 0) return;
+    // On a loaded machine the cgroup freezer can give up before every thread has stopped ("unable to
+    // freeze"); runc thaws the container again, and a later try succeeds.
+    if (paused && attempt < PAUSE_ATTEMPTS && /unable to freeze/.test(result.stderr)) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, PAUSE_RETRY_MS);
+      continue;
+    }
+    throw new Error(`docker ${verb} ${name} exited ${result.status}: ${result.stderr.trim()}`);
+  }
 }
 
 /** Removes leftovers of a failed test; a container that is already gone is fine. */
