@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks a binding built by tensorflow/build.sh. Usage: check.sh cpu|gpu [auto|load|files].
+# Checks a binding built by tensorflow/build.sh. Usage: check.sh cpu|gpu [auto|load|files [ROOT]]
+# (ROOT: the folder holding cpu/ and gpu/, default tensorflow).
 #   load:  loads it in Node: the `tensorflow` backend starts on the project's own tfjs, TensorFlow says
 #          2.9.1, and a matMul computes.
 #   files: executes nothing of libtensorflow: the addon, its libraries and every TF_*/TFE_* symbol it
@@ -18,7 +19,7 @@ case "$VARIANT" in
   gpu) PKG=@tensorflow/tfjs-node-gpu ;;
   *) echo "check.sh: unknown variant '$VARIANT'; use cpu or gpu" >&2; exit 2 ;;
 esac
-DIR=tensorflow/$VARIANT
+DIR=${3:-tensorflow}/$VARIANT
 PKG_DIR=$DIR/node_modules/$PKG
 LIB=$PKG_DIR/deps/lib
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,6 +96,24 @@ describe('[tensorflow] the real TensorFlow binding (TensorFlow 2.9.1 from PyPI, 
     const device = await detectDevice(selected);
     assert.equal(device.kind, 'cpu');
     assert.equal(device.tensorflowGpu, false);
+  });
+
+  test('the check for emulated builds (files and symbols, libtensorflow not executed) passes on the binding and names what is missing', async () => {
+    const check = (root?: string) => spawnSync('bash', ['tensorflow/check.sh', 'cpu', 'files', ...(root ? [root] : [])], { encoding: 'utf8' });
+    const good = check();
+    assert.equal(good.status, 0, good.stderr);
+    assert.match(good.stdout, /TF_\*\/TFE_\* symbols resolve \(libtensorflow not executed\)/);
+    // A copy of the layout whose libtensorflow.so is another library: the C API the addon needs is gone.
+    const pkg = path.join(tensorflowDir(), 'cpu', 'node_modules', CPU_PACKAGE);
+    const broken = path.join(dir, 'broken-binding');
+    const brokenPkg = path.join(broken, 'cpu', 'node_modules', CPU_PACKAGE);
+    await mkdir(path.join(brokenPkg, 'deps', 'lib'), { recursive: true });
+    await cp(path.join(pkg, 'lib'), path.join(brokenPkg, 'lib'), { recursive: true });
+    for (const lib of ['libtensorflow_framework.so.2', 'libpystub.so']) await symlink(path.join(pkg, 'deps', 'lib', lib), path.join(brokenPkg, 'deps', 'lib', lib));
+    await symlink(path.join(pkg, 'deps', 'lib', 'libpystub.so'), path.join(brokenPkg, 'deps', 'lib', 'libtensorflow.so'));
+    const bad = check(broken);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^check\.sh: libtensorflow lacks .*TFE_NewContext .*TF_Version/);
   });
 
   test("'auto' takes wasm even though the CPU binding loads here: per step, wasm with the native convolution is faster on a CPU", async () => {
