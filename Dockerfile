@@ -98,12 +98,13 @@ ENV PIP_INDEX_URL=${PIP_INDEX_URL} \
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends g++ binutils python3-pip >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 ENV MIXUP_WHEEL_CACHE=/wheels
-# The wheels (2.1 GB) first, in a layer of their own that only the pins decide: a rebuild after a
-# code change reuses it.
+# The wheels (2.1 GB) first, then the CUDA libraries, each in a layer only its own inputs decide: a
+# rebuild after a change to the binding's scripts or the job reuses both.
 COPY tensorflow/wheels.sh tensorflow/requirements-gpu.txt tensorflow/requirements-cuda.txt ./tensorflow/
 RUN bash tensorflow/wheels.sh tensorflow/requirements-gpu.txt tensorflow/requirements-cuda.txt
-COPY tensorflow ./tensorflow
+COPY tensorflow/cuda-libs.sh ./tensorflow/
 RUN bash tensorflow/cuda-libs.sh /opt/nvidia-cu11/lib
+COPY tensorflow ./tensorflow
 # The binding (npm run build:tensorflow -- gpu). Its check loads libtensorflow (TensorFlow's CPU
 # kernels, no GPU here), except where the build runs emulated (an amd64 image built on Apple Silicon:
 # no AVX reported): there it checks the files and symbols instead, and the real load is the job's start.

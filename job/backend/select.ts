@@ -33,8 +33,8 @@ const require = createRequire(import.meta.url);
  * Selects and initialises the tfjs backend. An explicit choice that cannot start is a JobError;
  * `tensorflow` takes tfjs-node-gpu, else tfjs-node, GPU or not. `auto` takes the fastest that starts,
  * in the order measured (docs/tensorflow.md): tfjs-node-gpu where TensorFlow finds a GPU, else wasm
- * (with the native convolution, faster than TensorFlow's CPU kernels per step), else tfjs-node, else
- * cpu. A fixed order, not a timing at start: a resumed run must pick the backend its run.json names.
+ * (with the native convolution, faster than TensorFlow's CPU kernels per step), else TensorFlow's CPU
+ * kernels (tfjs-node-gpu without a GPU, or tfjs-node), else cpu. A fixed order, not a timing at start: a resumed run must pick the backend its run.json names.
  * Custom kernels are registered for wasm and cpu only.
  */
 export async function initBackend(choice: BackendChoice, loadNative: NativeLoader = bindingLoader()): Promise<SelectedBackend> {
@@ -49,11 +49,14 @@ export async function initBackend(choice: BackendChoice, loadNative: NativeLoade
         `build one (npm run build:tensorflow), or run with --backend wasm`,
     );
   }
+  // The GPU binding loaded on a machine without a GPU: TensorFlow's CPU kernels, should wasm not start.
+  let tensorflowWithoutGpu: SelectedBackend | null = null;
   if (choice === 'auto') {
     const gpu = await tryNative(GPU_PACKAGE, loadNative, failures);
     if (gpu !== null) {
       if (usesGpu()) return gpu;
       failures.push(`${GPU_PACKAGE}: TensorFlow ${gpu.versions[LIBTENSORFLOW_VERSION] ?? '?'} loaded but found no GPU`);
+      tensorflowWithoutGpu = gpu;
     }
   }
   if (choice === 'auto' || choice === 'wasm') {
@@ -66,6 +69,7 @@ export async function initBackend(choice: BackendChoice, loadNative: NativeLoade
     }
     if (choice === 'wasm') throw new JobError(`backend 'wasm' failed to start: ${failure}; try --backend cpu`);
     failures.push(`wasm: ${failure}`);
+    if (tensorflowWithoutGpu !== null && (await trySetBackend('tensorflow')) === null) return tensorflowWithoutGpu;
     const cpuBuild = await tryNative(CPU_PACKAGE, loadNative, failures);
     if (cpuBuild !== null) return cpuBuild;
   }
