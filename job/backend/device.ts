@@ -69,7 +69,7 @@ export function assertGpu(device: DeviceRecord, selected: SelectedBackend): void
   throw new JobError(`${REQUIRE_GPU_ENV}=1 but no usable GPU: ${missing.join('; ')}`);
 }
 
-/** "gpu: 1 × Tesla T4 (compute 7.5), driver 580.95.05, CUDA driver 13.0 / image 11.2.2; TensorFlow on the GPU" */
+/** "gpu: 1 × Tesla T4 (compute 7.5), driver 580.95.05, CUDA driver 13.0 / image 11.7.99; TensorFlow on the GPU" */
 export function describeDevice(device: DeviceRecord): string {
   const parts: string[] = [device.kind];
   if (device.gpus.length > 0) {
