@@ -1,7 +1,8 @@
 /**
- * The goal's benchmark: `npm run bench:experiment [-- --epochs 2 --rounds 1 --seed 42 --data DIR]`.
- * Runs the whole experiment (both arms, N epochs, real Fashion-MNIST, default settings) as
- * `mixup run` does, in a fresh process, and, where /usr/bin/python3 has torch, the PyTorch
+ * The goal's benchmark: `npm run bench:experiment [-- --epochs 2 --rounds 1 --seed 42 --data DIR
+ * --backend auto|wasm|tensorflow|cpu[,…]]`. Runs the whole experiment (both arms, N epochs, real
+ * Fashion-MNIST, default settings) as `mixup run` does, in a fresh process, once per listed backend
+ * (`tensorflow` needs `npm run build:tensorflow` first), and, where /usr/bin/python3 has torch, the PyTorch
  * reference (reference/pytorch/mixup_torch.py: `train --mode baseline`, then `--mode mixup`,
  * each a fresh process) with the same epochs, seed and data, back to back; the order alternates between
  * rounds so that drift in the machine's load hits both alike. Prints one JSON object: each side's
@@ -17,6 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../job/errors.js';
+import { BACKENDS } from '../job/shared/metrics.js';
 import { median } from './timing.js';
 import { positiveInt } from './flags.js';
 
@@ -32,7 +34,8 @@ interface Options {
   readonly rounds: number;
   readonly seed: number;
   readonly data: string;
-  readonly backend: string;
+  /** `mixup run --backend` values, run in this order each round; the first is `ours` in the report. */
+  readonly backends: readonly string[];
   readonly reference: string;
 }
 
@@ -60,12 +63,18 @@ function parseOptions(argv: string[]): Options {
       reference: { type: 'string', default: REFERENCE },
     },
   });
+  const backends = values.backend.split(',').map((b) => b.trim());
+  for (const backend of backends) {
+    if (!(BACKENDS as readonly string[]).includes(backend)) {
+      throw new UsageError(`--backend ${values.backend}: '${backend}' is not one of ${BACKENDS.join(', ')}`);
+    }
+  }
   return {
     epochs: positiveInt('epochs', values.epochs),
     rounds: positiveInt('rounds', values.rounds),
     seed: positiveInt('seed', values.seed, 0),
     data: values.data,
-    backend: values.backend,
+    backends,
     reference: values.reference,
   };
 }
@@ -106,11 +115,11 @@ function timed(command: string, args: string[]): Promise<Timed> {
   });
 }
 
-async function runOurs(options: Options, round: number): Promise<{ timed: Timed; testAccuracy: Record<string, number>; backend: string }> {
+async function runOurs(options: Options, backend: string, round: number): Promise<{ timed: Timed; testAccuracy: Record<string, number>; backend: string }> {
   const out = await mkdtemp(join(os.tmpdir(), 'mixup-bench-'));
   try {
     const runId = `bench-${round}`;
-    const args = [CLI, 'run', '--epochs', String(options.epochs), '--seed', String(options.seed), '--data', options.data, '--out', out, '--run-id', runId, '--backend', options.backend];
+    const args = [CLI, 'run', '--epochs', String(options.epochs), '--seed', String(options.seed), '--data', options.data, '--out', out, '--run-id', runId, '--backend', backend];
     const result = await timed(process.execPath, args);
     const metrics = JSON.parse(await readFile(join(out, runId, 'metrics.json'), 'utf8')) as {
       backend: string;
@@ -168,19 +177,20 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (!existsSync(options.data)) throw new UsageError(`--data ${options.data}: no such directory (apt-get install dataset-fashion-mnist)`);
   const torchReason = await torchUnavailable(options.reference);
-  const ours: Side = { wallSeconds: [], cpuSeconds: [], testAccuracy: [] };
+  const ours = new Map<string, Side & { backend: string }>(options.backends.map((b) => [b, { backend: '', wallSeconds: [], cpuSeconds: [], testAccuracy: [] }]));
   const torch: Side = { wallSeconds: [], cpuSeconds: [], testAccuracy: [] };
-  let backend = '';
   for (let r = 0; r < options.rounds; r++) {
     const order = torchReason === null && r % 2 === 1 ? ['torch', 'ours'] : ['ours', 'torch'];
     for (const who of order) {
       if (who === 'ours') {
-        process.stderr.write(`bench:experiment: round ${r + 1}/${options.rounds}, mixup run…\n`);
-        const result = await runOurs(options, r);
-        backend = result.backend;
-        ours.wallSeconds.push(result.timed.wallSeconds);
-        ours.cpuSeconds.push(result.timed.cpuSeconds);
-        ours.testAccuracy.push(result.testAccuracy);
+        for (const [requested, side] of ours) {
+          process.stderr.write(`bench:experiment: round ${r + 1}/${options.rounds}, mixup run --backend ${requested}…\n`);
+          const result = await runOurs(options, requested, r);
+          side.backend = result.backend;
+          side.wallSeconds.push(result.timed.wallSeconds);
+          side.cpuSeconds.push(result.timed.cpuSeconds);
+          side.testAccuracy.push(result.testAccuracy);
+        }
       } else if (torchReason === null) {
         process.stderr.write(`bench:experiment: round ${r + 1}/${options.rounds}, PyTorch reference…\n`);
         const result = await runTorch(options);
@@ -190,17 +200,23 @@ async function main(): Promise<void> {
       }
     }
   }
+  const ratios = (side: Side) => ({
+    /** torch wall / ours wall, medians; ≥ 1 means ours is faster. */
+    ratio: torchReason === null ? round3(median(torch.wallSeconds) / median(side.wallSeconds)) : null,
+    roundRatios: torchReason === null ? side.wallSeconds.map((w, i) => round3(torch.wallSeconds[i]! / w)) : [],
+    cpuRatio: torchReason === null ? round3(median(torch.cpuSeconds) / median(side.cpuSeconds)) : null,
+  });
+  const [first] = ours.values();
   const report = {
     epochs: options.epochs,
     seed: options.seed,
     rounds: options.rounds,
     data: options.data,
-    ours: { command: 'mixup run', backend, ...summary(ours) },
+    // The first --backend, as this report has always had it; every one, by the name asked for, in `backends`.
+    ours: { command: 'mixup run', backend: first!.backend, ...summary(first!) },
     torch: torchReason === null ? { available: true, command: `${PYTHON} ${options.reference} train`, ...summary(torch) } : { available: false, reason: torchReason },
-    /** torch wall / ours wall, medians; ≥ 1 means ours is faster. */
-    ratio: torchReason === null ? round3(median(torch.wallSeconds) / median(ours.wallSeconds)) : null,
-    roundRatios: torchReason === null ? ours.wallSeconds.map((w, i) => round3(torch.wallSeconds[i]! / w)) : [],
-    cpuRatio: torchReason === null ? round3(median(torch.cpuSeconds) / median(ours.cpuSeconds)) : null,
+    ...ratios(first!),
+    backends: Object.fromEntries([...ours].map(([requested, side]) => [requested, { backend: side.backend, ...summary(side), ...ratios(side) }])),
     cpus: os.cpus().length,
     loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
   };
