@@ -18,7 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../job/errors.js';
-import { BACKENDS } from '../job/shared/metrics.js';
+import { BACKENDS } from '../job/shared/run-settings.js';
 import { median } from './timing.js';
 import { positiveInt } from './flags.js';
 
