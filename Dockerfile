@@ -6,14 +6,14 @@
 #   docker build --target cpu -t mixup-batch:cpu .      # CPU image: no CUDA, trains on wasm (Fargate)
 #
 # Every base image and the npm registry are build arguments, so the same file builds where Docker Hub
-# cannot be reached (test/support/base-image.sh builds a local stand-in; see README "Container").
+# cannot be reached (test/support/base-image.sh builds a local stand-in; see docs/container.md).
 # No `# syntax=` line: BuildKit would pull that frontend image from Docker Hub even for offline builds.
 
 # Where the TypeScript is compiled; any image with Node ≥ 20.11 and npm.
 ARG BUILD_BASE=node:22-bookworm-slim
 # @tensorflow/tfjs-node-gpu 4.22 loads libtensorflow 2.9.1, which needs CUDA 11.2 and cuDNN 8.1:
 # a CUDA 12 base fails to load it. NVIDIA lists 11.2.2 tags as end-of-life, to be removed: mirror the
-# image into your own ECR and pin it by digest (README "Container"), e.g.
+# image into your own ECR and pin it by digest (docs/container.md), e.g.
 #   --build-arg RUNTIME_BASE=123456789012.dkr.ecr.eu-west-1.amazonaws.com/cuda@sha256:<digest>
 # or -c runtimeBase=… for `cdk deploy`.
 ARG RUNTIME_BASE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04
@@ -127,7 +127,7 @@ RUN case "$GPU_BACKEND" in required|optional) ;; \
  && if WHY=$(node -e "try { require('@tensorflow/tfjs-node-gpu') } catch (e) { console.log(String(e.message).split('\\n')[0]); process.exit(1) }" 2>/dev/null); then \
       echo "@tensorflow/tfjs-node-gpu loads: the job will train on the GPU"; \
     elif [ "$GPU_BACKEND" = required ]; then \
-      echo "@tensorflow/tfjs-node-gpu does not load (${WHY:-not installed}), so the job would train on wasm; fix the download (TFJS_NODE_CDN_STORAGE, TFJS_CUSTOM_BINARY; README \"Container\") or build with --build-arg GPU_BACKEND=optional to accept that" >&2; \
+      echo "@tensorflow/tfjs-node-gpu does not load (${WHY:-not installed}), so the job would train on wasm; fix the download (TFJS_NODE_CDN_STORAGE, TFJS_CUSTOM_BINARY; docs/container.md) or build with --build-arg GPU_BACKEND=optional to accept that" >&2; \
       exit 1; \
     else \
       rm -rf "$GPU_PKG"; \

@@ -2,8 +2,8 @@
  * The goal's benchmark: `npm run bench:experiment [-- --epochs 2 --rounds 1 --seed 42 --data DIR]`.
  * Runs the whole experiment (both arms, N epochs, real Fashion-MNIST, default settings) as
  * `mixup run` does, in a fresh process, and, where /usr/bin/python3 has torch, the PyTorch
- * reference (../shared/reference/mixup_torch.py: `train --mode baseline`, then `--mode mixup`,
- * each a fresh process) with the same epochs and seed, back to back; the order alternates between
+ * reference (reference/pytorch/mixup_torch.py: `train --mode baseline`, then `--mode mixup`,
+ * each a fresh process) with the same epochs, seed and data, back to back; the order alternates between
  * rounds so that drift in the machine's load hits both alike. Prints one JSON object: each side's
  * wall and CPU seconds per round (CPU: user + system of the process and its children, which a
  * shared machine disturbs less than wall time), their medians, and the ratio torch wall / ours
@@ -23,7 +23,7 @@ import { positiveInt } from './flags.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'bin', 'mixup.js');
 const PYTHON = '/usr/bin/python3';
-const REFERENCE = resolve(ROOT, '..', 'shared', 'reference', 'mixup_torch.py');
+const REFERENCE = join(ROOT, 'reference', 'pytorch', 'mixup_torch.py');
 const DEFAULT_DATA = '/usr/share/datasets/fashion-mnist';
 const TORCH_ARMS = ['baseline', 'mixup'] as const;
 
@@ -128,7 +128,7 @@ async function runTorch(options: Options): Promise<{ timed: Timed; testAccuracy:
   let cpuSeconds = 0;
   const testAccuracy: Record<string, number> = {};
   for (const mode of TORCH_ARMS) {
-    const result = await timed(PYTHON, [options.reference, 'train', '--mode', mode, '--epochs', String(options.epochs), '--seed', String(options.seed)]);
+    const result = await timed(PYTHON, [options.reference, 'train', '--mode', mode, '--epochs', String(options.epochs), '--seed', String(options.seed), '--data', options.data]);
     wallSeconds += result.wallSeconds;
     cpuSeconds += result.cpuSeconds;
     const line = result.stdout.split('\n').find((l) => l.startsWith('RESULT '));

@@ -8,8 +8,8 @@
  * - Fargate Spot: the same page's "current Spot price" table moves with supply and demand; AWS states
  *   savings of up to 70 %, and it has been between 50 % and 70 % off on-demand, the range used here.
  * - EC2 on-demand G instances: https://aws.amazon.com/ec2/pricing/on-demand/.
- * - EC2 Spot: https://aws.amazon.com/ec2/spot/pricing/ changes hourly; the "typical" ranges are the
- *   README's, mid-2026. Check the Spot price history before a big sweep.
+ * - EC2 Spot: https://aws.amazon.com/ec2/spot/pricing/ changes hourly; the "typical" ranges are those of
+ *   docs/deploy.md, mid-2026. Check the Spot price history before a big sweep.
  */
 export const PRICES = {
   date: '2026-06',

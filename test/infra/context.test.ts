@@ -34,7 +34,7 @@ test("with cdk.json's context the stack takes its own defaults", () => {
   assert.deepEqual(Object.entries(props).filter(([, v]) => v !== undefined), []);
 });
 
-test("the stack's defaults: the values the README's option table documents", () => {
+test("the stack's defaults: the values docs/deploy.md's option table documents", () => {
   assert.deepEqual(DEFAULT_INSTANCE_CLASSES, [InstanceClass.G4DN]);
   assert.equal(DEFAULT_MAX_VCPUS, 64);
   assert.equal(DEFAULT_LOG_RETENTION, 30);

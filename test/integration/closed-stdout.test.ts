@@ -1,5 +1,5 @@
 /**
- * A closed stdout must not kill a run (issue 14, item 10): `mixup run | head -c 10`.
+ * A closed stdout must not kill a run: `mixup run | head -c 10`.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

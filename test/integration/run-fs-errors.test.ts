@@ -1,5 +1,5 @@
 /**
- * `mixup run` on bad paths and a damaged checkpoint, as a separate process (issue 14, item 8): one line
+ * `mixup run` on bad paths and a damaged checkpoint, as a separate process: one line
  * with the path and the cause, exit 1, never a stack and "this is a bug".
  */
 import assert from 'node:assert/strict';

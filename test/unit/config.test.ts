@@ -92,7 +92,7 @@ describe('resolveRunConfig', () => {
   });
 });
 
-describe('AWS_BATCH_JOB_ID as the run id (issue 14, item 9)', () => {
+describe('AWS_BATCH_JOB_ID as the run id', () => {
   test("AWS's forms are accepted: a job uuid and an array child's uuid:index", () => {
     const uuid = '3f1c2a9e-7b4d-4c8e-9a51-0d2e6f7a8b9c';
     assert.equal(resolveRunConfig({}, { AWS_BATCH_JOB_ID: uuid }).runId, uuid);

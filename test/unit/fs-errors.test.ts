@@ -1,5 +1,5 @@
 /**
- * Ordinary filesystem failures and a damaged checkpoint (issue 14, item 8): one line with the path and
+ * Ordinary filesystem failures and a damaged checkpoint: one line with the path and
  * the cause, exit 1, never a stack and "this is a bug".
  */
 import assert from 'node:assert/strict';

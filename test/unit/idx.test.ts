@@ -120,7 +120,7 @@ describe('IDX parsing', () => {
   });
 });
 
-describe('a decompression bomb (issue 14, item 11)', () => {
+describe('a decompression bomb', () => {
   test('decompression stops soon after the length the IDX header implies', async () => {
     const header = Buffer.alloc(8);
     header.writeUInt32BE(2049, 0);

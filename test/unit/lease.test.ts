@@ -1,5 +1,5 @@
 /**
- * One holder per run id on a directory (issue 14, item 3): a second start exits naming the holder, a
+ * One holder per run id on a directory: a second start exits naming the holder, a
  * stale lease or an earlier attempt of the same Batch job is taken over, a holder that lost its lease
  * stops without writing.
  */

@@ -1,6 +1,6 @@
 /**
- * A run id reused with other settings, data or backend is refused with one line listing the differences
- * (issue 14, item 4): a completed run, a run killed before its first checkpoint, and a resume.
+ * A run id reused with other settings, data or backend is refused with one line listing the differences:
+ * a completed run, a run killed before its first checkpoint, and a resume.
  */
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -49,7 +49,7 @@ describe('run identity', () => {
     assert.equal(Object.keys(identity.dataSha256).length, 4);
     const manifest = JSON.parse(await readFile(path.join(dir, 'runs', 'done', 'manifest.json'), 'utf8'));
     assert.ok(manifest.objects.some((o: { key: string }) => o.key === IDENTITY_KEY));
-    // The spent checkpoint leaves no empty checkpoints/ behind (issue 14, item 11).
+    // The spent checkpoint leaves no empty checkpoints/ behind.
     await assert.rejects(readFile(path.join(dir, 'runs', 'done', 'checkpoints')), /ENOENT/);
   });
 

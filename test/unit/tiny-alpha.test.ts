@@ -1,5 +1,5 @@
 /**
- * Tiny α and non-finite losses (issue 14, item 7): λ is defined for every accepted α, and a run whose
+ * Tiny α and non-finite losses: λ is defined for every accepted α, and a run whose
  * loss turns NaN stops with exit 1 naming arm, epoch and step. The guard runs in the step hook, which
  * precedes any checkpoint write; the model's clipped cross-entropy keeps the loss finite even for NaN
  * weights, so the one way a real run reaches it is NaN labels, which the tiny-α λ was.
