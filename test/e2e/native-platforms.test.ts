@@ -5,12 +5,13 @@
  *   bit-for-bit checks against the stock XNNPACK kernel must pass, and `auto` must leave it to wasm;
  * - clang: the x86-64 forms built by clang pass the same checks here; macOS arm64 and x86-64 addons
  *   compile and link as bundles whose N-API symbols node provides (lld's ld64, no Apple SDK here);
- * - a compiler that fails: `npm ci` in a copy of the repository still succeeds, and says so in one line.
+ * - a compiler that fails: `npm ci` in a copy of the repository still succeeds, and says so in one
+ *   line; the first `npx mixup` after it does not run the build again.
  * A few minutes (qemu, a real `npm ci`). The tools come from apt (.ci/run installs them).
  */
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -147,24 +148,44 @@ describe('[slow] the native convolution on other platforms', { timeout: 20 * 60_
     },
   );
 
-  test('a compiler that fails: npm ci in a fresh copy succeeds, its prepare saying so in one line, and leaves no addon', async () => {
-    const copy = path.join(work, 'clone');
-    const files = ok(sh('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard']), 'git ls-files').split('\0').filter(Boolean);
-    for (const file of files) {
-      if (!existsSync(path.join(ROOT, file))) continue; // deleted in the work tree, not yet committed
-      await mkdir(path.dirname(path.join(copy, file)), { recursive: true });
-      await copyFile(path.join(ROOT, file), path.join(copy, file));
-    }
-    const cc = path.join(work, 'failing-cc');
-    await writeFile(cc, '#!/bin/sh\ncase "$*" in *-dumpmachine*) echo x86_64-linux-gnu ;; *) echo "cc1: error: this compiler always fails" >&2; exit 1 ;; esac\n');
-    await chmod(cc, 0o755);
-    const install = sh('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: copy, env: { CC: cc } });
-    const output = ok(install, 'npm ci') + install.stderr;
-    const lines = output.split('\n').filter((line) => line.startsWith('native convolution'));
-    assert.equal(lines.length, 1, output);
-    assert.match(lines[0]!, NOT_BUILT);
-    assert.match(lines[0]!, /cc1: error: this compiler always fails/);
-    assert.ok(existsSync(path.join(copy, 'dist/job')), 'prepare built the TypeScript');
-    assert.equal(existsSync(path.join(copy, 'dist/native', ADDON)), false);
+  describe('npm ci in a fresh copy of the repository, with a compiler that always fails', () => {
+    let copy: string;
+    let install: SpawnSyncReturns<string>;
+    before(async () => {
+      copy = path.join(work, 'clone');
+      const files = ok(sh('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard']), 'git ls-files').split('\0').filter(Boolean);
+      for (const file of files) {
+        if (!existsSync(path.join(ROOT, file))) continue; // deleted in the work tree, not yet committed
+        await mkdir(path.dirname(path.join(copy, file)), { recursive: true });
+        await copyFile(path.join(ROOT, file), path.join(copy, file));
+      }
+      const cc = path.join(work, 'failing-cc');
+      await writeFile(cc, '#!/bin/sh\ncase "$*" in *-dumpmachine*) echo x86_64-linux-gnu ;; *) echo "cc1: error: this compiler always fails" >&2; exit 1 ;; esac\n');
+      await chmod(cc, 0o755);
+      install = sh('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: copy, env: { CC: cc } });
+    });
+
+    test('succeeds, its prepare saying so in one line, and leaves no addon', () => {
+      const output = ok(install, 'npm ci') + install.stderr;
+      const lines = output.split('\n').filter((line) => line.startsWith('native convolution'));
+      assert.equal(lines.length, 1, output);
+      assert.match(lines[0]!, NOT_BUILT);
+      assert.match(lines[0]!, /cc1: error: this compiler always fails/);
+      assert.ok(existsSync(path.join(copy, 'dist/job')), 'prepare built the TypeScript');
+      assert.equal(existsSync(path.join(copy, 'dist/native', ADDON)), false);
+    });
+
+    // npx links this directory into its cache and runs `prepare` for it (npm 11: the first time per
+    // directory; npm 10: every time), which rebuilt dist/ and the addon in front of the first run.
+    test('the first npx mixup after it rebuilds nothing', async () => {
+      ok(install, 'npm ci');
+      const cli = path.join(copy, 'dist/scripts/cli.js');
+      const built = (await stat(cli)).mtimeMs;
+      // A cache of its own: this copy's npx entry goes away with it.
+      const help = sh('npx', ['--prefer-offline', 'mixup', '--help'], { cwd: copy, env: { npm_config_cache: path.join(work, 'npm-cache') } });
+      assert.match(ok(help, 'npx mixup --help'), /Usage: mixup/);
+      assert.equal((await stat(cli)).mtimeMs, built, 'dist/ rebuilt by npx');
+      assert.equal(existsSync(path.join(copy, 'dist/native', ADDON)), false, 'the native build ran again under npx');
+    });
   });
 });
