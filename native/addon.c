@@ -122,6 +122,12 @@ static const struct {
     {"conv2dFilterGrad1ch", conv2d_filter_grad_1ch},
     {"conv2dSparseFilterGrad", conv2d_sparse_filter_grad},
     {"conv2dSparseInputGrad", conv2d_sparse_input_grad},
+    {"relu", relu},
+    {"reluGrad", relu_grad},
+    {"addBias", add_bias},
+    {"sumRows", sum_rows},
+    {"maxPool", max_pool},
+    {"maxPoolGrad", max_pool_grad},
 };
 
 NAPI_MODULE_INIT() {

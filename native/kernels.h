@@ -66,5 +66,11 @@ napi_value conv2d(napi_env env, napi_callback_info info);
 napi_value conv2d_filter_grad_1ch(napi_env env, napi_callback_info info);
 napi_value conv2d_sparse_filter_grad(napi_env env, napi_callback_info info);
 napi_value conv2d_sparse_input_grad(napi_env env, napi_callback_info info);
+napi_value relu(napi_env env, napi_callback_info info);
+napi_value relu_grad(napi_env env, napi_callback_info info);
+napi_value add_bias(napi_env env, napi_callback_info info);
+napi_value sum_rows(napi_env env, napi_callback_info info);
+napi_value max_pool(napi_env env, napi_callback_info info);
+napi_value max_pool_grad(napi_env env, napi_callback_info info);
 
 #endif

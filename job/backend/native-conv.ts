@@ -34,6 +34,19 @@ export interface NativeConv {
     heap: ArrayBuffer, filter: number, dy: number, dx: number,
     n: number, h: number, width: number, ci: number, kh: number, kw: number, co: number,
   ): void;
+  // The element-wise kernels around the convolutions (native/elementwise.c); c a multiple of 16.
+  /** ReLU as XNNPACK computes it (the integer maximum with 0). */
+  relu(heap: ArrayBuffer, x: number, out: number, count: number): void;
+  /** dx = dy where x > 0, else +0 (wasm-relu-grad.ts). */
+  reluGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, count: number): void;
+  /** out = x + bias, row by row (wasm-add-bias.ts). */
+  addBias(heap: ArrayBuffer, x: number, bias: number, out: number, rows: number, c: number): void;
+  /** out[c] = the sum of x's rows, in sum.ts' order. */
+  sumRows(heap: ArrayBuffer, x: number, out: number, rows: number, c: number): void;
+  /** 2×2 max-pooling at stride 2, no padding, as XNNPACK computes it. */
+  maxPool(heap: ArrayBuffer, x: number, out: number, n: number, h: number, width: number, c: number): void;
+  /** MaxPoolGrad for 2×2 windows at stride 2 (wasm-max-pool-grad.ts). */
+  maxPoolGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number, h: number, width: number, c: number): void;
 }
 
 /** Narrowest first, as the library numbers them. */
@@ -64,9 +77,18 @@ interface Library {
   conv2dFilterGrad1ch: WithIsa<NativeConv['filterGrad1ch']>;
   conv2dSparseFilterGrad: WithIsa<NativeConv['sparseFilterGrad']>;
   conv2dSparseInputGrad: WithIsa<NativeConv['sparseInputGrad']>;
+  relu: WithIsa<NativeConv['relu']>;
+  reluGrad: WithIsa<NativeConv['reluGrad']>;
+  addBias: WithIsa<NativeConv['addBias']>;
+  sumRows: WithIsa<NativeConv['sumRows']>;
+  maxPool: WithIsa<NativeConv['maxPool']>;
+  maxPoolGrad: WithIsa<NativeConv['maxPoolGrad']>;
 }
 
-const LIBRARY_FUNCTIONS = ['isas', 'conv2d', 'conv2dFilterGrad1ch', 'conv2dSparseFilterGrad', 'conv2dSparseInputGrad'] as const;
+const LIBRARY_FUNCTIONS = [
+  'isas', 'conv2d', 'conv2dFilterGrad1ch', 'conv2dSparseFilterGrad', 'conv2dSparseInputGrad',
+  'relu', 'reluGrad', 'addBias', 'sumRows', 'maxPool', 'maxPoolGrad',
+] as const;
 
 export interface NativeConvLoad {
   readonly conv: NativeConv | null;
@@ -135,6 +157,12 @@ export function loadNativeConv(setting: string | undefined): NativeConvLoad {
       filterGrad1ch: (...args) => lib.conv2dFilterGrad1ch(...args, level),
       sparseFilterGrad: (...args) => lib.conv2dSparseFilterGrad(...args, level),
       sparseInputGrad: (...args) => lib.conv2dSparseInputGrad(...args, level),
+      relu: (...args) => lib.relu(...args, level),
+      reluGrad: (...args) => lib.reluGrad(...args, level),
+      addBias: (...args) => lib.addBias(...args, level),
+      sumRows: (...args) => lib.sumRows(...args, level),
+      maxPool: (...args) => lib.maxPool(...args, level),
+      maxPoolGrad: (...args) => lib.maxPoolGrad(...args, level),
     },
     reason: '',
     available,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeConv, type NativeConv } from '../native-conv.js';
 import type { Fallback } from './conv2d-grads.js';
 import { TensorAccess, type KernelBackendName } from './tensor-access.js';
 import { AXPY_ENTRY_BYTES, axpyFor } from './wasm-axpy.js';
@@ -21,9 +22,10 @@ const BLOCK_FLOATS = 1024;
  * accumulator by the wasm SIMD axpy, and its R rows summed at the end: one pass over the data.
  * The order of the additions is fixed, so results are deterministic; each channel is a sum of R
  * partial sums, which is closer to the exact sum than the stock kernel's single running sum.
- * Other reductions, dtypes and backends go to the stock kernel.
+ * Other reductions, dtypes and backends go to the stock kernel. With channels in 16s the native
+ * library does the same additions in the same order where it loads.
  */
-export function sumKernel(backendName: KernelBackendName, stock: Fallback): tf.KernelFunc {
+export function sumKernel(backendName: KernelBackendName, stock: Fallback, native: () => NativeConv | null = nativeConv): tf.KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { axis, keepDims } = args.attrs as unknown as SumAttrs;
@@ -39,6 +41,11 @@ export function sumKernel(backendName: KernelBackendName, stock: Fallback): tf.K
     const module = wasmModuleOf(args.backend);
     const channels = x.shape[rank - 1]!;
     const rows = tf.util.sizeFromShape(x.shape) / channels;
+    const lib = channels % 16 === 0 ? native() : null;
+    if (lib !== null) {
+      const shape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), channels] : [channels];
+      return t.output(shape, (values) => lib.sumRows(module.HEAPU8.buffer as ArrayBuffer, t.float32(x).byteOffset, values.byteOffset, rows, channels));
+    }
     const blockRows = Math.max(1, Math.min(rows, Math.floor(BLOCK_FLOATS / Math.max(1, channels))));
     const blocks = Math.floor(rows / blockRows);
     const rest = rows - blocks * blockRows;
