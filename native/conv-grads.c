@@ -19,6 +19,9 @@
 #include <string.h>
 
 #include "kernels.h"
+#if X86_FORMS
+#include <immintrin.h>
+#endif
 
 enum { MAX_ACC = 32 };
 
@@ -76,6 +79,50 @@ typedef float v4 __attribute__((vector_size(16), aligned(4)));
 #define S_VECS 10
 #include "grads-tile.h"
 
+/*
+ * Bit i set where p[i] is not zero (NaN counts as not zero), for 16 floats: how the sparse forms
+ * find dy's non-zeros, 16 channels at a time, with no branch per value.
+ */
+typedef uint32_t (*nonzero_mask16)(const float *p);
+#if X86_FORMS
+static __attribute__((target("avx512f"))) uint32_t nonzero_mask16_avx512(const float *p) {
+  return _mm512_cmp_ps_mask(_mm512_loadu_ps(p), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+}
+static __attribute__((target("avx2"))) uint32_t nonzero_mask16_avx2(const float *p) {
+  const __m256 zero = _mm256_setzero_ps();
+  return (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(p), zero, _CMP_NEQ_UQ)) |
+         (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(p + 8), zero, _CMP_NEQ_UQ)) << 8;
+}
+#endif
+static uint32_t nonzero_mask16_baseline(const float *p) {
+#if defined(__x86_64__) && defined(__SSE2__)
+  const __m128 zero = _mm_setzero_ps();
+  uint32_t mask = 0;
+  for (int i = 0; i < 4; i++) mask |= (uint32_t)_mm_movemask_ps(_mm_cmpneq_ps(_mm_loadu_ps(p + 4 * i), zero)) << (4 * i);
+  return mask;
+#else
+  uint32_t mask = 0;
+  for (int i = 0; i < 16; i++) mask |= (uint32_t)(p[i] != 0) << i;
+  return mask;
+#endif
+}
+
+/* The mask of the `lanes` (< 16) floats at p. */
+static uint32_t nonzero_mask_tail(const float *p, int64_t lanes) {
+  uint32_t mask = 0;
+  for (int64_t i = 0; i < lanes; i++) mask |= (uint32_t)(p[i] != 0) << i;
+  return mask;
+}
+
+static nonzero_mask16 nonzero_mask16_for(int isa) {
+#if X86_FORMS
+  if (isa == ISA_AVX512) return nonzero_mask16_avx512;
+  if (isa == ISA_AVX2) return nonzero_mask16_avx2;
+#endif
+  (void)isa;
+  return nonzero_mask16_baseline;
+}
+
 /* Reads the common shape arguments (n, h, w, …) and checks them; false with an error thrown. */
 static bool shape_ok(napi_env env, const char *kernel, int64_t n, int64_t h, int64_t w, int64_t ci, int64_t kh, int64_t kw,
                      int64_t co) {
@@ -118,8 +165,8 @@ napi_value conv2d_filter_grad_1ch(napi_env env, napi_callback_info info) {
 /*
  * conv2dSparseFilterGrad(heap, x, dy, out: byte offsets, n, h, w, ci, kh, kw, co, isa):
  * x [n, h, w, ci], dy [n, h − kh + 1, w − kw + 1, co], out [kh, kw, ci, co]; kw · ci a multiple of 16.
- * One output channel at a time: its non-zeros listed in dy's order, then its kh · kw · ci sums from
- * the list. x is read from an aligned copy.
+ * Each output channel's non-zeros are listed in dy's order (one pass over dy), then each channel's
+ * kh · kw · ci sums are made from its list. x is read from an aligned copy.
  */
 napi_value conv2d_sparse_filter_grad(napi_env env, napi_callback_info info) {
   static const char KERNEL[] = "conv2dSparseFilterGrad";
@@ -136,32 +183,42 @@ napi_value conv2d_sparse_filter_grad(napi_env env, napi_callback_info info) {
   float *out = heap_floats(env, &call, KERNEL, v[2], kh * run * co);
   if (x == NULL || dy == NULL || out == NULL) return NULL;
   const size_t copy_bytes = aligned_size((size_t)image * sizeof(float));
-  const size_t list_bytes = aligned_size((size_t)pixels * sizeof(int32_t));
-  uint8_t *memory = scratch(env, copy_bytes + 2 * list_bytes + (size_t)(kh * run) * sizeof(float));
+  const size_t list_bytes = aligned_size((size_t)(pixels * co) * sizeof(int32_t));
+  const size_t count_bytes = aligned_size((size_t)co * sizeof(int64_t));
+  uint8_t *memory = scratch(env, copy_bytes + 2 * list_bytes + count_bytes + (size_t)(kh * run) * sizeof(float));
   if (memory == NULL) return NULL;
   float *x_copy = (float *)memory;
-  int32_t *at = (int32_t *)(memory + copy_bytes);
+  int32_t *at = (int32_t *)(memory + copy_bytes); /* channel c's list at c · pixels */
   float *value = (float *)(memory + copy_bytes + list_bytes);
-  float *sums = (float *)(memory + copy_bytes + 2 * list_bytes);
+  int64_t *count = (int64_t *)(memory + copy_bytes + 2 * list_bytes);
+  float *sums = (float *)(memory + copy_bytes + 2 * list_bytes + count_bytes);
   memcpy(x_copy, x, (size_t)image * sizeof(float));
+  /* Each channel's non-zeros in dy's order, 16 channels at a time. */
+  const nonzero_mask16 mask16 = nonzero_mask16_for(call.isa);
+  memset(count, 0, (size_t)co * sizeof(int64_t));
+  const float *y = dy;
+  for (int64_t b = 0; b < n; b++)
+    for (int64_t oy = 0; oy < oh; oy++)
+      for (int64_t ox = 0; ox < ow; ox++, y += co) {
+        const int32_t window = (int32_t)(((b * h + oy) * w + ox) * ci);
+        for (int64_t c0 = 0; c0 < co; c0 += 16) {
+          for (uint32_t mask = c0 + 16 <= co ? mask16(y + c0) : nonzero_mask_tail(y + c0, co - c0); mask != 0; mask &= mask - 1) {
+            const int64_t c = c0 + __builtin_ctz(mask), k = c * pixels + count[c]++;
+            at[k] = window;
+            value[k] = y[c];
+          }
+        }
+      }
   const sparse_args a = {.x = x_copy, .n = n, .h = h, .w = w, .ci = ci, .kh = kh, .kw = kw, .co = co};
   for (int64_t c = 0; c < co; c++) {
-    /* The channel's non-zeros in dy's order; a short list, so it stays in the L1 cache. */
-    int64_t count = 0;
-    const float *y = dy + c;
-    for (int64_t b = 0; b < n; b++)
-      for (int64_t oy = 0; oy < oh; oy++)
-        for (int64_t ox = 0; ox < ow; ox++, y += co) {
-          at[count] = (int32_t)(((b * h + oy) * w + ox) * ci);
-          value[count] = *y;
-          count += *y != 0; /* branch-free: where the non-zeros fall is unpredictable */
-        }
+    const int32_t *list = at + c * pixels;
+    const float *values = value + c * pixels;
 #if X86_FORMS
-    if (call.isa == ISA_AVX512) sparse_filter_avx512(&a, at, value, count, sums);
-    else if (call.isa == ISA_AVX2) sparse_filter_avx2(&a, at, value, count, sums);
+    if (call.isa == ISA_AVX512) sparse_filter_avx512(&a, list, values, count[c], sums);
+    else if (call.isa == ISA_AVX2) sparse_filter_avx2(&a, list, values, count[c], sums);
     else
 #endif
-      sparse_filter_baseline(&a, at, value, count, sums);
+      sparse_filter_baseline(&a, list, values, count[c], sums);
     for (int64_t e = 0; e < kh * run; e++) out[e * co + c] = sums[e];
   }
   return NULL;
@@ -200,15 +257,18 @@ napi_value conv2d_sparse_input_grad(napi_env env, napi_callback_info info) {
   float *value = (float *)(channel + co);
   memset(sums, 0, (size_t)image * sizeof(float));
   const sparse_args a = {.x = NULL, .n = n, .h = h, .w = w, .ci = ci, .kh = kh, .kw = kw, .co = co};
+  const nonzero_mask16 mask16 = nonzero_mask16_for(call.isa);
   const float *y = dy;
   for (int64_t b = 0; b < n; b++)
     for (int64_t oy = 0; oy < oh; oy++)
       for (int64_t ox = 0; ox < ow; ox++, y += co) {
         int count = 0;
-        for (int32_t c = 0; c < co; c++) {
-          channel[count] = c;
-          value[count] = y[c];
-          count += y[c] != 0;
+        for (int64_t c0 = 0; c0 < co; c0 += 16) {
+          for (uint32_t mask = c0 + 16 <= co ? mask16(y + c0) : nonzero_mask_tail(y + c0, co - c0); mask != 0; mask &= mask - 1) {
+            const int32_t c = (int32_t)c0 + __builtin_ctz(mask);
+            channel[count] = c;
+            value[count++] = y[c];
+          }
         }
         if (count == 0) continue;
         float *window = sums + ((b * h + oy) * w + ox) * ci;
