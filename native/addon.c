@@ -2,9 +2,6 @@
  * The addon's entry: the functions it exports (job/backend/native-conv.ts loads them), the CPU's
  * instruction sets, and the helpers every kernel uses to read its arguments (native/kernels.h).
  */
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "kernels.h"
 
 int best_isa(void) {
@@ -18,9 +15,19 @@ int best_isa(void) {
 
 static const char *const ISA_NAMES[] = {"baseline", "avx2", "avx512f"};
 
+/* Appends `text` to `out` (capacity `size`, always terminated) from position `at`; the new position. */
+static size_t append(char *out, size_t size, size_t at, const char *text) {
+  while (*text != '\0' && at + 1 < size) out[at++] = *text++;
+  out[at] = '\0';
+  return at;
+}
+
 napi_value fail(napi_env env, const char *kernel, const char *message) {
   char text[200];
-  snprintf(text, sizeof text, "mixup native %s: %s", kernel, message);
+  size_t at = append(text, sizeof text, 0, "mixup native ");
+  at = append(text, sizeof text, at, kernel);
+  at = append(text, sizeof text, at, ": ");
+  append(text, sizeof text, at, message);
   napi_throw_error(env, NULL, text);
   return NULL;
 }
@@ -33,9 +40,7 @@ bool read_call(napi_env env, napi_callback_info info, const char *kernel, size_t
     return false;
   }
   if (argc != ints + 2) {
-    char message[80];
-    snprintf(message, sizeof message, "expected %zu arguments, got %zu", ints + 2, argc);
-    fail(env, kernel, message);
+    fail(env, kernel, "wrong number of arguments");
     return false;
   }
   void *heap;
@@ -68,9 +73,15 @@ float *heap_floats(napi_env env, const kernel_call *call, const char *kernel, in
   return (float *)(call->heap + offset);
 }
 
-/* The scratch buffer of one environment (node's main thread, or one worker). */
+/*
+ * The scratch buffer of one environment (node's main thread, or one worker): `memory` as allocated,
+ * `aligned` inside it. The C library is reached through the compiler's builtins, without its
+ * headers: the macOS bundles are compiled here without Apple's SDK, and libSystem resolves the calls
+ * when node loads them.
+ */
 typedef struct {
   void *memory;
+  void *aligned;
   size_t bytes;
 } scratch_buffer;
 
@@ -78,8 +89,8 @@ static void free_scratch(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   scratch_buffer *buffer = data;
-  free(buffer->memory);
-  free(buffer);
+  __builtin_free(buffer->memory);
+  __builtin_free(buffer);
 }
 
 void *scratch(napi_env env, size_t bytes) {
@@ -89,16 +100,16 @@ void *scratch(napi_env env, size_t bytes) {
     return NULL;
   }
   if (buffer->bytes < bytes) {
-    free(buffer->memory);
-    const size_t rounded = (bytes + SCRATCH_ALIGN - 1) / SCRATCH_ALIGN * SCRATCH_ALIGN;
-    buffer->memory = aligned_alloc(SCRATCH_ALIGN, rounded);
-    buffer->bytes = buffer->memory == NULL ? 0 : rounded;
+    __builtin_free(buffer->memory);
+    buffer->memory = __builtin_malloc(bytes + SCRATCH_ALIGN);
+    buffer->bytes = buffer->memory == NULL ? 0 : bytes;
     if (buffer->memory == NULL) {
       napi_throw_error(env, NULL, "mixup native kernels: out of memory for scratch");
       return NULL;
     }
+    buffer->aligned = (void *)(((uintptr_t)buffer->memory + SCRATCH_ALIGN - 1) / SCRATCH_ALIGN * SCRATCH_ALIGN);
   }
-  return buffer->memory;
+  return buffer->aligned;
 }
 
 /* isas(): the instruction sets this CPU can run the kernels on, narrowest first. */
@@ -125,15 +136,17 @@ static const struct {
     {"relu", relu},
     {"reluGrad", relu_grad},
     {"addBias", add_bias},
-    {"sumRows", sum_rows},
+    {"sumBlocks", sum_blocks},
     {"maxPool", max_pool},
     {"maxPoolGrad", max_pool_grad},
 };
 
 NAPI_MODULE_INIT() {
-  scratch_buffer *buffer = calloc(1, sizeof *buffer);
-  if (buffer == NULL || napi_set_instance_data(env, buffer, free_scratch, NULL) != napi_ok) {
-    free(buffer);
+  scratch_buffer *buffer = __builtin_malloc(sizeof *buffer);
+  if (buffer == NULL) return NULL;
+  *buffer = (scratch_buffer){NULL, NULL, 0};
+  if (napi_set_instance_data(env, buffer, free_scratch, NULL) != napi_ok) {
+    __builtin_free(buffer);
     return NULL;
   }
   for (size_t i = 0; i < sizeof EXPORTS / sizeof EXPORTS[0]; i++) {

@@ -16,8 +16,6 @@
  *   floats of x (or of the filter) is added to the run of dW (or of dx) it meets. A zero (either
  *   sign) adds nothing and is skipped; a NaN is not zero and is added.
  */
-#include <string.h>
-
 #include "kernels.h"
 #if X86_FORMS
 #include <immintrin.h>
@@ -192,10 +190,10 @@ napi_value conv2d_sparse_filter_grad(napi_env env, napi_callback_info info) {
   float *value = (float *)(memory + copy_bytes + list_bytes);
   int64_t *count = (int64_t *)(memory + copy_bytes + 2 * list_bytes);
   float *sums = (float *)(memory + copy_bytes + 2 * list_bytes + count_bytes);
-  memcpy(x_copy, x, (size_t)image * sizeof(float));
+  __builtin_memcpy(x_copy, x, (size_t)image * sizeof(float));
   /* Each channel's non-zeros in dy's order, 16 channels at a time. */
   const nonzero_mask16 mask16 = nonzero_mask16_for(call.isa);
-  memset(count, 0, (size_t)co * sizeof(int64_t));
+  __builtin_memset(count, 0, (size_t)co * sizeof(int64_t));
   const float *y = dy;
   for (int64_t b = 0; b < n; b++)
     for (int64_t oy = 0; oy < oh; oy++)
@@ -255,7 +253,7 @@ napi_value conv2d_sparse_input_grad(napi_env env, napi_callback_info info) {
     for (int64_t e = 0; e < kh * run; e++) wt[o * kh * run + e] = filter[e * co + o];
   int32_t *channel = (int32_t *)(memory + sums_bytes + filter_bytes);
   float *value = (float *)(channel + co);
-  memset(sums, 0, (size_t)image * sizeof(float));
+  __builtin_memset(sums, 0, (size_t)image * sizeof(float));
   const sparse_args a = {.x = NULL, .n = n, .h = h, .w = w, .ci = ci, .kh = kh, .kw = kw, .co = co};
   const nonzero_mask16 mask16 = nonzero_mask16_for(call.isa);
   const float *y = dy;
@@ -279,6 +277,6 @@ napi_value conv2d_sparse_input_grad(napi_env env, napi_callback_info info) {
 #endif
           sparse_input_baseline(&a, wt, channel, value, count, window);
       }
-  memcpy(dx, sums, (size_t)image * sizeof(float));
+  __builtin_memcpy(dx, sums, (size_t)image * sizeof(float));
   return NULL;
 }

@@ -29,9 +29,9 @@ static TARGET void PASTE(relu_, SUFFIX)(const float *x, float *out, int64_t coun
   }
   for (; i < count; i++) {
     int32_t bits;
-    memcpy(&bits, x + i, 4);
+    __builtin_memcpy(&bits, x + i, 4);
     bits = bits > 0 ? bits : 0;
-    memcpy(out + i, &bits, 4);
+    __builtin_memcpy(out + i, &bits, 4);
   }
 }
 
@@ -41,9 +41,9 @@ static TARGET void PASTE(relu_grad_, SUFFIX)(const float *x, const float *dy, fl
   for (; i + LANES <= count; i += LANES) STORE(dx + i, (VT)((VIT)LOAD(dy + i) & (LOAD(x + i) > 0)));
   for (; i < count; i++) {
     uint32_t bits;
-    memcpy(&bits, dy + i, 4);
+    __builtin_memcpy(&bits, dy + i, 4);
     bits = x[i] > 0 ? bits : 0;
-    memcpy(dx + i, &bits, 4);
+    __builtin_memcpy(dx + i, &bits, 4);
   }
 }
 
@@ -63,7 +63,8 @@ static TARGET void PASTE(add_block_, SUFFIX)(const float *x, float *acc, int64_t
 }
 
 /*
- * 2×2 max-pooling at stride 2 without padding, as the stock kernel (XNNPACK) computes it on wasm:
+ * 2×2 max-pooling at stride 2 without padding, as the stock kernel (XNNPACK) computes it on wasm
+ * on an x86 host (its wasm build picks an x86 or an Arm form when it starts):
  * with a = (0, 0), b = (0, 1), c = (1, 0), d = (1, 1) of a window, m = pmax(pmax(a, pmax(d, b)), c),
  * then clamped to [−∞, +∞] by pmax/pmin, which turns a NaN into −∞. Which of two equal zeros, and
  * whether a NaN wins, follow from that order (test/unit/native-elementwise.test.ts checks every
@@ -93,7 +94,7 @@ static TARGET void PASTE(max_pool_, SUFFIX)(const float *x, float *out, int64_t 
 static TARGET void PASTE(max_pool_grad_, SUFFIX)(const float *x, const float *dy, float *dx, int64_t n, int64_t h, int64_t w,
                                                  int64_t c) {
   const int64_t oh = h / 2, ow = w / 2, row = w * c;
-  if (2 * oh < h || 2 * ow < w) memset(dx, 0, (size_t)(n * h * w * c) * sizeof(float));
+  if (2 * oh < h || 2 * ow < w) __builtin_memset(dx, 0, (size_t)(n * h * w * c) * sizeof(float));
   for (int64_t b = 0; b < n; b++)
     for (int64_t oy = 0; oy < oh; oy++) {
       const int64_t top = (b * h + 2 * oy) * row;

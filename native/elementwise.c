@@ -1,14 +1,14 @@
 /*
  * The element-wise kernels around the model's convolutions, in place in the tfjs wasm backend's
  * heap, with the floats of the kernels they replace on wasm, bit for bit: ReLU and 2×2 max-pooling
- * as the stock kernels (XNNPACK) compute them, and this project's ReLU gradient, MaxPoolGrad, bias
- * Add and bias-gradient Sum as its WebAssembly routines do (job/backend/kernels/wasm-*.ts). Most of
- * them choose or mask bits and do no arithmetic; the Add and the Sum add in the routines' order,
- * each operation's first source the wasm operation's (ordered-ops.h).
+ * as the stock kernels (XNNPACK) compute them (max-pooling as XNNPACK's x86 form: on other hosts
+ * XNNPACK picks another, and the stock kernel runs), and this project's ReLU gradient, MaxPoolGrad,
+ * bias Add and the block sums of the bias-gradient Sum as its WebAssembly routines do
+ * (job/backend/kernels/wasm-*.ts). Most of them choose or mask bits and do no arithmetic; the Add
+ * and the Sum add in the routines' order, each operation's first source the wasm operation's
+ * (ordered-ops.h).
  * test/unit/native-elementwise.test.ts checks every form against the kernels they replace.
  */
-#include <string.h>
-
 #include "kernels.h"
 
 #if X86_FORMS
@@ -53,24 +53,6 @@ typedef int32_t v4i __attribute__((vector_size(16), aligned(4)));
 #else
 #define DISPATCH(isa, name, ...) name##_baseline(__VA_ARGS__)
 #endif
-
-/*
- * a + b in double precision with a as the first source: its NaN wins when both are NaN. V8 runs
- * JavaScript's `sum += value` so that value's NaN wins (in every tier: checked with the interpreter
- * alone and optimised), so sum_rows calls add_in_order(value, sum); see ordered-ops.h.
- */
-static double add_in_order(double a, double b) {
-#if defined(__x86_64__) && defined(__SSE2__)
-  __asm__("addsd %1, %0" : "+x"(a) : "x"(b));
-  return a;
-#elif defined(__aarch64__)
-  double r;
-  __asm__("fadd %d0, %d1, %d2" : "=w"(r) : "w"(a), "w"(b));
-  return r;
-#else
-  return a + b;
-#endif
-}
 
 static bool channels_ok(napi_env env, const char *kernel, int64_t c) {
   if (c < 16 || c % 16 != 0) {
@@ -122,39 +104,27 @@ napi_value add_bias(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Floats per block of rows (job/backend/kernels/sum.ts BLOCK_FLOATS). */
-enum { SUM_BLOCK_FLOATS = 1024 };
-
 /*
- * sumRows(heap, x, out: byte offsets, rows, c, isa): out[c] = the sum of x's rows, as sum.ts on
- * wasm: blocks of R rows (R · c ≈ 1,024 floats) added in order into one [R, c] accumulator from +0,
- * the last block shorter, then each channel's R partial sums added in double precision from +0 and
- * rounded to float. c a multiple of 16, rows ≥ 1.
+ * sumBlocks(heap, x, acc: byte offsets, rows, c, blockRows, isa): the first part of sum.ts' Sum
+ * over leading axes: acc [blockRows, c] = +0, then every block of blockRows rows of x added in
+ * order (the last block may be shorter), as its wasm axpy does. sum.ts adds acc's rows itself, in
+ * JavaScript's double precision, so the result does not depend on how a compiler orders that.
+ * c a multiple of 16, 1 ≤ blockRows ≤ rows.
  */
-napi_value sum_rows(napi_env env, napi_callback_info info) {
-  static const char KERNEL[] = "sumRows";
+napi_value sum_blocks(napi_env env, napi_callback_info info) {
+  static const char KERNEL[] = "sumBlocks";
   kernel_call call;
-  if (!read_call(env, info, KERNEL, 4, &call)) return NULL;
-  const int64_t rows = call.v[2], c = call.v[3];
-  if (rows < 1) return fail(env, KERNEL, "no rows");
+  if (!read_call(env, info, KERNEL, 5, &call)) return NULL;
+  const int64_t rows = call.v[2], c = call.v[3], block_rows = call.v[4];
+  if (block_rows < 1 || block_rows > rows) return fail(env, KERNEL, "blockRows must lie in [1, rows]");
   if (!channels_ok(env, KERNEL, c)) return NULL;
   const float *x = heap_floats(env, &call, KERNEL, call.v[0], rows * c);
-  float *out = heap_floats(env, &call, KERNEL, call.v[1], c);
-  if (x == NULL || out == NULL) return NULL;
-  int64_t block_rows = SUM_BLOCK_FLOATS / c;
-  if (block_rows > rows) block_rows = rows;
-  if (block_rows < 1) block_rows = 1;
+  float *acc = heap_floats(env, &call, KERNEL, call.v[1], block_rows * c);
+  if (x == NULL || acc == NULL) return NULL;
   const int64_t blocks = rows / block_rows, rest = rows - blocks * block_rows;
-  float *acc = scratch(env, (size_t)(block_rows * c) * sizeof(float));
-  if (acc == NULL) return NULL;
-  memset(acc, 0, (size_t)(block_rows * c) * sizeof(float));
+  __builtin_memset(acc, 0, (size_t)(block_rows * c) * sizeof(float));
   for (int64_t i = 0; i < blocks; i++) DISPATCH(call.isa, add_block, x + i * block_rows * c, acc, block_rows * c);
   if (rest > 0) DISPATCH(call.isa, add_block, x + blocks * block_rows * c, acc, rest * c);
-  for (int64_t k = 0; k < c; k++) {
-    double sum = 0;
-    for (int64_t r = 0; r < block_rows; r++) sum = add_in_order(acc[r * c + k], sum);
-    out[k] = (float)sum;
-  }
   return NULL;
 }
 

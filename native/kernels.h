@@ -69,7 +69,7 @@ napi_value conv2d_sparse_input_grad(napi_env env, napi_callback_info info);
 napi_value relu(napi_env env, napi_callback_info info);
 napi_value relu_grad(napi_env env, napi_callback_info info);
 napi_value add_bias(napi_env env, napi_callback_info info);
-napi_value sum_rows(napi_env env, napi_callback_info info);
+napi_value sum_blocks(napi_env env, napi_callback_info info);
 napi_value max_pool(napi_env env, napi_callback_info info);
 napi_value max_pool_grad(napi_env env, napi_callback_info info);
 

@@ -41,9 +41,9 @@ export interface NativeConv {
   reluGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, count: number): void;
   /** out = x + bias, row by row (wasm-add-bias.ts). */
   addBias(heap: ArrayBuffer, x: number, bias: number, out: number, rows: number, c: number): void;
-  /** out[c] = the sum of x's rows, in sum.ts' order. */
-  sumRows(heap: ArrayBuffer, x: number, out: number, rows: number, c: number): void;
-  /** 2×2 max-pooling at stride 2, no padding, as XNNPACK computes it. */
+  /** acc [blockRows, c] = x's rows added block by block from +0 (sum.ts' block sums). */
+  sumBlocks(heap: ArrayBuffer, x: number, acc: number, rows: number, c: number, blockRows: number): void;
+  /** 2×2 max-pooling at stride 2, no padding, as XNNPACK computes it on an x86 host. */
   maxPool(heap: ArrayBuffer, x: number, out: number, n: number, h: number, width: number, c: number): void;
   /** MaxPoolGrad for 2×2 windows at stride 2 (wasm-max-pool-grad.ts). */
   maxPoolGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number, h: number, width: number, c: number): void;
@@ -80,14 +80,14 @@ interface Library {
   relu: WithIsa<NativeConv['relu']>;
   reluGrad: WithIsa<NativeConv['reluGrad']>;
   addBias: WithIsa<NativeConv['addBias']>;
-  sumRows: WithIsa<NativeConv['sumRows']>;
+  sumBlocks: WithIsa<NativeConv['sumBlocks']>;
   maxPool: WithIsa<NativeConv['maxPool']>;
   maxPoolGrad: WithIsa<NativeConv['maxPoolGrad']>;
 }
 
 const LIBRARY_FUNCTIONS = [
   'isas', 'conv2d', 'conv2dFilterGrad1ch', 'conv2dSparseFilterGrad', 'conv2dSparseInputGrad',
-  'relu', 'reluGrad', 'addBias', 'sumRows', 'maxPool', 'maxPoolGrad',
+  'relu', 'reluGrad', 'addBias', 'sumBlocks', 'maxPool', 'maxPoolGrad',
 ] as const;
 
 export interface NativeConvLoad {
@@ -160,7 +160,7 @@ export function loadNativeConv(setting: string | undefined): NativeConvLoad {
       relu: (...args) => lib.relu(...args, level),
       reluGrad: (...args) => lib.reluGrad(...args, level),
       addBias: (...args) => lib.addBias(...args, level),
-      sumRows: (...args) => lib.sumRows(...args, level),
+      sumBlocks: (...args) => lib.sumBlocks(...args, level),
       maxPool: (...args) => lib.maxPool(...args, level),
       maxPoolGrad: (...args) => lib.maxPoolGrad(...args, level),
     },

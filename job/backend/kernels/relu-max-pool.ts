@@ -9,7 +9,13 @@ import { wasmModuleOf } from './wasm-asm.js';
  * loads: the stock kernels' own floats (XNNPACK's integer-maximum ReLU; its max-pooling's order of
  * comparisons, which decides which of two equal zeros or a NaN comes out), with wider vectors and
  * no per-call setup. Everything else, and everywhere it does not load, is the stock kernel.
+ * XNNPACK's wasm build picks an x86 or an Arm form of its max-pooling when it starts, from the host
+ * it runs on, and the two differ on NaN and ±0; the native routine is the x86 form, so max-pooling
+ * is native on x86 hosts only.
  */
+
+/** Whether XNNPACK runs its x86 forms here. */
+const X86_HOST = process.arch === 'x64' || process.arch === 'ia32';
 
 function heapOf(backend: object): ArrayBuffer {
   return wasmModuleOf(backend).HEAPU8.buffer as ArrayBuffer;
@@ -52,10 +58,10 @@ export function maxPoolCovered(x: tf.TensorInfo, attrs: PoolAttrs): tf.backend_u
   return fits ? info : null;
 }
 
-export function maxPoolKernel(stock: Fallback, native: () => NativeConv | null = nativeConv): tf.KernelFunc {
+export function maxPoolKernel(stock: Fallback, native: () => NativeConv | null = nativeConv, x86Host = X86_HOST): tf.KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
-    const lib = native();
+    const lib = x86Host ? native() : null;
     const info = lib === null ? null : maxPoolCovered(x, args.attrs as unknown as PoolAttrs);
     if (lib === null || info === null) return stockOrFail('MaxPool', stock, args);
     const t = new TensorAccess('wasm', args.backend);
