@@ -21,6 +21,13 @@ module.exports = {
       to: { path: '^scripts/' },
     },
     {
+      name: 'job-not-to-reference',
+      comment: 'reference/ holds the Keras example and the tools that compare the job with it; the job never needs them.',
+      severity: 'error',
+      from: { path: '^job/' },
+      to: { path: '^reference/' },
+    },
+    {
       name: 'job-not-to-infra',
       severity: 'error',
       comment: 'The job knows nothing of the CDK stack; shared names live in job/shared/.',
@@ -37,9 +44,9 @@ module.exports = {
     {
       name: 'job-not-to-batch-or-ssm',
       severity: 'error',
-      comment: 'The image leaves out the Batch, SSM, ECR, Service Quotas and CloudWatch Logs SDKs (Dockerfile); only the commands submit, look up and check.',
+      comment: 'The image leaves out the Batch, SSM, ECR, Service Quotas, CloudWatch Logs and IAM SDKs (Dockerfile); only the commands submit, look up and check.',
       from: { path: '^job/' },
-      to: { path: '@aws-sdk/client-(batch|ssm|ecr|service-quotas|cloudwatch-logs)' },
+      to: { path: '@aws-sdk/client-(batch|ssm|ecr|service-quotas|cloudwatch-logs|iam)' },
     },
     {
       name: 'shared-stays-light',

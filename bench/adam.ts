@@ -1,7 +1,8 @@
 /**
  * A/B benchmark of the fused Adam update: `npm run bench:adam [-- --backend wasm --rounds 12 --steps 20]`.
- * Two models from the same weights train on the same batch-64 batch, one with tfjs' stock Adam and
- * one with this project's fused update, in interleaved rounds in one process; each figure is the
+ * Two models from the same weights train on the same batch-64 batch, one with tfjs' stock Adam (14
+ * kernels per weight; its ε sits elsewhere than Keras's, the same amount of work) and one with this
+ * project's fused Keras update, in interleaved rounds in one process; each figure is the
  * median over rounds of process CPU ms per step (whole train step, and the update alone), so that
  * load from other processes on a shared machine hits both alike. Prints one JSON object on stdout.
  */

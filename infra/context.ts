@@ -1,15 +1,18 @@
 import { Duration, Size } from 'aws-cdk-lib';
-import { InstanceClass } from 'aws-cdk-lib/aws-ec2';
+import { InstanceType, type InstanceClass } from 'aws-cdk-lib/aws-ec2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { UsageError } from '../job/errors.js';
+import { QUEUES } from '../job/shared/queues.js';
 import { DEFAULT_STACK_NAME } from '../job/shared/stack.js';
-import { NVIDIA_GPU_CLASSES, REFUSED_GPU_CLASSES, type MixupBatchStackProps } from './props.js';
+import { classProblem, instanceTypeProblem, NVIDIA_GPU_CLASSES, REFUSED_GPU_CLASSES } from './gpu-instances.js';
+import type { MixupBatchStackProps } from './props.js';
 
 export { NVIDIA_GPU_CLASSES, REFUSED_GPU_CLASSES };
 
 /** The deploy-time options a user sets with `npx cdk deploy -c key=value`; an absent one takes the stack's default (infra/stack.ts). */
 export const CONTEXT_KEYS = [
-  'stackName', 'gpu', 'cpu', 'cpuMaxvCpus', 'instanceClasses', 'maxvCpus', 'spot', 'onDemand', 'vpcId', 's3GatewayEndpoint',
+  // One switch per registered queue (job/shared/queues.ts): -c gpu=false, -c cpu=false.
+  'stackName', ...QUEUES, 'cpuMaxvCpus', 'instanceClasses', 'instanceTypes', 'maxvCpus', 'spot', 'onDemand', 'vpcId', 's3GatewayEndpoint',
   'autoDeleteBuckets', 'logRetentionDays', 'jobTimeoutMinutes', 'jobVcpus', 'jobMemoryMiB',
   'checkpointExpirationDays', 'capacityWaitMinutes', 'runtimeBase', 'tfjsCdnStorage',
 ] as const;
@@ -57,11 +60,11 @@ export function readContext(lookup: Lookup): MixupBatchContext {
     ...(tfjsCdnStorage ? { TFJS_NODE_CDN_STORAGE: tfjsCdnStorage } : {}),
   };
   const props: MixupBatchStackProps = {
-    gpu: read('gpu', parseBoolean),
-    cpu: read('cpu', parseBoolean),
+    ...Object.fromEntries(QUEUES.map((queue) => [queue, read(queue, parseBoolean)])),
     cpuMaxvCpus: read('cpuMaxvCpus', parseInteger),
     imageBuildArgs: Object.keys(imageBuildArgs).length > 0 ? imageBuildArgs : undefined,
     instanceClasses: read('instanceClasses', parseInstanceClasses),
+    instanceTypes: read('instanceTypes', parseInstanceTypes),
     maxvCpus: read('maxvCpus', parseInteger),
     spot: read('spot', parseBoolean),
     onDemand: read('onDemand', parseBoolean),
@@ -89,27 +92,36 @@ function parseStackName(key: ContextKey, raw: unknown): string {
   return name;
 }
 
-function parseInstanceClasses(key: ContextKey, raw: unknown): InstanceClass[] {
+/** A comma-separated list (from -c) or a JSON array (from cdk.json), lower-cased, without blanks. */
+function listOf(raw: unknown): string[] {
   const names = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
-  const classes = names.map((name) => name.trim().toLowerCase()).filter((name) => name !== '');
+  return names.map((name) => name.trim().toLowerCase()).filter((name) => name !== '');
+}
+
+function parseInstanceClasses(key: ContextKey, raw: unknown): InstanceClass[] {
+  const classes = listOf(raw);
   if (classes.length === 0) {
     throw new Error(`'${key}' = ${JSON.stringify(raw)}; give at least one instance class, e.g. g4dn,g5,g6`);
   }
-  const refused = classes.filter((name) => REFUSED_GPU_CLASSES[name] !== undefined);
-  if (refused.length > 0) {
-    throw new Error(`'${key}' = ${JSON.stringify(raw)}; ${refused.map((name) => REFUSED_GPU_CLASSES[name]).join('; ')} (use some of ${NVIDIA_GPU_CLASSES.join(', ')})`);
-  }
-  const unsupported = classes.filter((name) => !NVIDIA_GPU_CLASSES.includes(name));
-  if (unsupported.length > 0) {
-    throw new Error(
-      `'${key}' = ${JSON.stringify(raw)}; ${unsupported.join(', ')} is not an x86 NVIDIA GPU class ` +
-      `(use some of ${NVIDIA_GPU_CLASSES.join(', ')})`,
-    );
-  }
+  const problems = classes.map(classProblem).filter((problem) => problem !== null);
+  if (problems.length > 0) throw new Error(`'${key}' = ${JSON.stringify(raw)}; ${problems.join('; ')}`);
   if (new Set(classes).size !== classes.length) {
     throw new Error(`'${key}' = ${JSON.stringify(raw)}; each instance class may appear only once`);
   }
   return classes as InstanceClass[];
+}
+
+function parseInstanceTypes(key: ContextKey, raw: unknown): InstanceType[] {
+  const types = listOf(raw);
+  if (types.length === 0) {
+    throw new Error(`'${key}' = ${JSON.stringify(raw)}; give at least one instance type, e.g. g4dn.2xlarge,g5.xlarge`);
+  }
+  const problems = types.map(instanceTypeProblem).filter((problem) => problem !== null);
+  if (problems.length > 0) throw new Error(`'${key}' = ${JSON.stringify(raw)}; ${problems.join('; ')}`);
+  if (new Set(types).size !== types.length) {
+    throw new Error(`'${key}' = ${JSON.stringify(raw)}; each instance type may appear only once`);
+  }
+  return types.map((type) => new InstanceType(type));
 }
 
 /** An image reference for the CUDA base; a digest (`@sha256:`) is what keeps a rebuild identical. */

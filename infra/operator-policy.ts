@@ -1,7 +1,8 @@
 /**
  * What the person who runs `mixup sweep`, `results`, `doctor` and `seed-data` needs, and no more: the
  * stack's SSM parameters, submitting to the stack's queues with their job definitions, reading Batch state, the
- * image's presence, the GPU quotas, the job logs, and the buckets' prefixes the commands touch.
+ * image's presence, the GPU quotas, whether the Spot service-linked role exists, the job logs, and the
+ * buckets' prefixes the commands touch.
  * Emitted as a managed policy to attach to a user, group or role (output OperatorPolicyName).
  */
 import { Stack } from 'aws-cdk-lib';
@@ -10,6 +11,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 
 import { DATA_PREFIX, RUNS_PREFIX, SWEEPS_PREFIX } from '../job/shared/layout.js';
+import { SPOT_SERVICE_LINKED_ROLE } from '../job/shared/stack.js';
 
 export interface OperatorScope {
   /** Every queue of the stack (GPU, CPU) and its job definition. */
@@ -37,6 +39,12 @@ export function createOperatorPolicy(scope: Construct, id: string, parts: Operat
       // SubmitJob with tags (mixup:sweep-id) also needs TagResource on the new job.
       new PolicyStatement({ effect: Effect.ALLOW, actions: ['batch:TagResource'], resources: [arn('batch', 'job/*')] }),
       new PolicyStatement({ effect: Effect.ALLOW, actions: OPERATOR_READ_ANYWHERE, resources: ['*'] }),
+      // doctor: does the account have EC2's Spot service-linked role? Reading that one role only.
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['iam:GetRole'],
+        resources: [`arn:${stack.partition}:iam::${stack.account}:role${SPOT_SERVICE_LINKED_ROLE.path}${SPOT_SERVICE_LINKED_ROLE.name}`],
+      }),
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ['ecr:DescribeImages'],

@@ -3,11 +3,18 @@
  * sets none) and the checks that refuse a stack Batch could never run.
  */
 import { Duration, Size, Token, type StackProps } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { CPU_JOB_RESOURCES } from '../job/shared/stack.js';
+import { jobReservation, QUEUES, QUEUE_REGISTRY, type QueueName } from '../job/shared/queues.js';
+import { classProblem, familyOf, HOST_RESERVED_MIB, instanceTypeProblem, XLARGE_SPECS } from './gpu-instances.js';
 
-export interface MixupBatchStackProps extends StackProps {
+/**
+ * One deploy switch per registered queue (`-c gpu=false`, `-c cpu=false`): whether it exists.
+ * @default true for each
+ */
+export type QueueSwitches = { readonly [Q in QueueName]?: boolean };
+
+export interface MixupBatchStackProps extends StackProps, QueueSwitches {
   /**
    * Directory holding the `Dockerfile` of the job image.
    * @default - the repository root
@@ -26,7 +33,7 @@ export interface MixupBatchStackProps extends StackProps {
   readonly cpu?: boolean;
   /**
    * Upper bound of each Fargate compute environment, in vCPUs.
-   * @default 32 (16 CPU jobs of 2 vCPUs at once)
+   * @default 32 (32 one-arm CPU jobs at once)
    */
   readonly cpuMaxvCpus?: number;
   /**
@@ -36,12 +43,17 @@ export interface MixupBatchStackProps extends StackProps {
    */
   readonly imageBuildArgs?: Record<string, string>;
   /**
-   * GPU instance classes Batch may launch; Batch picks the size that fits a job. g4dn (T4, sm_75) runs
-   * the image's compiled kernels; g5/g6/g6e (sm_86/89) compile PTX at their first job (see
-   * JIT_COMPILING_CLASSES), cached on the host for the next ones.
+   * GPU instance classes Batch may launch, each at its one-GPU xlarge size (g4dn.xlarge, g5.xlarge, …).
+   * g4dn (T4, sm_75) runs the image's compiled kernels; g5/g6/g6e (sm_86/89) compile PTX at their
+   * first job (see JIT_COMPILING_CLASSES), cached on the host for the next ones.
    * @default [g4dn]
    */
   readonly instanceClasses?: ec2.InstanceClass[];
+  /**
+   * GPU instance types Batch may launch, for sizes other than xlarge; instead of `instanceClasses`.
+   * @default - the xlarge size of each of `instanceClasses`
+   */
+  readonly instanceTypes?: ec2.InstanceType[];
   /**
    * Upper bound of each compute environment, in vCPUs.
    * @default 64 (16 one-GPU jobs of 4 vCPUs at once)
@@ -104,30 +116,8 @@ export interface MixupBatchStackProps extends StackProps {
   readonly capacityWait?: Duration;
 }
 
-/**
- * x86-64 NVIDIA GPU classes the image runs on: Batch's ECS_AL2023_NVIDIA AMI drives them, they have
- * one-GPU sizes, and cuDNN 8.1 (what libtensorflow 2.9.1 loads) supports their GPU. g4ad has AMD GPUs
- * and g5g is Arm (the image is amd64); g3 and p2 GPUs are too old for the current driver.
- */
-export const NVIDIA_GPU_CLASSES: readonly string[] = [
-  ec2.InstanceClass.G4DN, ec2.InstanceClass.G5, ec2.InstanceClass.G6, ec2.InstanceClass.G6E, ec2.InstanceClass.P3,
-];
+export { DEFAULT_INSTANCE_CLASSES, JIT_COMPILING_CLASSES, NVIDIA_GPU_CLASSES, REFUSED_GPU_CLASSES } from './gpu-instances.js';
 
-/** NVIDIA classes that are refused, with the one-line reason a user reads at synth. */
-export const REFUSED_GPU_CLASSES: Readonly<Record<string, string>> = {
-  [ec2.InstanceClass.P3DN]: 'p3dn has only an 8-GPU size (p3dn.24xlarge); a job uses one GPU',
-  [ec2.InstanceClass.P4D]: 'p4d has only an 8-GPU size; a job uses one GPU',
-  [ec2.InstanceClass.P4DE]: 'p4de has only an 8-GPU size; a job uses one GPU',
-  [ec2.InstanceClass.P5]: 'p5 (H100, sm_90) is 8-GPU and newer than cuDNN 8.1 supports',
-  [ec2.InstanceClass.P5E]: 'p5e (H200, sm_90) is 8-GPU and newer than cuDNN 8.1 supports',
-  [ec2.InstanceClass.P5EN]: 'p5en (H200, sm_90) is 8-GPU and newer than cuDNN 8.1 supports',
-  [ec2.InstanceClass.G7E]: 'g7e (Blackwell, sm_120) is newer than CUDA 11.2 and cuDNN 8.1 support',
-};
-
-/** libtensorflow 2.9.1 carries kernels compiled for sm_35…75 and compute_80 PTX: a T4 runs them as they are. */
-export const DEFAULT_INSTANCE_CLASSES = [ec2.InstanceClass.G4DN];
-/** GPUs newer than sm_75 (A10G 8.6, L4 and L40S 8.9) JIT-compile the PTX, minutes per new container. */
-export const JIT_COMPILING_CLASSES: readonly string[] = [ec2.InstanceClass.G5, ec2.InstanceClass.G6, ec2.InstanceClass.G6E];
 /**
  * The JIT cache lives on the host, so only the first job per instance compiles. 4 GiB is the most
  * CUDA_CACHE_MAXSIZE accepts; the default 256 MiB would evict TensorFlow's kernels.
@@ -139,12 +129,12 @@ export const DEFAULT_MAX_VCPUS = 64;
 export const DEFAULT_CPU_MAX_VCPUS = 32;
 export const DEFAULT_LOG_RETENTION = RetentionDays.ONE_MONTH;
 export const DEFAULT_JOB_TIMEOUT = Duration.minutes(120);
-export const DEFAULT_JOB_VCPUS = 4;
-export const DEFAULT_JOB_MEMORY = Size.mebibytes(14_336);
+export const DEFAULT_JOB_VCPUS = QUEUE_REGISTRY.gpu.jobDefinition.reservation.vcpus;
+export const DEFAULT_JOB_MEMORY = Size.mebibytes(QUEUE_REGISTRY.gpu.jobDefinition.reservation.memoryMiB);
 export const DEFAULT_CHECKPOINT_EXPIRATION = Duration.days(7);
 export const DEFAULT_CAPACITY_WAIT = Duration.minutes(240);
 
-/** Spot reclaims are retried; with 5 attempts a job survives 4 reclaims. */
+/** Spot reclaims and start failures are retried; with 5 attempts a job survives 4 of them. */
 export const JOB_ATTEMPTS = 5;
 /** Misconfigured jobs (no instance or CE can ever fit them) are cancelled after Batch's minimum wait. */
 export const MISCONFIGURED_WAIT = Duration.minutes(10);
@@ -156,10 +146,15 @@ const MIN_JOB_TIMEOUT = Duration.minutes(1);
 const MAX_CAPACITY_WAIT = Duration.hours(24);
 
 export interface ResolvedProps {
-  readonly gpu: boolean;
-  readonly cpu: boolean;
+  /** Which registered queues exist. */
+  readonly queues: Readonly<Record<QueueName, boolean>>;
   readonly cpuMaxvCpus: number;
-  readonly instanceClasses: ec2.InstanceClass[];
+  /** Given by the user (not defaulted): refused together with `instanceTypes`. */
+  readonly instanceClasses?: ec2.InstanceClass[];
+  /** What the compute environments launch: `instanceTypes`, or the xlarge of each class. */
+  readonly instanceTypes: ec2.InstanceType[];
+  /** Whether `instanceTypes` came from the user rather than from the classes. */
+  readonly explicitInstanceTypes: boolean;
   readonly maxvCpus: number;
   readonly spot: boolean;
   readonly onDemand: boolean;
@@ -170,31 +165,16 @@ export interface ResolvedProps {
   readonly capacityWait: Duration;
 }
 
+/** Every problem of the resolved props, in one error, each naming the option, its value and the rule. */
 export function validateProps(p: ResolvedProps): void {
   const problems: string[] = [];
-  if (!p.gpu && !p.cpu) {
-    problems.push(`'gpu' = false and 'cpu' = false; at least one queue must exist`);
+  if (!QUEUES.some((queue) => p.queues[queue])) {
+    problems.push(`${QUEUES.map((queue) => `'${queue}' = false`).join(' and ')}; at least one queue must exist`);
   }
-  if (p.cpu && (!Number.isInteger(p.cpuMaxvCpus) || p.cpuMaxvCpus < CPU_JOB_RESOURCES.vcpus)) {
-    problems.push(`'cpuMaxvCpus' = ${p.cpuMaxvCpus} < ${CPU_JOB_RESOURCES.vcpus}, the vCPUs of one CPU job; a job could never be placed`);
-  }
-  if (p.gpu && !p.spot && !p.onDemand) {
-    problems.push(`'spot' = false and 'onDemand' = false; at least one compute environment must exist`);
-  }
-  if (p.instanceClasses.length === 0) {
-    problems.push(`'instanceClasses' is empty; give at least one GPU instance class`);
-  }
-  for (const name of p.instanceClasses) {
-    if (REFUSED_GPU_CLASSES[name] !== undefined) problems.push(`'instanceClasses': ${REFUSED_GPU_CLASSES[name]}`);
-  }
-  if (!Number.isInteger(p.jobVcpus) || p.jobVcpus < 1) {
-    problems.push(`'jobVcpus' = ${p.jobVcpus}; must be a whole number of at least 1`);
-  }
-  if (!Number.isInteger(p.maxvCpus) || p.maxvCpus < p.jobVcpus) {
-    problems.push(`'maxvCpus' = ${p.maxvCpus} < 'jobVcpus' = ${p.jobVcpus}; a job could never be placed`);
-  }
-  if (!Token.isUnresolved(p.jobMemory) && p.jobMemory.toMebibytes() < MIN_JOB_MEMORY_MIB) {
-    problems.push(`'jobMemory' = ${p.jobMemory.toMebibytes()} MiB; must be at least ${MIN_JOB_MEMORY_MIB} MiB`);
+  if (p.queues.gpu) problems.push(...gpuProblems(p));
+  const cpuJob = jobReservation('cpu');
+  if (p.queues.cpu && (!Number.isInteger(p.cpuMaxvCpus) || p.cpuMaxvCpus < cpuJob.vcpus)) {
+    problems.push(`'cpuMaxvCpus' = ${p.cpuMaxvCpus} < ${cpuJob.vcpus}, the vCPUs of one CPU job; a job could never be placed`);
   }
   if (p.jobTimeout.toSeconds() < MIN_JOB_TIMEOUT.toSeconds()) {
     problems.push(`'jobTimeout' = ${p.jobTimeout.toSeconds()} s; Batch needs at least ${MIN_JOB_TIMEOUT.toSeconds()} s`);
@@ -213,3 +193,49 @@ export function validateProps(p: ResolvedProps): void {
   }
 }
 
+function gpuProblems(p: ResolvedProps): string[] {
+  const problems: string[] = [];
+  if (!p.spot && !p.onDemand) {
+    problems.push(`'spot' = false and 'onDemand' = false; at least one compute environment must exist`);
+  }
+  if (p.instanceClasses !== undefined && p.explicitInstanceTypes) {
+    problems.push(`'instanceClasses' and 'instanceTypes' are both set; give one (types name sizes, classes take their xlarge)`);
+  }
+  if (p.instanceClasses?.length === 0) problems.push(`'instanceClasses' is empty; give at least one GPU instance class`);
+  if (p.instanceTypes.length === 0) problems.push(`'instanceTypes' is empty; give at least one GPU instance type`);
+  for (const name of p.instanceClasses ?? []) {
+    const problem = classProblem(name);
+    if (problem) problems.push(`'instanceClasses': ${problem}`);
+  }
+  if (p.explicitInstanceTypes) {
+    for (const type of p.instanceTypes) {
+      const problem = instanceTypeProblem(type.toString());
+      if (problem) problems.push(`'instanceTypes': ${problem}`);
+    }
+  }
+  if (!Number.isInteger(p.jobVcpus) || p.jobVcpus < 1) {
+    problems.push(`'jobVcpus' = ${p.jobVcpus}; must be a whole number of at least 1`);
+  }
+  if (!Number.isInteger(p.maxvCpus) || p.maxvCpus < p.jobVcpus) {
+    problems.push(`'maxvCpus' = ${p.maxvCpus} < 'jobVcpus' = ${p.jobVcpus}; a job could never be placed`);
+  }
+  const memory = Token.isUnresolved(p.jobMemory) ? null : p.jobMemory.toMebibytes();
+  if (memory !== null && memory < MIN_JOB_MEMORY_MIB) {
+    problems.push(`'jobMemory' = ${memory} MiB; must be at least ${MIN_JOB_MEMORY_MIB} MiB`);
+  }
+  // The xlarge defaults must hold the job; other sizes are the user's choice, and Batch's to check.
+  if (!p.explicitInstanceTypes) {
+    for (const type of p.instanceTypes) {
+      const spec = XLARGE_SPECS[familyOf(type)];
+      if (!spec) continue;
+      const room = spec.memoryGiB * 1024 - HOST_RESERVED_MIB;
+      if (p.jobVcpus > spec.vcpus || (memory !== null && memory > room)) {
+        problems.push(
+          `'jobVcpus' = ${p.jobVcpus} / 'jobMemory' = ${memory} MiB do not fit ${type} (${spec.vcpus} vCPUs, ${room} MiB for jobs); ` +
+            `name a larger size with -c instanceTypes=${familyOf(type)}.2xlarge`,
+        );
+      }
+    }
+  }
+  return problems;
+}

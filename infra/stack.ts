@@ -1,50 +1,38 @@
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import {
-  Action,
-  AllocationStrategy,
-  EcsEc2ContainerDefinition,
-  EcsJobDefinition,
-  EcsMachineImageType,
-  EcsVolume,
-  JobQueue,
-  ManagedEc2EcsComputeEnvironment,
-  Reason,
-  RetryStrategy,
-} from 'aws-cdk-lib/aws-batch';
+import { ManagedEc2EcsComputeEnvironment } from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
-import { ContainerImage, LogDriver } from 'aws-cdk-lib/aws-ecs';
-import { Effect, type IRole, type ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ContainerImage } from 'aws-cdk-lib/aws-ecs';
+import { Effect, type ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { CHECKPOINT_TAG, DATA_PREFIX, RUNS_PREFIX, SWEEPS_PREFIX } from '../job/shared/layout.js';
-import { CPU_IMAGE_TARGET, REQUIRE_GPU_ENV, SSM_PARAMETERS, ssmParameterName } from '../job/shared/stack.js';
+import { QUEUE_REGISTRY, QUEUES, type QueueName } from '../job/shared/queues.js';
+import { QUEUE_PARAMETERS, ssmParameterName, type StackParameter } from '../job/shared/stack.js';
 import { acknowledgeFindings } from './acknowledgements.js';
-import { CpuQueue } from './cpu-queue.js';
-import { createGpuHostLaunchTemplate } from './gpu-hosts.js';
+import type { CpuQueue } from './cpu-queue.js';
+import { DEFAULT_INSTANCE_CLASSES, defaultInstanceTypes } from './gpu-instances.js';
+import type { GpuQueue } from './gpu-queue.js';
 import { createOperatorPolicy } from './operator-policy.js';
 import {
-  CUDA_CACHE,
   DEFAULT_CAPACITY_WAIT,
   DEFAULT_CHECKPOINT_EXPIRATION,
   DEFAULT_CPU_MAX_VCPUS,
-  DEFAULT_INSTANCE_CLASSES,
   DEFAULT_JOB_MEMORY,
   DEFAULT_JOB_TIMEOUT,
   DEFAULT_JOB_VCPUS,
   DEFAULT_LOG_RETENTION,
   DEFAULT_MAX_VCPUS,
   INCOMPLETE_UPLOAD_EXPIRATION,
-  JOB_ATTEMPTS,
   NONCURRENT_VERSION_EXPIRATION,
   validateProps,
   type MixupBatchStackProps,
   type ResolvedProps,
 } from './props.js';
-import { stuckRunnableActions } from './queue-policy.js';
+import { QUEUE_BUILDERS, type MixupQueue } from './queues.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /**
@@ -57,9 +45,9 @@ const IMAGE_EXCLUDES = [
 ];
 
 /**
- * The cloud side of mixup-batch: a scale-to-zero GPU AWS Batch queue and a Fargate (CPU) one, either
- * of which may be left out, the job definitions that run the container image, and the two buckets they
- * read from and write to, published in SSM for the CLI.
+ * The cloud side of mixup-batch: one AWS Batch queue per entry of the queue registry (a scale-to-zero
+ * GPU one and a Fargate CPU one; either may be left out), the job definitions that run the container
+ * image, and the two buckets they read from and write to, published in SSM for the CLI.
  */
 export class MixupBatchStack extends Stack {
   readonly vpc: ec2.IVpc;
@@ -67,38 +55,31 @@ export class MixupBatchStack extends Stack {
   readonly resultsBucket: Bucket;
   readonly logGroup: LogGroup;
   readonly jobRole: Role;
-  /** The GPU path's; empty, with no queue or job definition, when deployed with `gpu: false`. */
-  computeEnvironments: ManagedEc2EcsComputeEnvironment[] = [];
-  jobQueue?: JobQueue;
-  jobDefinition?: EcsJobDefinition;
-  /** IMDSv2 only, hop limit 1, and the CUDA cache directory: the GPU hosts' launch template. */
-  gpuHosts?: ec2.LaunchTemplate;
-  private gpuExecutionRole?: IRole;
-  /** The CPU (Fargate) path; absent when deployed with `cpu: false`. */
-  readonly cpuQueue?: CpuQueue;
+  /** The queues the deploy switches left on, by registry name. */
+  readonly queues: Partial<Record<QueueName, MixupQueue>> = {};
   readonly operatorPolicy: ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: MixupBatchStackProps = {}) {
     super(scope, id, props);
 
-    const instanceClasses = props.instanceClasses ?? DEFAULT_INSTANCE_CLASSES;
-    const maxvCpus = props.maxvCpus ?? DEFAULT_MAX_VCPUS;
-    const spot = props.spot ?? true;
-    const onDemand = props.onDemand ?? true;
-    const autoDeleteBuckets = props.autoDeleteBuckets ?? false;
     const logRetention = props.logRetention ?? DEFAULT_LOG_RETENTION;
-    const jobTimeout = props.jobTimeout ?? DEFAULT_JOB_TIMEOUT;
-    const jobVcpus = props.jobVcpus ?? DEFAULT_JOB_VCPUS;
-    const jobMemory = props.jobMemory ?? DEFAULT_JOB_MEMORY;
-    const checkpointExpiration = props.checkpointExpiration ?? DEFAULT_CHECKPOINT_EXPIRATION;
-    const capacityWait = props.capacityWait ?? DEFAULT_CAPACITY_WAIT;
-    const gpu = props.gpu ?? true;
-    const cpu = props.cpu ?? true;
-    const cpuMaxvCpus = props.cpuMaxvCpus ?? DEFAULT_CPU_MAX_VCPUS;
-    const resolved: ResolvedProps = {
-      gpu, cpu, cpuMaxvCpus, instanceClasses, maxvCpus, spot, onDemand, jobTimeout, jobVcpus, jobMemory, checkpointExpiration, capacityWait,
+    const autoDeleteBuckets = props.autoDeleteBuckets ?? false;
+    const options: ResolvedProps = {
+      queues: Object.fromEntries(QUEUES.map((queue) => [queue, props[queue] ?? true])) as Record<QueueName, boolean>,
+      cpuMaxvCpus: props.cpuMaxvCpus ?? DEFAULT_CPU_MAX_VCPUS,
+      instanceClasses: props.instanceClasses,
+      instanceTypes: props.instanceTypes ?? defaultInstanceTypes(props.instanceClasses ?? DEFAULT_INSTANCE_CLASSES),
+      explicitInstanceTypes: props.instanceTypes !== undefined,
+      maxvCpus: props.maxvCpus ?? DEFAULT_MAX_VCPUS,
+      spot: props.spot ?? true,
+      onDemand: props.onDemand ?? true,
+      jobTimeout: props.jobTimeout ?? DEFAULT_JOB_TIMEOUT,
+      jobVcpus: props.jobVcpus ?? DEFAULT_JOB_VCPUS,
+      jobMemory: props.jobMemory ?? DEFAULT_JOB_MEMORY,
+      checkpointExpiration: props.checkpointExpiration ?? DEFAULT_CHECKPOINT_EXPIRATION,
+      capacityWait: props.capacityWait ?? DEFAULT_CAPACITY_WAIT,
     };
-    validateProps(resolved);
+    validateProps(options);
 
     this.vpc = this.createVpc(props.vpcId, logRetention, props.s3GatewayEndpoint ?? true);
     const removal = autoDeleteBuckets
@@ -118,7 +99,7 @@ export class MixupBatchStack extends Stack {
           // Run ids vary, so no prefix can select `…/<run-id>/checkpoints/`; the job tags them instead.
           id: 'ExpireCheckpoints',
           tagFilters: { [CHECKPOINT_TAG.key]: CHECKPOINT_TAG.value },
-          expiration: checkpointExpiration,
+          expiration: options.checkpointExpiration,
           // A checkpoint is overwritten every epoch: drop the old versions quickly.
           noncurrentVersionExpiration: Duration.days(1),
         },
@@ -131,40 +112,28 @@ export class MixupBatchStack extends Stack {
     this.logGroup = new LogGroup(this, 'JobLogs', { retention: logRetention });
     this.jobRole = this.createJobRole(this.dataBucket, this.resultsBucket);
 
-    const subnets = props.vpcId ? undefined : { subnetType: ec2.SubnetType.PUBLIC };
-    const environment = {
-      MIXUP_DATA: `s3://${this.dataBucket.bucketName}/${DATA_PREFIX}`,
-      MIXUP_OUT: `s3://${this.resultsBucket.bucketName}/${RUNS_PREFIX}`,
-      // The SDK v3 does not ask instance metadata for the region.
-      AWS_REGION: this.region,
-    };
-    if (gpu) this.createGpuPath(resolved, props.imageDirectory ?? REPO_ROOT, props.imageBuildArgs, subnets, environment);
-    if (cpu) {
-      this.cpuQueue = new CpuQueue(this, 'Cpu', {
+    const imageDirectory = props.imageDirectory ?? REPO_ROOT;
+    for (const queue of QUEUES.filter((name) => options.queues[name])) {
+      this.queues[queue] = QUEUE_BUILDERS[queue](this, {
         vpc: this.vpc,
-        vpcSubnets: subnets,
-        image: ContainerImage.fromAsset(props.imageDirectory ?? REPO_ROOT, {
-          platform: Platform.LINUX_AMD64,
-          exclude: IMAGE_EXCLUDES,
-          target: CPU_IMAGE_TARGET,
-        }),
+        vpcSubnets: props.vpcId ? undefined : { subnetType: ec2.SubnetType.PUBLIC },
+        image: (target, buildArgs) => ContainerImage.fromAsset(imageDirectory, { platform: Platform.LINUX_AMD64, exclude: IMAGE_EXCLUDES, target, buildArgs }),
+        imageBuildArgs: props.imageBuildArgs,
         jobRole: this.jobRole,
         logGroup: this.logGroup,
-        environment,
-        jobTimeout,
-        attempts: JOB_ATTEMPTS,
-        capacityWait,
-        maxvCpus: cpuMaxvCpus,
+        environment: {
+          MIXUP_DATA: `s3://${this.dataBucket.bucketName}/${DATA_PREFIX}`,
+          MIXUP_OUT: `s3://${this.resultsBucket.bucketName}/${RUNS_PREFIX}`,
+          // The SDK v3 does not ask instance metadata for the region.
+          AWS_REGION: this.region,
+        },
+        options,
       });
     }
-
-    const queues = [
-      ...(this.jobQueue && this.jobDefinition ? [{ queue: this.jobQueue, definition: this.jobDefinition }] : []),
-      ...(this.cpuQueue ? [{ queue: this.cpuQueue.jobQueue, definition: this.cpuQueue.jobDefinition }] : []),
-    ];
+    const queues = Object.values(this.queues);
     this.operatorPolicy = createOperatorPolicy(this, 'OperatorPolicy', {
-      jobQueueArns: queues.map((q) => q.queue.jobQueueArn),
-      jobDefinitionArns: queues.map((q) => q.definition.jobDefinitionArn),
+      jobQueueArns: queues.map((q) => q.jobQueue.jobQueueArn),
+      jobDefinitionArns: queues.map((q) => q.jobDefinition.jobDefinitionArn),
       dataBucket: this.dataBucket,
       resultsBucket: this.resultsBucket,
       logGroupArn: this.logGroup.logGroupArn,
@@ -181,66 +150,19 @@ export class MixupBatchStack extends Stack {
       dataBucket: this.dataBucket,
       resultsBucket: this.resultsBucket,
       jobRole: this.jobRole,
-      executionRoles: [this.gpuExecutionRole, this.cpuQueue?.container.executionRole].filter((role) => role !== undefined),
-      computeEnvironments: this.computeEnvironments,
+      executionRoles: queues.map((q) => q.executionRole),
+      computeEnvironments: queues.flatMap((q) => q.computeEnvironments).filter((e) => e instanceof ManagedEc2EcsComputeEnvironment),
     });
   }
 
-  /** The GPU queue: EC2 GPU compute environments (spot, then on-demand), the queue and the job definition. */
-  private createGpuPath(
-    options: ResolvedProps,
-    imageDirectory: string,
-    imageBuildArgs: Record<string, string> | undefined,
-    subnets: ec2.SubnetSelection | undefined,
-    sharedEnvironment: Record<string, string>,
-  ): void {
-    const { spot, onDemand, instanceClasses, maxvCpus, capacityWait, jobVcpus, jobMemory, jobTimeout } = options;
-    this.gpuHosts = createGpuHostLaunchTemplate(this, 'GpuHosts');
-    this.computeEnvironments = [
-      ...(spot ? [this.createComputeEnvironment('SpotGpu', true, instanceClasses, maxvCpus, subnets)] : []),
-      ...(onDemand ? [this.createComputeEnvironment('OnDemandGpu', false, instanceClasses, maxvCpus, subnets)] : []),
-    ];
-    this.jobQueue = new JobQueue(this, 'JobQueue', {
-      computeEnvironments: this.computeEnvironments.map((computeEnvironment, index) => ({ computeEnvironment, order: index + 1 })),
-      jobStateTimeLimitActions: stuckRunnableActions(capacityWait),
-    });
+  /** The GPU queue, when deployed. */
+  get gpuQueue(): GpuQueue | undefined {
+    return this.queues.gpu as GpuQueue | undefined;
+  }
 
-    const container = new EcsEc2ContainerDefinition(this, 'Container', {
-      image: ContainerImage.fromAsset(imageDirectory, {
-        platform: Platform.LINUX_AMD64,
-        exclude: IMAGE_EXCLUDES,
-        buildArgs: imageBuildArgs,
-      }),
-      // The image's CMD says the same; naming it here keeps the definition self-describing, and Batch
-      // emulators (moto) that substitute their own default command when a definition has none run it too.
-      command: ['run'],
-      gpu: 1,
-      cpu: jobVcpus,
-      memory: jobMemory,
-      jobRole: this.jobRole,
-      logging: LogDriver.awsLogs({ logGroup: this.logGroup, streamPrefix: 'mixup' }),
-      // g5/g6 compile libtensorflow's PTX at start; the cache on the host makes that once per instance.
-      volumes: [EcsVolume.host({ name: 'cuda-cache', hostPath: CUDA_CACHE.hostPath, containerPath: CUDA_CACHE.containerPath })],
-      environment: {
-        ...sharedEnvironment,
-        CUDA_CACHE_PATH: CUDA_CACHE.containerPath,
-        CUDA_CACHE_MAXSIZE: String(CUDA_CACHE.maxBytes),
-        TF_FORCE_GPU_ALLOW_GROWTH: 'true',
-        // A job that cannot see a GPU exits 1 at once instead of training on the CPU for hours.
-        [REQUIRE_GPU_ENV]: '1',
-      },
-    });
-    this.jobDefinition = new EcsJobDefinition(this, 'JobDefinition', {
-      container,
-      timeout: jobTimeout,
-      retryAttempts: JOB_ATTEMPTS,
-      retryStrategies: [
-        RetryStrategy.of(Action.RETRY, Reason.SPOT_INSTANCE_RECLAIMED),
-        RetryStrategy.of(Action.EXIT, Reason.custom({ onReason: '*' })),
-      ],
-      propagateTags: true,
-    });
-    this.gpuExecutionRole = container.executionRole;
+  /** The CPU (Fargate) queue, when deployed. */
+  get cpuQueue(): CpuQueue | undefined {
+    return this.queues.cpu as CpuQueue | undefined;
   }
 
   private createVpc(vpcId: string | undefined, logRetention: RetentionDays, s3GatewayEndpoint: boolean): ec2.IVpc {
@@ -294,44 +216,17 @@ export class MixupBatchStack extends Stack {
     return role;
   }
 
-  private createComputeEnvironment(
-    id: string,
-    spot: boolean,
-    instanceClasses: ec2.InstanceClass[],
-    maxvCpus: number,
-    vpcSubnets: ec2.SubnetSelection | undefined,
-  ): ManagedEc2EcsComputeEnvironment {
-    return new ManagedEc2EcsComputeEnvironment(this, id, {
-      vpc: this.vpc,
-      vpcSubnets,
-      spot,
-      allocationStrategy: spot ? AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED : AllocationStrategy.BEST_FIT_PROGRESSIVE,
-      instanceClasses,
-      // Otherwise Batch adds its default CPU classes, on which a GPU job never runs.
-      useOptimalInstanceClasses: false,
-      // A non-GPU AMI leaves GPU jobs RUNNABLE forever; AL2 environments can no longer be created.
-      images: [{ imageType: EcsMachineImageType.ECS_AL2023_NVIDIA }],
-      minvCpus: 0,
-      maxvCpus,
-      launchTemplate: this.gpuHosts,
-    });
-  }
-
   /** Outputs for people, SSM parameters for `mixup sweep` and `mixup results`. */
   private publish(): void {
-    const published: (readonly [keyof typeof SSM_PARAMETERS, string, string])[] = [
-      ...(this.jobQueue && this.jobDefinition
-        ? [
-            ['jobQueueArn', 'JobQueueArn', this.jobQueue.jobQueueArn],
-            ['jobDefinitionArn', 'JobDefinitionArn', this.jobDefinition.jobDefinitionArn],
-          ] as const
-        : []),
-      ...(this.cpuQueue
-        ? [
-            ['cpuJobQueueArn', 'CpuJobQueueArn', this.cpuQueue.jobQueue.jobQueueArn],
-            ['cpuJobDefinitionArn', 'CpuJobDefinitionArn', this.cpuQueue.jobDefinition.jobDefinitionArn],
-          ] as const
-        : []),
+    const published: (readonly [StackParameter, string, string])[] = [
+      ...Object.values(this.queues).flatMap((queue) => {
+        const { outputs } = QUEUE_REGISTRY[queue.queueName];
+        const keys = QUEUE_PARAMETERS[queue.queueName];
+        return [
+          [keys.jobQueue, outputs.jobQueue, queue.jobQueue.jobQueueArn],
+          [keys.jobDefinition, outputs.jobDefinition, queue.jobDefinition.jobDefinitionArn],
+        ] as const;
+      }),
       ['dataBucket', 'DataBucketName', this.dataBucket.bucketName],
       ['resultsBucket', 'ResultsBucketName', this.resultsBucket.bucketName],
     ];

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { FusedDropout } from './backend/fused-dropout.js';
+import { SoftmaxDense } from './backend/softmax-dense.js';
 import { deriveSeed } from './random.js';
 import { CLASS_COUNT, IMAGE_COLS, IMAGE_ROWS } from './shared/fashion-mnist.js';
 
@@ -30,7 +31,8 @@ export function createModel(seed = 0): tf.Sequential {
   model.add(new FusedDropout({ rate: 0.2 }));
   model.add(tf.layers.globalAveragePooling2d({}));
   model.add(tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: kernelInitializer() }));
-  model.add(tf.layers.dense({ units: CLASS_COUNT, activation: 'softmax', kernelInitializer: kernelInitializer() }));
+  // tfjs-layers' Dense, leaving its logits beside its softmax output for the loss, as Keras's softmax does.
+  model.add(new SoftmaxDense({ units: CLASS_COUNT, activation: 'softmax', kernelInitializer: kernelInitializer() }));
   return model;
 }
 

@@ -16,7 +16,7 @@ import {
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 
 import { JobError } from '../job/errors.js';
-import { DEFAULT_STACK_NAME, SSM_PARAMETERS, ssmParameterName } from '../job/shared/stack.js';
+import { DEFAULT_STACK_NAME, ssmParameterName, type StackParameter } from '../job/shared/stack.js';
 
 export interface BatchApi {
   submitJob(input: SubmitJobCommandInput): Promise<SubmitJobCommandOutput>;
@@ -50,7 +50,7 @@ export function createBatchApi(client: CommandSender = new BatchClient({})): Bat
   };
 }
 
-export type StackParameter = keyof typeof SSM_PARAMETERS;
+export type { StackParameter };
 
 export interface SsmApi {
   /** The values of the named parameters; a missing one is absent from the result. */
@@ -107,16 +107,7 @@ export async function readStackParameters<K extends StackParameter>(
 
 /** The flag that replaces a stack parameter. */
 export function flagFor(key: StackParameter): string {
-  switch (key) {
-    case 'jobQueueArn':
-    case 'cpuJobQueueArn':
-      return '--job-queue';
-    case 'jobDefinitionArn':
-    case 'cpuJobDefinitionArn':
-      return '--job-definition';
-    case 'dataBucket':
-      return '--data';
-    case 'resultsBucket':
-      return '--results';
-  }
+  if (key === 'dataBucket') return '--data';
+  if (key === 'resultsBucket') return '--results';
+  return key.endsWith('.jobQueue') ? '--job-queue' : '--job-definition';
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { CORRECT_COUNT, CROSSENTROPY, CROSSENTROPY_GRAD, SOFTMAX_GRAD } from './kernels/loss-head.js';
+import { CORRECT_COUNT, SOFTMAX_CROSSENTROPY, SOFTMAX_CROSSENTROPY_GRAD } from './kernels/loss-head.js';
 
 /** True where the active backend has `kernelName` and every tensor is float32 (the kernels' domain). */
 function fusedOn(kernelName: string, ...tensors: tf.Tensor[]): boolean {
@@ -10,13 +10,30 @@ function fusedOn(kernelName: string, ...tensors: tf.Tensor[]): boolean {
 }
 
 /**
- * Per-sample categorical cross-entropy of a softmax output (soft labels welcome): one kernel call,
- * and one for its gradient, where the backend has this project's loss kernels; tfjs-layers' own
- * chain elsewhere. The same floats either way on wasm and cpu.
+ * Per-sample categorical cross-entropy from the logits behind a softmax (soft labels welcome), as Keras
+ * computes it for the example (kernels/loss-head.ts has the formula): one kernel call, and one for its
+ * gradient, where the backend has this project's kernels; the same chain in tfjs ops elsewhere, with the
+ * same floats on wasm and cpu.
  */
-export function categoricalCrossentropy(labels: tf.Tensor2D, probs: tf.Tensor): tf.Tensor1D {
-  if (!fusedOn(CROSSENTROPY, labels, probs)) return tf.metrics.categoricalCrossentropy(labels, probs) as tf.Tensor1D;
-  return tf.engine().runKernel(CROSSENTROPY, { labels, probs }) as tf.Tensor1D;
+export function softmaxCrossentropy(labels: tf.Tensor2D, logits: tf.Tensor): tf.Tensor1D {
+  if (!fusedOn(SOFTMAX_CROSSENTROPY, labels, logits)) return softmaxCrossentropyOps(labels, logits);
+  return tf.engine().runKernel(SOFTMAX_CROSSENTROPY, { labels, logits }) as tf.Tensor1D;
+}
+
+/** The kernels' arithmetic in tfjs ops, op for op, with TensorFlow's gradient dy · (softmax − labels). */
+function softmaxCrossentropyOps(labels: tf.Tensor2D, logits: tf.Tensor): tf.Tensor1D {
+  const loss = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const shifted = tf.sub(x, tf.max(x, 1, true));
+    const exps = tf.exp(shifted);
+    const sums = tf.sum(exps, 1, true);
+    save([exps, sums]);
+    return {
+      value: tf.sum(tf.mul(labels, tf.sub(tf.log(sums), shifted)), 1),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.reshape(dy, [-1, 1]), tf.sub(tf.div(saved[0]!, saved[1]!), labels)),
+    };
+  });
+  return loss(logits) as tf.Tensor1D;
 }
 
 /** Rows whose largest prediction is the label's largest component (Keras' categorical accuracy), as a count. */
@@ -29,30 +46,15 @@ export function countCorrect(labels: tf.Tensor2D, probs: tf.Tensor): tf.Scalar {
 
 let registered = false;
 
-/**
- * The gradients of the fused loss and of Softmax. Softmax's replaces tfjs-core's for every
- * backend (gradients are global), so elsewhere it runs tfjs-core's own formula. Once.
- */
+/** The gradient of the fused loss. Once. */
 export function registerLossGradients(): void {
   if (registered) return;
   tf.registerGradient({
-    kernelName: CROSSENTROPY,
-    inputsToSave: ['labels', 'probs'],
+    kernelName: SOFTMAX_CROSSENTROPY,
+    inputsToSave: ['labels', 'logits'],
     gradFunc: (dy, saved) => {
-      const [labels, probs] = saved as [tf.Tensor, tf.Tensor];
-      return { probs: () => tf.engine().runKernel(CROSSENTROPY_GRAD, { dy: dy as tf.Tensor, labels, probs }) as tf.Tensor };
-    },
-  });
-  tf.registerGradient({
-    kernelName: tf.Softmax,
-    outputsToSave: [true],
-    gradFunc: (dy, saved, attrs) => {
-      const [y] = saved as [tf.Tensor];
-      const g = dy as tf.Tensor;
-      if (fusedOn(SOFTMAX_GRAD, g, y)) return { logits: () => tf.engine().runKernel(SOFTMAX_GRAD, { dy: g, y }) as tf.Tensor };
-      const { dim } = attrs as unknown as { dim: number };
-      const dyTimesY = tf.mul(g, y);
-      return { logits: () => tf.sub(dyTimesY, tf.mul(tf.sum(dyTimesY, [dim], true), y)) };
+      const [labels, logits] = saved as [tf.Tensor, tf.Tensor];
+      return { logits: () => tf.engine().runKernel(SOFTMAX_CROSSENTROPY_GRAD, { dy: dy as tf.Tensor, labels, logits }) as tf.Tensor };
     },
   });
   registered = true;

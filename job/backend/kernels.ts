@@ -8,13 +8,11 @@ import { DROPOUT, dropoutKernel, registerDropoutGradient } from './kernels/dropo
 import { identityKernel } from './kernels/identity.js';
 import {
   CORRECT_COUNT,
-  CROSSENTROPY,
-  CROSSENTROPY_GRAD,
-  SOFTMAX_GRAD,
+  SOFTMAX_CROSSENTROPY,
+  SOFTMAX_CROSSENTROPY_GRAD,
   correctCountKernel,
-  crossentropyGradKernel,
-  crossentropyKernel,
-  softmaxGradKernel,
+  softmaxCrossentropyGradKernel,
+  softmaxCrossentropyKernel,
 } from './kernels/loss-head.js';
 import { maxPoolGradKernel } from './kernels/max-pool-grad.js';
 import { maxPoolKernel, reluKernel } from './kernels/relu-max-pool.js';
@@ -35,9 +33,8 @@ const CUSTOM_KERNELS: Readonly<Record<string, (backend: KernelBackendName, stock
   [tf.BatchMatMul]: batchMatMulKernel,
   [RELU_GRAD]: (backend) => reluGradKernel(backend),
   [ADAM_UPDATE]: (backend) => adamKernel(backend),
-  [CROSSENTROPY]: (backend) => crossentropyKernel(backend),
-  [CROSSENTROPY_GRAD]: (backend) => crossentropyGradKernel(backend),
-  [SOFTMAX_GRAD]: (backend) => softmaxGradKernel(backend),
+  [SOFTMAX_CROSSENTROPY]: (backend) => softmaxCrossentropyKernel(backend),
+  [SOFTMAX_CROSSENTROPY_GRAD]: (backend) => softmaxCrossentropyGradKernel(backend),
   [CORRECT_COUNT]: (backend) => correctCountKernel(backend),
   [DROPOUT]: (backend) => dropoutKernel(backend),
   [MEAN_GRAD]: (backend) => meanGradKernel(backend),

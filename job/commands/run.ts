@@ -61,6 +61,7 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     lease = await acquireLease(run, {
       runId: config.runId,
       onTakeover: (previous) => reporter.event('lease-takeover', { runId: config.runId, previous }),
+      onUnsafeStore: (message) => reporter.event('unsafe-store', { runId: config.runId, message }),
     });
     deps = { ...deps, stopSignal: heldStopSignal(lease, deps.stopSignal) };
     const source = openDataSource(config.data || undefined);

@@ -1,8 +1,10 @@
 /**
  * One object that can be created only if absent and replaced only if unchanged: the primitive the run
  * lease needs. On S3, conditional PUTs (`If-None-Match: *`, `If-Match: <ETag>`), which S3 applies
- * atomically. In a directory, an O_EXCL create; a replace moves the current file aside (rename is
- * atomic, so one mover wins), checks it is the version expected and creates the new one with O_EXCL.
+ * atomically; S3-compatible servers vary (s3rver ignores them), so the lease probes the store
+ * (`honoursConditionalWrites`). In a directory, an O_EXCL create; a replace moves the current file
+ * aside (rename is atomic, so one mover wins), checks it is the version expected and creates the new
+ * one with O_EXCL.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -30,6 +32,24 @@ export interface ConditionalObject {
   replace(body: string, version: string): Promise<string | null>;
   read(): Promise<Versioned | null>;
   remove(): Promise<void>;
+  /** Where the object lives, for messages: an S3 endpoint (or `AWS S3`), or `the local file system`. */
+  store(): Promise<string>;
+}
+
+/**
+ * Whether the store refuses a create of an object that exists, as one that honours `If-None-Match: *`
+ * must (S3 answers 412). `probe` names an object nobody else uses: it is created, created again (which
+ * must be refused) and removed.
+ */
+export async function honoursConditionalWrites(probe: ConditionalObject): Promise<boolean> {
+  const body = '{"probe":"If-None-Match"}\n';
+  try {
+    // Not created: the key exists, so it cannot be a fresh probe; judge by the refusal alone.
+    if ((await probe.create(body)) === null) return true;
+    return (await probe.create(body)) === null;
+  } finally {
+    await probe.remove();
+  }
 }
 
 export function conditionalObject(storage: Storage, key: string): ConditionalObject {
@@ -85,6 +105,10 @@ class FileConditional implements ConditionalObject {
   async remove(): Promise<void> {
     await rm(this.uri, { force: true });
   }
+
+  async store(): Promise<string> {
+    return 'the local file system';
+  }
 }
 
 class S3Conditional implements ConditionalObject {
@@ -126,6 +150,12 @@ class S3Conditional implements ConditionalObject {
     } catch (error) {
       throw this.storage.mapError(error, this.key);
     }
+  }
+
+  async store(): Promise<string> {
+    const endpoint = await this.storage.raw.client.config.endpoint?.();
+    if (!endpoint) return 'AWS S3';
+    return `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path === '/' ? '' : endpoint.path}`;
   }
 
   private async put(body: string, condition: { IfNoneMatch?: string; IfMatch?: string }): Promise<string | null> {

@@ -7,6 +7,12 @@
  * several starters wins. A later attempt of the same AWS Batch job takes over at once: Batch starts a
  * retry only after the previous attempt is gone. So does a start on the holder's host when the holder's
  * pid no longer exists (a local run killed with SIGKILL is restarted at once).
+ *
+ * All of this rests on the store refusing a create of an object that exists. Some S3-compatible
+ * servers ignore `If-None-Match` (s3rver does): there two starters would both "hold" a run and delete
+ * each other's checkpoints. So every start first probes the store with an object of its own, and on
+ * such a store refuses to run unless `MIXUP_ALLOW_UNSAFE_STORE=1` (one process per run id is then the
+ * user's to keep).
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -15,11 +21,13 @@ import { z } from 'zod';
 
 import { JobError, UsageError } from '../errors.js';
 import { RUN_LEASE } from '../shared/layout.js';
-import { type ConditionalObject, conditionalObject } from './conditional.js';
+import { type ConditionalObject, conditionalObject, honoursConditionalWrites } from './conditional.js';
 import type { Storage } from './storage.js';
 
 export const LEASE_KEY = RUN_LEASE;
 export const DEFAULT_LEASE_SECONDS = 120;
+/** Set to 1 to run on a store that ignores conditional writes, where the lease cannot keep a second process out. */
+export const ALLOW_UNSAFE_STORE_ENV = 'MIXUP_ALLOW_UNSAFE_STORE';
 
 const recordSchema = z.object({
   token: z.string(),
@@ -36,6 +44,15 @@ export interface LeaseOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Told when a stale lease (or an earlier attempt's) is taken over. */
   readonly onTakeover?: (previous: string) => void;
+  /** Told, with one line, when the store ignores conditional writes and `MIXUP_ALLOW_UNSAFE_STORE=1` lets the run go on. @default a line on stderr */
+  readonly onUnsafeStore?: (message: string) => void;
+}
+
+export function allowUnsafeStoreFrom(env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = env[ALLOW_UNSAFE_STORE_ENV];
+  if (raw === undefined || raw === '' || raw === '0') return false;
+  if (raw === '1') return true;
+  throw new UsageError(`${ALLOW_UNSAFE_STORE_ENV}='${raw}' must be 1 (run on a store that ignores conditional writes) or 0`);
 }
 
 export function leaseSecondsFrom(env: NodeJS.ProcessEnv = process.env): number {
@@ -97,10 +114,28 @@ export class RunLease {
   }
 }
 
-/** Takes the run's lease, or throws one line naming the process that holds it. */
+/**
+ * Takes the run's lease, or throws one line naming the process that holds it, or one naming a store
+ * that ignores conditional writes (unless `MIXUP_ALLOW_UNSAFE_STORE=1`).
+ */
 export async function acquireLease(run: Storage, options: LeaseOptions): Promise<RunLease> {
   const env = options.env ?? process.env;
+  const allowUnsafe = allowUnsafeStoreFrom(env);
   const object = conditionalObject(run, LEASE_KEY);
+  // Before the lease is written: on a store that ignores the condition, taking it could replace another holder's.
+  if (!(await honoursConditionalWrites(conditionalObject(run, `${LEASE_KEY}.probe-${randomBytes(6).toString('hex')}`)))) {
+    const message =
+      `the store at ${await object.store()} ignores conditional writes (a second create with If-None-Match: * was not refused under ${run.uri}), ` +
+      `so two processes could both hold run ${options.runId} and overwrite each other's checkpoints`;
+    if (!allowUnsafe) {
+      throw new UsageError(`${message}; use a store that honours them (AWS S3 does), or set ${ALLOW_UNSAFE_STORE_ENV}=1 to run anyway`);
+    }
+    (options.onUnsafeStore ?? ((line) => process.stderr.write(`mixup: ${line}\n`)))(`${message}; running anyway (${ALLOW_UNSAFE_STORE_ENV}=1)`);
+  }
+  return takeLease(object, options, env);
+}
+
+async function takeLease(object: ConditionalObject, options: LeaseOptions, env: NodeJS.ProcessEnv): Promise<RunLease> {
   const record: LeaseRecord = {
     token: randomBytes(12).toString('hex'),
     host: os.hostname(),

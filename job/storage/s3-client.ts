@@ -17,7 +17,7 @@ export interface S3ClientOptions {
  * An S3 client with the SDK's standard configuration: region and credentials from the default chains,
  * `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` read by the SDK itself, `AWS_RETRY_MODE` (standard or
  * adaptive) by the SDK too. Path-style addressing when an endpoint is set, because local servers
- * (s3rver, LocalStack, MinIO) do not resolve `bucket.host` names.
+ * (LocalStack, MinIO) do not resolve `bucket.host` names.
  */
 export function createS3Client(options: S3ClientOptions = {}): S3Client {
   const env = options.env ?? process.env;

@@ -1,6 +1,6 @@
 /**
- * The read-only AWS calls `mixup doctor` makes (Batch, ECR, Service Quotas), behind one small interface
- * so tests can answer each with recorded shapes and no account.
+ * The read-only AWS calls `mixup doctor` makes (Batch, ECR, Service Quotas, IAM), behind one small
+ * interface so tests can answer each with recorded shapes and no account.
  */
 import {
   BatchClient,
@@ -12,6 +12,7 @@ import {
   type JobQueueDetail,
 } from '@aws-sdk/client-batch';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 
 import type { CommandSender } from '../batch-client.js';
@@ -24,6 +25,8 @@ export interface DoctorApi {
   imageExists(image: EcrImage): Promise<boolean>;
   /** The applied quota value; the AWS default where the account has never changed it. */
   quotaValue(serviceCode: string, quotaCode: string): Promise<number>;
+  /** Whether the account has this IAM role; throws on anything but "no such role" (e.g. access denied). */
+  roleExists(roleName: string): Promise<boolean>;
 }
 
 export interface EcrImage {
@@ -48,12 +51,14 @@ export interface DoctorClients {
   readonly batch?: CommandSender;
   readonly ecr?: (region: string) => CommandSender;
   readonly quotas?: CommandSender;
+  readonly iam?: CommandSender;
 }
 
 export function createDoctorApi(clients: DoctorClients = {}): DoctorApi {
   const batch = clients.batch ?? new BatchClient({});
   const ecr = clients.ecr ?? ((region: string) => new ECRClient({ region }));
   const quotas = clients.quotas ?? new ServiceQuotasClient({});
+  const iam = clients.iam ?? new IAMClient({});
   return {
     describeJobQueue: async (arn) =>
       ((await batch.send(new DescribeJobQueuesCommand({ jobQueues: [arn] }))) as { jobQueues?: JobQueueDetail[] }).jobQueues?.[0],
@@ -88,6 +93,15 @@ export function createDoctorApi(clients: DoctorClients = {}): DoctorApi {
       const value = answer.Quota?.Value;
       if (typeof value !== 'number') throw new Error(`Service Quotas returned no value for ${serviceCode}/${quotaCode}`);
       return value;
+    },
+    roleExists: async (roleName) => {
+      try {
+        await iam.send(new GetRoleCommand({ RoleName: roleName }));
+        return true;
+      } catch (error) {
+        if ((error as Error).name === 'NoSuchEntityException') return false;
+        throw error;
+      }
     },
   };
 }

@@ -8,6 +8,7 @@ import type { ComputeEnvironmentDetail, JobDefinition } from '@aws-sdk/client-ba
 
 import { FILES } from '../../job/data/fashion-mnist.js';
 import { JobError } from '../../job/errors.js';
+import { SPOT_SERVICE_LINKED_ROLE } from '../../job/shared/stack.js';
 import { parseSha256Sums, SHA256SUMS_NAME } from '../../job/data/sha256sums.js';
 import type { Storage } from '../../job/storage/storage.js';
 import { parseEcrImage, type DoctorApi } from './aws.js';
@@ -51,6 +52,8 @@ async function checksOf(api: DoctorApi, target: DoctorTarget): Promise<Check[]> 
   for (const environment of environments) {
     checks.push(...(await checkQuotas(api, environment, jobVcpus, region)));
   }
+  const spot = environments.filter((environment) => environment.computeResources?.type === 'SPOT');
+  if (spot.length > 0) checks.push(await checkSpotRole(api, spot));
   return checks;
 }
 
@@ -187,6 +190,26 @@ async function checkQuotas(api: DoctorApi, environment: ComputeEnvironmentDetail
     }
   }
   return checks;
+}
+
+/** EC2 Spot environments launch through EC2's Spot service-linked role; without it they never scale. */
+async function checkSpotRole(api: DoctorApi, spot: readonly ComputeEnvironmentDetail[]): Promise<Check> {
+  const { name: role, create } = SPOT_SERVICE_LINKED_ROLE;
+  const name = `Spot service-linked role ${role}`;
+  const users = spot.map((environment) => environment.computeEnvironmentName).join(', ');
+  let present: boolean;
+  try {
+    present = await api.roleExists(role);
+  } catch (error) {
+    return { status: 'warn', name, detail: `could not read it: ${(error as Error).message}`, fix: `grant iam:GetRole on it (the stack's operator policy has it), or run once: ${create}` };
+  }
+  if (present) return { status: 'ok', name, detail: `present (used by ${users})` };
+  return {
+    status: 'fail',
+    name,
+    detail: `missing: ${users} cannot launch Spot instances, and jobs wait RUNNABLE (Batch does not move on to the next environment)`,
+    fix: `${create}   (once per account), or deploy without the spot environment: npx cdk deploy -c spot=false`,
+  };
 }
 
 function regionOf(arn: string): string {

@@ -5,6 +5,7 @@
 import { type Command, Option } from 'commander';
 
 import { JobError } from '../../job/errors.js';
+import { describeQueues } from '../../job/shared/queues.js';
 import { DEFAULT_STACK_NAME, QUEUES, type QueueName } from '../../job/shared/stack.js';
 import { openStorage as openStorageDefault } from '../../job/storage/open.js';
 import type { Storage } from '../../job/storage/storage.js';
@@ -91,7 +92,7 @@ export function registerDoctorCommand(program: Command, deps?: () => DoctorDeps)
     .command('doctor')
     .description('check the deployed stack before a sweep: queue, compute environments, job definition, image, data, GPU quotas')
     .option('--stack-name <name>', 'deployed stack whose SSM parameters name the queue and buckets', DEFAULT_STACK_NAME)
-    .addOption(new Option('--queue <queue>', "which of the stack's queues to check (default: gpu, or cpu on a CPU-only stack)").choices(QUEUES))
+    .addOption(new Option('--queue <queue>', `which of the stack's queues to check: ${describeQueues()} (default: gpu, or the stack's first)`).choices(QUEUES))
     .option('--job-queue <arn>', "a job queue ARN to check instead of the stack's")
     .option('--job-definition <arn>', "the job definition to check (default: the stack's, from SSM)")
     .option('--data <location>', "the dataset prefix (default: the stack's data bucket)")

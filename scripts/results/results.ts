@@ -74,6 +74,8 @@ export async function results(options: ResultsOptions, deps: ResultsDeps = defau
   /** What ran: for a sweep with shared baselines, each arm job once, where `runs` has a row per (α, seed). */
   let jobs: RunResult[];
   let place: RunPlace = null;
+  /** Arms per job: both in version 1 sweeps, whose jobs reserved for two. */
+  let arms: 1 | 2 = 1;
   if (kind === 'sweep') {
     const record = await readSweepRecord(base);
     place = record.batch ? record.batch.queue : 'local';
@@ -83,6 +85,7 @@ export async function results(options: ResultsOptions, deps: ResultsDeps = defau
     runs = await withBatchStates(runs, record, deps);
     jobs = runs;
     if (record.version >= 2) runs = pairArmRuns(record, runs);
+    else arms = 2;
   } else {
     const run = await readRun(base, id, null);
     if (run.state === 'missing') throw new NotFoundError(base.uri);
@@ -95,7 +98,7 @@ export async function results(options: ResultsOptions, deps: ResultsDeps = defau
   if (options.plot) {
     plot = await writeTo(options.plot, renderAccuracyPlot(rows), CONTENT_TYPES.png, deps);
   }
-  const compute = computeSummary(jobs, place);
+  const compute = computeSummary(jobs, place, arms);
   const summary: ResultsSummary = { kind, id, uri: base.uri, level: CONFIDENCE_LEVEL, rows, runs, compute, plot, report: null };
   if (!options.report) return summary;
   const html = await renderReport(summary, base, renderAccuracyPlot(rows));

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { RUN_OPTIONS } from '../../job/config.js';
 import { JobError, UsageError } from '../../job/errors.js';
 import { parseNumberList, seedRange } from '../../job/shared/grid.js';
+import { describeQueues } from '../../job/shared/queues.js';
 import { DEFAULT_STACK_NAME, QUEUES, type QueueName } from '../../job/shared/stack.js';
 import { EXECUTORS, type Executor } from '../../job/shared/sweep-record.js';
 import type { SweepDeps } from './deps.js';
@@ -153,7 +154,7 @@ export function registerSweepCommand(program: Command, deps?: () => SweepDeps): 
     .option('--poll-seconds <s>', `batch --wait: seconds between polls (default: ${DEFAULT_POLL_SECONDS})`, numberOption('--poll-seconds', (n) => n > 0, '> 0'))
     .option('--results <location>', "directory or s3://bucket/prefix receiving sweeps/<id>/ (default: the stack's results bucket; local: .)")
     .option('--data <location>', "Fashion-MNIST for the children (default: the stack's data bucket; local: mixup run's default)")
-    .addOption(new Option('--queue <name>', "batch: the stack's GPU queue or its CPU (Fargate Spot) one (default: gpu, or cpu when the stack has no GPU queue)").choices(QUEUES))
+    .addOption(new Option('--queue <name>', `batch: which of the stack's queues: ${describeQueues()} (default: gpu, or the stack's first)`).choices(QUEUES))
     .option('--job-queue <arn>', "batch: job queue ARN (default: the chosen queue's, from SSM)")
     .option('--job-definition <arn>', "batch: job definition ARN (default: the chosen queue's, from SSM)")
     .option('--sweep-id <id>', 'name of the sweep (default: UTC time + 4 hex digits)')

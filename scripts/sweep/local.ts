@@ -1,6 +1,7 @@
 /** The local executor: every grid point as a `mixup run` child process on this machine. */
 import { GRID_ENV } from '../../job/shared/grid.js';
 import type { SweepRecord, SweepRun } from '../../job/shared/sweep-record.js';
+import { ALLOW_UNSAFE_STORE_ENV } from '../../job/storage/lease.js';
 import type { ChildLike, SweepDeps } from './deps.js';
 import type { SweepOutcome } from './record.js';
 import { formatCounts } from './wait.js';
@@ -84,9 +85,10 @@ export async function runLocal(record: SweepRecord, sweepUri: string, deps: Swee
 function runChild(run: SweepRun, record: SweepRecord, deps: SweepDeps, running: Map<string, ChildLike>): Promise<number | null> {
   const env: NodeJS.ProcessEnv = {};
   // The sweep's settings are the whole truth for its children: a stray MIXUP_ALPHA in the user's
-  // shell must not change one point of the grid.
+  // shell must not change one point of the grid. MIXUP_ALLOW_UNSAFE_STORE is no run setting but the
+  // user's word about the store they chose, so it reaches the children.
   for (const [name, value] of Object.entries(deps.env)) {
-    if (!name.startsWith('MIXUP_') && !name.startsWith('AWS_BATCH_')) env[name] = value;
+    if ((!name.startsWith('MIXUP_') || name === ALLOW_UNSAFE_STORE_ENV) && !name.startsWith('AWS_BATCH_')) env[name] = value;
   }
   Object.assign(env, record.environment, { [GRID_ENV.index]: String(run.index) });
   return new Promise((resolve) => {

@@ -1,7 +1,7 @@
 /**
- * Which of the stack's queues a Batch sweep uses, and the ARNs and buckets that go with it. `--queue
- * gpu|cpu` picks one; without it the GPU queue, or the CPU queue when the stack has no GPU one. One
- * GetParameters call reads both queues' parameters, so a CPU-only stack needs no extra round trip.
+ * Which of the stack's queues (job/shared/queues.ts) a Batch sweep uses, and the ARNs and buckets that go
+ * with it. `--queue <name>` picks one; without it the GPU queue, or the first the stack has. One
+ * GetParameters call reads every queue's parameters, so a CPU-only stack needs no extra round trip.
  */
 import { JobError } from '../../job/errors.js';
 import { DATA_PREFIX } from '../../job/shared/layout.js';
@@ -89,13 +89,13 @@ export async function resolveBatchTarget(
   };
 }
 
-/** On the error path only: whether the stack has the other queue, to name it as the way out. */
+/** On the error path only: another queue the stack has, to name it as the way out. */
 async function otherQueue(queue: QueueName, stackName: string, ssm: () => SsmApi): Promise<QueueName | undefined> {
-  const other = QUEUES.find((name) => name !== queue)!;
-  const names = [QUEUE_PARAMETERS[other].jobQueue, QUEUE_PARAMETERS[other].jobDefinition].map((key) => ssmParameterName(stackName, key));
+  const others = QUEUES.filter((name) => name !== queue);
+  const names = others.flatMap((other) => [QUEUE_PARAMETERS[other].jobQueue, QUEUE_PARAMETERS[other].jobDefinition]).map((key) => ssmParameterName(stackName, key));
   try {
     const values = await ssm().getParameters(names);
-    return names.every((name) => values[name] !== undefined) ? other : undefined;
+    return others.find((_, i) => values[names[2 * i]!] !== undefined && values[names[2 * i + 1]!] !== undefined);
   } catch {
     return undefined;
   }

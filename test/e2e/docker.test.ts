@@ -26,10 +26,9 @@ import {
   runContainer,
   startContainer,
   killContainer,
-  pauseContainer,
   type ContainerResult,
 } from '../support/docker.js';
-import { checkpointWhole, freezeWithWholeCheckpoint } from '../support/checkpoint-state.js';
+import { checkpointWhole } from '../support/checkpoint-state.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';
 import { golden, runNumbers } from '../support/golden.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
@@ -165,7 +164,6 @@ describe('[slow][docker] the job image on a real Docker engine against the local
     void first.done.then(() => (exited = true));
     while (!exited && !(await checkpointWhole(run))) await sleep(POLL_MS);
     if (exited) assert.fail(`the run ended before its first checkpoint: ${describeRun(await first.done)}`);
-    await freezeWithWholeCheckpoint(run, (frozen) => pauseContainer(first.name, frozen));
     killContainer(first.name);
     const killed = await first.done;
     assert.equal(killed.code, 137, describeRun(killed));

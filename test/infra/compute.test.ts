@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
-import { InstanceClass } from 'aws-cdk-lib/aws-ec2';
+import { InstanceClass, InstanceType } from 'aws-cdk-lib/aws-ec2';
 import { synthesize } from './support.js';
 
 // GIVEN the stack with cdk.json's defaults, synthesized once for this file
 const { template, stack } = synthesize();
-const spotId = stack.getLogicalId(stack.computeEnvironments[0]!.node.defaultChild as never);
-const onDemandId = stack.getLogicalId(stack.computeEnvironments[1]!.node.defaultChild as never);
+const spotId = stack.getLogicalId(stack.gpuQueue!.computeEnvironments[0]!.node.defaultChild as never);
+const onDemandId = stack.getLogicalId(stack.gpuQueue!.computeEnvironments[1]!.node.defaultChild as never);
 
 function computeResources(logicalId: string): Record<string, unknown> {
   return template.toJSON().Resources[logicalId].Properties.ComputeResources;
@@ -15,7 +15,7 @@ function computeResources(logicalId: string): Record<string, unknown> {
 
 test('there are two managed GPU compute environments, spot and on-demand (and the two Fargate ones: cpu-queue.test.ts)', () => {
   template.resourceCountIs('AWS::Batch::ComputeEnvironment', 4);
-  assert.equal(stack.computeEnvironments.length, 2);
+  assert.equal(stack.gpuQueue!.computeEnvironments.length, 2);
   assert.equal(computeResources(spotId).Type, 'SPOT');
   assert.equal(computeResources(onDemandId).Type, 'EC2');
 });
@@ -26,10 +26,42 @@ test('compute environments run the ECS_AL2023_NVIDIA image', () => {
   }
 });
 
-test('compute environments launch only g4dn by default (native kernels, no JIT), without Batch optimal CPU classes', () => {
+test('compute environments launch only g4dn.xlarge by default (one T4, native kernels, no JIT), not any size of the family', () => {
   for (const id of [spotId, onDemandId]) {
-    assert.deepEqual(computeResources(id).InstanceTypes, ['g4dn']);
+    assert.deepEqual(computeResources(id).InstanceTypes, ['g4dn.xlarge']);
   }
+});
+
+test('an opted-in class is pinned to the same one-GPU size; -c instanceTypes names other sizes instead', () => {
+  const { template: opted } = synthesize({ instanceClasses: [InstanceClass.G4DN, InstanceClass.G6], cpu: false });
+  opted.allResourcesProperties('AWS::Batch::ComputeEnvironment', { ComputeResources: Match.objectLike({ InstanceTypes: ['g4dn.xlarge', 'g6.xlarge'] }) });
+  const { template: sized } = synthesize({ instanceTypes: [new InstanceType('g4dn.2xlarge'), new InstanceType('g5.xlarge')], cpu: false });
+  sized.allResourcesProperties('AWS::Batch::ComputeEnvironment', { ComputeResources: Match.objectLike({ InstanceTypes: ['g4dn.2xlarge', 'g5.xlarge'] }) });
+  assert.throws(() => synthesize({ instanceClasses: [InstanceClass.G5], instanceTypes: [new InstanceType('g5.xlarge')] }),
+    /'instanceClasses' and 'instanceTypes' are both set; give one/);
+  assert.throws(() => synthesize({ instanceTypes: [new InstanceType('p3.2xlarge')] }), /'instanceTypes': p3 \(V100\) is not supported by the ECS_AL2023_NVIDIA AMI/);
+});
+
+test('p3 and g3 are refused at synth in one line naming the supported classes (ECS_AL2023_NVIDIA does not drive them)', () => {
+  for (const [name, gpu] of [[InstanceClass.P3, 'V100'], [InstanceClass.G3, 'M60']] as const) {
+    assert.throws(() => synthesize({ instanceClasses: [InstanceClass.G4DN, name] }), (error: Error) => {
+      assert.match(error.message, new RegExp(`'instanceClasses': ${name} \\(${gpu}\\) is not supported by the ECS_AL2023_NVIDIA AMI the GPU compute environments use \\(supported: g4dn, g5, g6, g6e\\)`));
+      assert.ok(!error.message.includes('\n'), error.message);
+      return true;
+    });
+  }
+});
+
+test('the environments start from the launch template at its latest version, which changes whenever the template does', () => {
+  const [launchTemplateId] = Object.keys(template.findResources('AWS::EC2::LaunchTemplate'));
+  for (const id of [spotId, onDemandId]) {
+    assert.deepEqual(computeResources(id).LaunchTemplate, {
+      LaunchTemplateId: { Ref: launchTemplateId },
+      Version: { 'Fn::GetAtt': [launchTemplateId, 'LatestVersionNumber'] },
+    });
+  }
+  // Without a version Batch keeps the one it resolved when the environment was created, so a changed user
+  // data would never reach new instances; with it, a change of the template is a change of the environment.
 });
 
 test('compute environments scale to zero', () => {
@@ -92,7 +124,7 @@ test('with on-demand off, only the spot environment exists', () => {
 test('instance classes and maxvCpus follow the props', () => {
   const { template: custom } = synthesize({ instanceClasses: [InstanceClass.G6E], maxvCpus: 16, cpu: false });
   custom.allResourcesProperties('AWS::Batch::ComputeEnvironment', {
-    ComputeResources: Match.objectLike({ InstanceTypes: ['g6e'], MaxvCpus: 16 }),
+    ComputeResources: Match.objectLike({ InstanceTypes: ['g6e.xlarge'], MaxvCpus: 16 }),
   });
 });
 

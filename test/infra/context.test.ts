@@ -68,16 +68,32 @@ test('values typed after -c arrive as strings and are converted', () => {
 
 test('a non-NVIDIA or non-x86 instance class is refused with the list of usable ones', () => {
   assert.throws(() => readContext(from({ instanceClasses: 'g4dn,g4ad' })),
-    (e: Error) => e instanceof UsageError && /'instanceClasses' = "g4dn,g4ad"; g4ad is not an x86 NVIDIA GPU class \(use some of g4dn, g5/.test(e.message));
+    (e: Error) => e instanceof UsageError && /'instanceClasses' = "g4dn,g4ad"; g4ad is not an x86 NVIDIA GPU class \(supported: g4dn, g5, g6, g6e\)/.test(e.message));
   assert.throws(() => readContext(from({ instanceClasses: 'c5' })), /c5 is not an x86 NVIDIA GPU class/);
 });
 
 test('8-GPU classes and GPUs newer than cuDNN 8.1 supports are refused at synth with one line each', () => {
   assert.throws(() => readContext(from({ instanceClasses: 'g4dn,p4d' })),
-    (e: Error) => e instanceof UsageError && /'instanceClasses' = "g4dn,p4d"; p4d has only an 8-GPU size; a job uses one GPU \(use some of g4dn, g5, g6, g6e, p3\)/.test(e.message));
+    (e: Error) => e instanceof UsageError && /'instanceClasses' = "g4dn,p4d"; p4d has only an 8-GPU size; a job uses one GPU \(supported: g4dn, g5, g6, g6e\)/.test(e.message));
   assert.throws(() => readContext(from({ instanceClasses: 'p5' })), /p5 \(H100, sm_90\) is 8-GPU and newer than cuDNN 8.1 supports/);
   assert.throws(() => readContext(from({ instanceClasses: 'g7e' })), /g7e \(Blackwell, sm_120\) is newer than CUDA 11.2 and cuDNN 8.1 support/);
   assert.throws(() => readContext(from({ instanceClasses: 'p3dn' })), /p3dn has only an 8-GPU size/);
+});
+
+test('p3 and g3 are refused at synth: the ECS_AL2023_NVIDIA AMI does not support them', () => {
+  for (const name of ['p3', 'g3', 'g3s', 'p2']) {
+    assert.throws(() => readContext(from({ instanceClasses: `g4dn,${name}` })), (e: Error) => e instanceof UsageError &&
+      new RegExp(`'instanceClasses' = "g4dn,${name}"; ${name} \\([A-Z0-9]+\\) is not supported by the ECS_AL2023_NVIDIA AMI the GPU compute environments use \\(supported: g4dn, g5, g6, g6e\\)$`, 'm').test(e.message));
+  }
+});
+
+test('-c instanceTypes names sizes of the supported classes, and is checked', () => {
+  const { props } = readContext(from({ instanceTypes: 'g4dn.2xlarge, G5.XLARGE' }));
+  assert.deepEqual(props.instanceTypes?.map(String), ['g4dn.2xlarge', 'g5.xlarge']);
+  assert.throws(() => readContext(from({ instanceTypes: 'p3.2xlarge' })), /'instanceTypes' = "p3\.2xlarge"; p3 \(V100\) is not supported/);
+  assert.throws(() => readContext(from({ instanceTypes: 'g4dn' })), /"g4dn" is not an instance type such as g4dn\.xlarge/);
+  assert.throws(() => readContext(from({ instanceTypes: 'g5.huge' })), /g5\.huge: huge is not an EC2 instance size/);
+  assert.throws(() => readContext(from({ instanceTypes: 'g5.xlarge,g5.xlarge' })), /each instance type may appear only once/);
 });
 
 test('the image mirror: -c runtimeBase and -c tfjsCdnStorage become Docker build arguments, and are checked', () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CPU_IMAGE_TARGET, CPU_JOB_RESOURCES, REQUIRE_GPU_ENV } from '../../job/shared/stack.js';
+import { jobReservation } from '../../job/shared/queues.js';
+import { CPU_IMAGE_TARGET, REQUIRE_GPU_ENV } from '../../job/shared/stack.js';
 import { FARGATE_SPOT_INTERRUPTED } from '../../infra/cpu-queue.js';
 import { synthesize } from './support.js';
 
@@ -15,7 +16,7 @@ const spotId = id(cpu.computeEnvironments[0]!);
 const onDemandId = id(cpu.computeEnvironments[1]!);
 const jobDefinition = resources[id(cpu.jobDefinition)].Properties;
 const container = jobDefinition.ContainerProperties;
-const gpuJobDefinition = resources[id(stack.jobDefinition!)].Properties;
+const gpuJobDefinition = resources[id(stack.gpuQueue!.jobDefinition)].Properties;
 
 function requirement(type: string): string | undefined {
   return container.ResourceRequirements.find((r: { Type: string }) => r.Type === type)?.Value;
@@ -44,15 +45,17 @@ test('the CPU queue tries Fargate Spot first and Fargate on-demand second, and c
     { ComputeEnvironment: { 'Fn::GetAtt': [spotId, 'ComputeEnvironmentArn'] }, Order: 1 },
     { ComputeEnvironment: { 'Fn::GetAtt': [onDemandId, 'ComputeEnvironmentArn'] }, Order: 2 },
   ]);
-  const gpuQueue = resources[id(stack.jobQueue!)].Properties;
+  const gpuQueue = resources[id(stack.gpuQueue!.jobQueue)].Properties;
   assert.deepEqual(queue.JobStateTimeLimitActions, gpuQueue.JobStateTimeLimitActions);
   assert.equal(queue.JobStateTimeLimitActions.length, 3);
 });
 
-test('the CPU job definition runs on Fargate with 2 vCPUs, 4096 MiB and no GPU', () => {
+test('the CPU job definition runs on Fargate sized for the one arm a sweep job trains: 1 vCPU, 2048 MiB, no GPU', () => {
   assert.deepEqual(jobDefinition.PlatformCapabilities, ['FARGATE']);
-  assert.equal(requirement('VCPU'), String(CPU_JOB_RESOURCES.vcpus));
-  assert.equal(requirement('MEMORY'), String(CPU_JOB_RESOURCES.memoryMiB));
+  assert.equal(requirement('VCPU'), '1');
+  assert.equal(requirement('MEMORY'), '2048');
+  // The registry's reservation, which the cost estimate prices: one home for both.
+  assert.deepEqual(jobReservation('cpu'), { vcpus: 1, memoryMiB: 2048, gpus: 0 });
   assert.equal(requirement('GPU'), undefined);
   assert.deepEqual(container.NetworkConfiguration, { AssignPublicIp: 'ENABLED' });
 });
@@ -71,11 +74,14 @@ test('the CPU job has the GPU job role, log group scheme, data and output locati
   assert.deepEqual(env(container), gpuEnv);
 });
 
-test('a Fargate Spot interruption is retried, any other failure exits; same attempts and timeout as the GPU job', () => {
+test('a Fargate Spot interruption and a failed start are retried, any other failure exits; same attempts and timeout as the GPU job', () => {
   assert.deepEqual(jobDefinition.RetryStrategy, {
     Attempts: gpuJobDefinition.RetryStrategy.Attempts,
     EvaluateOnExit: [
       { Action: 'RETRY', OnStatusReason: FARGATE_SPOT_INTERRUPTED },
+      { Action: 'RETRY', OnReason: 'CannotPullContainerError:*' },
+      { Action: 'RETRY', OnReason: 'ResourceInitializationError:*' },
+      { Action: 'RETRY', OnStatusReason: 'Task failed to start*' },
       { Action: 'EXIT', OnReason: '*' },
     ],
   });
@@ -100,7 +106,7 @@ test('cpu=false leaves the GPU stack as it was; gpu=false leaves only the CPU pa
   gpuOnly.template.resourceCountIs('AWS::Batch::JobDefinition', 1);
 
   const cpuOnly = synthesize({ gpu: false });
-  assert.equal(cpuOnly.stack.jobQueue, undefined);
+  assert.equal(cpuOnly.stack.gpuQueue, undefined);
   cpuOnly.template.resourceCountIs('AWS::Batch::JobQueue', 1);
   const types = Object.values(cpuOnly.template.findResources('AWS::Batch::ComputeEnvironment')).map((ce) => ce.Properties.ComputeResources.Type);
   assert.deepEqual(types.sort(), ['FARGATE', 'FARGATE_SPOT']);
@@ -110,5 +116,5 @@ test('cpu=false leaves the GPU stack as it was; gpu=false leaves only the CPU pa
 
 test('a stack with neither queue, or a CPU cap below one job, is refused', () => {
   assert.throws(() => synthesize({ gpu: false, cpu: false }), /'gpu' = false and 'cpu' = false/);
-  assert.throws(() => synthesize({ cpuMaxvCpus: 1 }), /'cpuMaxvCpus' = 1 < 2/);
+  assert.throws(() => synthesize({ cpuMaxvCpus: 0 }), /'cpuMaxvCpus' = 0 < 1, the vCPUs of one CPU job/);
 });

@@ -7,10 +7,10 @@ import { synthesize } from './support.js';
 const { template, stack } = synthesize();
 const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
 const expected = {
-  jobQueueArn: { 'Fn::GetAtt': [id(stack.jobQueue!), 'JobQueueArn'] },
-  jobDefinitionArn: { Ref: id(stack.jobDefinition!) },
-  cpuJobQueueArn: { 'Fn::GetAtt': [id(stack.cpuQueue!.jobQueue), 'JobQueueArn'] },
-  cpuJobDefinitionArn: { Ref: id(stack.cpuQueue!.jobDefinition) },
+  'gpu.jobQueue': { 'Fn::GetAtt': [id(stack.gpuQueue!.jobQueue), 'JobQueueArn'] },
+  'gpu.jobDefinition': { Ref: id(stack.gpuQueue!.jobDefinition) },
+  'cpu.jobQueue': { 'Fn::GetAtt': [id(stack.cpuQueue!.jobQueue), 'JobQueueArn'] },
+  'cpu.jobDefinition': { Ref: id(stack.cpuQueue!.jobDefinition) },
   dataBucket: { Ref: id(stack.dataBucket) },
   resultsBucket: { Ref: id(stack.resultsBucket) },
 };
@@ -31,10 +31,10 @@ test('one SSM parameter per SSM_PARAMETERS key, named /<stack>/<key>, holds the 
 });
 
 test('outputs name both queues, both job definitions, both buckets and the data URI', () => {
-  template.hasOutput('JobQueueArn', { Value: expected.jobQueueArn });
-  template.hasOutput('JobDefinitionArn', { Value: expected.jobDefinitionArn });
-  template.hasOutput('CpuJobQueueArn', { Value: expected.cpuJobQueueArn });
-  template.hasOutput('CpuJobDefinitionArn', { Value: expected.cpuJobDefinitionArn });
+  template.hasOutput('JobQueueArn', { Value: expected['gpu.jobQueue'] });
+  template.hasOutput('JobDefinitionArn', { Value: expected['gpu.jobDefinition'] });
+  template.hasOutput('CpuJobQueueArn', { Value: expected['cpu.jobQueue'] });
+  template.hasOutput('CpuJobDefinitionArn', { Value: expected['cpu.jobDefinition'] });
   template.hasOutput('DataBucketName', { Value: expected.dataBucket });
   template.hasOutput('ResultsBucketName', { Value: expected.resultsBucket });
   template.hasOutput('DataUri', { Value: { 'Fn::Join': ['', ['s3://', expected.dataBucket, '/fashion-mnist']] } });

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Duration, Size } from 'aws-cdk-lib';
+import { InstanceClass, InstanceType } from 'aws-cdk-lib/aws-ec2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { JOB_UID } from '../../infra/props.js';
 import { synthesize } from './support.js';
 
 // GIVEN the stack with cdk.json's defaults, synthesized once for this file
@@ -56,14 +58,23 @@ test('the job is told its region, which the SDK would not find on its own', () =
   assert.deepEqual(environment().AWS_REGION, { Ref: 'AWS::Region' });
 });
 
-test('a spot reclaim (Host EC2*) is retried and any other failure exits', () => {
+test('a spot reclaim (Host EC2*) and a failed start are retried within the 5 attempts; any other failure exits', () => {
   assert.deepEqual(jobDefinition.RetryStrategy, {
     Attempts: 5,
     EvaluateOnExit: [
       { Action: 'RETRY', OnStatusReason: 'Host EC2*' },
+      // The image could not be pulled, the task's resources could not be set up, the task did not start.
+      { Action: 'RETRY', OnReason: 'CannotPullContainerError:*' },
+      { Action: 'RETRY', OnReason: 'ResourceInitializationError:*' },
+      { Action: 'RETRY', OnStatusReason: 'Task failed to start*' },
+      // Batch evaluates at most five conditions; the last one ends every other failure at once.
       { Action: 'EXIT', OnReason: '*' },
     ],
   });
+});
+
+test("the job runs as the image's job user, the uid the hosts keep off instance metadata", () => {
+  assert.equal(container.User, String(JOB_UID));
 });
 
 test('an attempt times out after 120 minutes by default', () => {
@@ -94,6 +105,7 @@ test('sizing, timeout and log retention follow the props', () => {
   // WHEN
   const { template: custom } = synthesize({
     jobVcpus: 8, jobMemory: Size.mebibytes(30_000), jobTimeout: Duration.minutes(30), logRetention: RetentionDays.ONE_WEEK,
+    instanceTypes: [new InstanceType('g4dn.4xlarge')],
   });
   // THEN
   const props = Object.values(custom.findResources('AWS::Batch::JobDefinition'))[0]!.Properties;
@@ -103,6 +115,13 @@ test('sizing, timeout and log retention follow the props', () => {
     [{ Type: 'MEMORY', Value: '30000' }, { Type: 'VCPU', Value: '8' }],
   );
   custom.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+});
+
+test('a job larger than the default xlarge is refused, naming the -c instanceTypes that holds it', () => {
+  assert.throws(() => synthesize({ jobVcpus: 8 }), /'jobVcpus' = 8 \/ 'jobMemory' = 14336 MiB do not fit g4dn\.xlarge \(4 vCPUs, 14336 MiB for jobs\); name a larger size with -c instanceTypes=g4dn\.2xlarge/);
+  assert.throws(() => synthesize({ jobMemory: Size.mebibytes(16_000) }), /do not fit g4dn\.xlarge/);
+  // g6e.xlarge has 32 GiB.
+  assert.doesNotThrow(() => synthesize({ jobMemory: Size.mebibytes(16_000), instanceClasses: [InstanceClass.G6E], cpu: false }));
 });
 
 test('a timeout under Batch minimum of 60 s is refused with a reason', () => {

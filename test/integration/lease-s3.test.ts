@@ -1,39 +1,32 @@
 /**
- * One holder per run id on S3, with real conditional writes. s3rver ignores `If-None-Match` on PUT
- * (it only honours it on GET), so this suite runs against moto's S3 server, which implements both
- * `If-None-Match: *` and `If-Match` on PutObject: the virtualenv of test/support/moto-venv.sh (made on first
- * use, as for the cloud test).
+ * One holder per run id on S3, with real conditional writes: LocalStack applies `If-None-Match: *` and
+ * `If-Match` on PutObject atomically, as S3 does (test/support/s3-server.ts).
  */
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { JobError } from '../../job/errors.js';
+import { conditionalObject, honoursConditionalWrites } from '../../job/storage/conditional.js';
 import { acquireLease, LEASE_KEY } from '../../job/storage/lease.js';
 import { openStorage } from '../../job/storage/open.js';
-import { startMotoServer, type MotoServer } from '../support/moto-server.js';
+import { startS3Server, type S3Server } from '../support/s3-server.js';
 
 const BUCKET = 'mixup-lease';
 
-describe('run lease on S3 (moto)', () => {
-  let moto: MotoServer;
+describe('run lease on S3 (LocalStack)', () => {
+  let s3: S3Server;
   let env: NodeJS.ProcessEnv;
   const savedEnv = { ...process.env };
 
   before(async () => {
-    moto = await startMotoServer(path.join(await mkdtemp(path.join(tmpdir(), 'mixup-lease-')), 'moto.log'));
-    env = { ...moto.env, AWS_EC2_METADATA_DISABLED: 'true', AWS_MAX_ATTEMPTS: '2' };
+    s3 = await startS3Server();
+    env = { ...s3.env, AWS_MAX_ATTEMPTS: '2' };
     Object.assign(process.env, env);
-    const client = new S3Client({ endpoint: moto.endpoint, region: moto.env.AWS_REGION, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    client.destroy();
+    await s3.createBucket(BUCKET);
   });
 
   after(async () => {
-    await moto?.stop();
+    await s3?.stop();
     for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
     Object.assign(process.env, savedEnv);
   });
@@ -56,6 +49,16 @@ describe('run lease on S3 (moto)', () => {
     const lost = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
     assert.match(String(lost.reason.message), /in use by pid/);
     await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireLease>>>).value.release();
+  });
+
+  test('moto honours If-None-Match: * (412 on the second create), so a run starts without MIXUP_ALLOW_UNSAFE_STORE', async () => {
+    const run = openStorage(`s3://${BUCKET}/runs`, '--out', { env }).child('r3');
+    assert.equal(await honoursConditionalWrites(conditionalObject(run, 'probe.json')), true);
+    const told: string[] = [];
+    const lease = await acquireLease(run, { runId: 'r3', env: {}, onUnsafeStore: (line) => told.push(line) });
+    assert.deepEqual(told, []);
+    assert.deepEqual((await run.list()).map((o) => o.key), [LEASE_KEY], 'the probe left nothing behind');
+    await lease.release();
   });
 
   test('a holder whose lease was taken over learns it at its next renewal', async () => {

@@ -1,6 +1,5 @@
 /**
- * S3 storage, manifest and seed-data against a real S3-compatible server on 127.0.0.1
- * (LocalStack when LOCALSTACK_ENDPOINT answers, otherwise s3rver in-process).
+ * S3 storage, manifest and seed-data against LocalStack's S3 on 127.0.0.1 (test/support/s3-server.ts).
  */
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';

@@ -90,13 +90,6 @@ export function killContainer(name: string): void {
   if (result.status !== 0) throw new Error(`docker kill ${name} exited ${result.status}: ${result.stderr.trim()}`);
 }
 
-/** Freezes (`docker pause`) or thaws (`docker unpause`) every process of a running container. */
-export function pauseContainer(name: string, paused: boolean): void {
-  const verb = paused ? 'pause' : 'unpause';
-  const result = spawnSync('docker', [verb, name], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`docker ${verb} ${name} exited ${result.status}: ${result.stderr.trim()}`);
-}
-
 /** Removes leftovers of a failed test; a container that is already gone is fine. */
 export function removeContainers(names: readonly string[]): void {
   if (names.length > 0) spawnSync('docker', ['rm', '--force', ...names], { stdio: 'ignore' });

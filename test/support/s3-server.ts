@@ -1,92 +1,58 @@
 /**
- * A real S3-compatible server on 127.0.0.1 for integration tests: LocalStack when `LOCALSTACK_ENDPOINT`
- * is set and answers, otherwise s3rver (npm) in-process on a random port over a temporary directory.
+ * The S3 of the integration and Docker tests: LocalStack (test/support/localstack.ts) on 127.0.0.1 —
+ * the one at LOCALSTACK_ENDPOINT when set (test/run-all.sh starts one for all test files), otherwise
+ * one of the test file's own. Its PUTs are atomic and it honours conditional writes, as S3 does.
  * Tests pass `env` to the code under test (or merge it into process.env); nothing touches real AWS.
  */
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+import {
+  CreateBucketCommand,
+  DeleteObjectsCommand,
+  ListObjectVersionsCommand,
+  S3Client,
+  type ObjectIdentifier,
+} from '@aws-sdk/client-s3';
 
-const require = createRequire(import.meta.url);
-
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-  httpServer?: Server;
-}
-type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
-
-const REGION = 'us-east-1';
-// s3rver checks SigV4 signatures against its one built-in key pair; LocalStack accepts any pair.
-const S3RVER_KEY = 'S3RVER';
-const LOCALSTACK_KEY = 'test';
+import { LOCALSTACK_REGION, useLocalStack } from './localstack.js';
 
 export interface S3Server {
   /** e.g. `http://127.0.0.1:43121` */
   readonly endpoint: string;
-  /** 'localstack' or 's3rver' */
-  readonly kind: 'localstack' | 's3rver';
   /** Variables that point the AWS SDK and the `aws` CLI at this server. */
   readonly env: Record<string, string>;
+  /** A bucket that exists and is empty (a shared LocalStack may hold one of an earlier run). */
   createBucket(name: string): Promise<void>;
-  /** Stops s3rver and removes its files; LocalStack is left running (it is not ours). */
+  /** Stops the test file's own LocalStack (a shared one is left running). */
   stop(): Promise<void>;
 }
 
 export async function startS3Server(): Promise<S3Server> {
-  const localstack = process.env.LOCALSTACK_ENDPOINT;
-  if (localstack && (await reachable(localstack))) return serverAt(localstack, 'localstack', LOCALSTACK_KEY, async () => {});
-
-  const S3rver = require('s3rver') as S3rverClass;
-  const directory = await mkdtemp(path.join(os.tmpdir(), 's3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
-  const address = await server.run();
-  return serverAt(`http://127.0.0.1:${address.port}`, 's3rver', S3RVER_KEY, async () => {
-    // The SDK keeps sockets alive; without this, close() waits for them to time out.
-    server.httpServer?.closeAllConnections();
-    await server.close();
-    await rm(directory, { recursive: true, force: true });
-  });
-}
-
-function serverAt(endpoint: string, kind: S3Server['kind'], key: string, stop: () => Promise<void>): S3Server {
-  const env = {
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_REGION: REGION,
-    AWS_DEFAULT_REGION: REGION,
-    AWS_ACCESS_KEY_ID: key,
-    AWS_SECRET_ACCESS_KEY: key,
-    AWS_EC2_METADATA_DISABLED: 'true',
-  };
+  const localstack = await useLocalStack();
   const client = new S3Client({
-    endpoint,
-    region: REGION,
+    endpoint: localstack.endpoint,
+    region: LOCALSTACK_REGION,
     forcePathStyle: true,
-    credentials: { accessKeyId: key, secretAccessKey: key },
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
   return {
-    endpoint,
-    kind,
-    env,
+    endpoint: localstack.endpoint,
+    env: localstack.env,
     async createBucket(name) {
+      // us-east-1 answers 200 for a bucket its caller already owns.
       await client.send(new CreateBucketCommand({ Bucket: name }));
+      await emptyBucket(client, name);
     },
     async stop() {
       client.destroy();
-      await stop();
+      await localstack.stop();
     },
   };
 }
 
-async function reachable(endpoint: string): Promise<boolean> {
-  try {
-    await fetch(endpoint, { signal: AbortSignal.timeout(2_000) });
-    return true;
-  } catch {
-    return false;
+async function emptyBucket(client: S3Client, bucket: string): Promise<void> {
+  for (;;) {
+    const listed = await client.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    const objects: ObjectIdentifier[] = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
+    if (objects.length === 0) return;
+    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
   }
 }

@@ -1,6 +1,6 @@
 /**
  * A TCP proxy in front of the test S3 server. Cutting it stops "the server" from the client's point of
- * view, mid-request if wanted, while the real server (s3rver or LocalStack) keeps its objects for checks.
+ * view, mid-request if wanted, while the real server (LocalStack) keeps its objects for checks.
  */
 import net from 'node:net';
 

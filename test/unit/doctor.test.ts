@@ -30,6 +30,8 @@ interface World {
   jobDefinition?: Partial<JobDefinition> | null;
   imageError?: string;
   quotas?: Record<string, number | string>;
+  /** The Spot service-linked role: present (default), missing, or an error name such as AccessDenied. */
+  spotRole?: 'present' | 'missing' | string;
 }
 
 const environment = (arn: string, type: 'SPOT' | 'EC2' | 'FARGATE', extra: Partial<ComputeEnvironmentDetail> = {}): Partial<ComputeEnvironmentDetail> => ({
@@ -45,7 +47,7 @@ function error(name: string, message = name): Error {
   return Object.assign(new Error(message), { name });
 }
 
-/** Batch, ECR and Service Quotas clients answering from `world`, as the SDK's send() would. */
+/** Batch, ECR, Service Quotas and IAM clients answering from `world`, as the SDK's send() would. */
 function clients(world: World, calls: string[] = []) {
   const sender = (answer: (name: string, input: Record<string, unknown>) => unknown): CommandSender => ({
     send: async (command) => {
@@ -89,6 +91,13 @@ function clients(world: World, calls: string[] = []) {
       if (typeof value === 'string') throw error(value, `User is not authorized to perform: servicequotas:GetServiceQuota`);
       return { Quota: { QuotaCode: input.QuotaCode, Value: value } };
     }),
+    iam: sender((name, input) => {
+      assert.equal(name, 'GetRoleCommand');
+      const role = world.spotRole ?? 'present';
+      if (role === 'missing') throw error('NoSuchEntityException', `The role with name ${input.RoleName} cannot be found.`);
+      if (role !== 'present') throw error(role, `User is not authorized to perform: iam:GetRole`);
+      return { Role: { RoleName: input.RoleName, Path: '/aws-service-role/spot.amazonaws.com/' } };
+    }),
   };
 }
 
@@ -127,9 +136,31 @@ describe('mixup doctor checks (mocked Batch, ECR and Service Quotas clients)', (
       'data',
       'quota L-3819A6DF (All G and VT Spot Instance Requests) for SpotGpu-abc',
       'quota L-DB2E81BA (Running On-Demand G and VT instances) for OnDemandGpu-abc',
+      'Spot service-linked role AWSServiceRoleForEC2Spot',
     ]);
     assert.equal(hasBlocker(checks), false);
+    assert.ok(calls.includes('GetRoleCommand {"RoleName":"AWSServiceRoleForEC2Spot"}'), calls.join('\n'));
     assert.ok(calls.some((c) => c.startsWith('DescribeImagesCommand') && c.includes('"imageTag":"0123abcd"') && c.includes(`"registryId":"${ACCOUNT}"`)));
+  });
+
+  test('a missing Spot service-linked role is a blocker whose fix is the one command that creates it', async () => {
+    const checks = await check({ spotRole: 'missing' });
+    const role = find(checks, /^Spot service-linked role AWSServiceRoleForEC2Spot$/);
+    assert.equal(role.status, 'fail');
+    assert.match(role.detail, /^missing: SpotGpu-abc cannot launch Spot instances/);
+    assert.match(role.fix!, /^aws iam create-service-linked-role --aws-service-name spot\.amazonaws\.com {3}\(once per account\)/);
+    assert.equal(hasBlocker(checks), true);
+  });
+
+  test('a Spot role that cannot be read is a warning naming the permission; a queue without EC2 Spot is not asked', async () => {
+    const denied = find(await check({ spotRole: 'AccessDenied' }), /^Spot service-linked role/);
+    assert.equal(denied.status, 'warn');
+    assert.match(denied.fix!, /grant iam:GetRole .*aws iam create-service-linked-role --aws-service-name spot\.amazonaws\.com$/);
+    const calls: string[] = [];
+    const fargate = [environment(SPOT_CE, 'FARGATE'), environment(OD_CE, 'FARGATE')];
+    const checks = await runChecks(createDoctorApi(clients({ environments: fargate }, calls)), { stackName: 'MixupBatch', jobQueueArn: QUEUE, jobDefinitionArn: JOB_DEF, data: null });
+    assert.equal(checks.some((c) => /Spot service-linked role/.test(c.name)), false);
+    assert.equal(calls.some((c) => c.startsWith('GetRoleCommand')), false);
   });
 
   test('a 0 spot G quota is a blocker whose fix is the quota link or -c spot=false', async () => {

@@ -1,15 +1,15 @@
 /**
- * The fused loss head, dropout and Mean gradient against the stock tfjs chains they replace, on wasm and
- * cpu: the same floats bit for bit (forward and gradient), the stock fallbacks where a fused form does not
- * apply, and the kernel calls a train step saves.
+ * The fused loss head, dropout and Mean gradient against the tfjs chains they replace, on wasm and cpu:
+ * the same floats bit for bit (forward and gradient), the fallbacks where a fused form does not apply,
+ * and the kernel calls a train step saves.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { FusedDropout } from '../../job/backend/fused-dropout.js';
-import { categoricalCrossentropy, countCorrect } from '../../job/backend/fused-loss.js';
+import { countCorrect, softmaxCrossentropy } from '../../job/backend/fused-loss.js';
 import { DROPOUT, dropoutMultiplier } from '../../job/backend/kernels/dropout.js';
-import { CORRECT_COUNT, CROSSENTROPY, CROSSENTROPY_GRAD, SOFTMAX_GRAD } from '../../job/backend/kernels/loss-head.js';
+import { CORRECT_COUNT, SOFTMAX_CROSSENTROPY, SOFTMAX_CROSSENTROPY_GRAD } from '../../job/backend/kernels/loss-head.js';
 import { MEAN_GRAD } from '../../job/backend/kernels/mean-grad.js';
 import { initBackend } from '../../job/backend/select.js';
 import { createModel, setDropoutSeed } from '../../job/model.js';
@@ -27,7 +27,7 @@ function assertSameBits(actual: tf.Tensor, expected: tf.Tensor, what: string): v
   assert.deepEqual(bits(actual.dataSync()), bits(expected.dataSync()), `${what}: bits`);
 }
 
-/** Logits of every scale (large ones saturate the softmax into the clip), soft and one-hot labels, and ties. */
+/** Logits of every scale (large ones saturate the softmax), soft and one-hot labels, and ties. */
 function lossCase(trial: number, rows = 64, cols = CLASS_COUNT): { logits: tf.Tensor2D; labels: tf.Tensor2D; dy: tf.Tensor1D } {
   const r = generator(trial + 1);
   const scale = [0.5, 6, 40, 120][trial % 4]!;
@@ -47,36 +47,63 @@ function lossCase(trial: number, rows = 64, cols = CLASS_COUNT): { logits: tf.Te
   };
 }
 
-const stockSoftmaxGrad = (dy: tf.Tensor, y: tf.Tensor): tf.Tensor => {
-  const dyTimesY = tf.mul(dy, y);
-  return tf.sub(dyTimesY, tf.mul(tf.sum(dyTimesY, [-1], true), y));
-};
+/** The loss's chain in tfjs ops, and TensorFlow's gradient of it: what the kernels must reproduce bit for bit. */
+function chainLoss(labels: tf.Tensor, logits: tf.Tensor): tf.Tensor {
+  const shifted = tf.sub(logits, tf.max(logits, 1, true));
+  return tf.sum(tf.mul(labels, tf.sub(tf.log(tf.sum(tf.exp(shifted), 1, true)), shifted)), 1);
+}
+
+function chainGrad(labels: tf.Tensor, logits: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  const exps = tf.exp(tf.sub(logits, tf.max(logits, 1, true)));
+  return tf.mul(tf.reshape(dy, [-1, 1]), tf.sub(tf.div(exps, tf.sum(exps, 1, true)), labels));
+}
+
+/** Σⱼ yⱼ · (log Σₖ exp(lₖ) − lⱼ) in doubles, per row. */
+function lossInDoubles(labels: Float32Array, logits: Float32Array, cols: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < labels.length / cols; i++) {
+    const row = [...logits.subarray(i * cols, (i + 1) * cols)];
+    const max = Math.max(...row);
+    const logSum = max + Math.log(row.reduce((sum, l) => sum + Math.exp(l - max), 0));
+    out.push(row.reduce((sum, l, j) => sum + labels[i * cols + j]! * (logSum - l), 0));
+  }
+  return out;
+}
 
 function checkLossHead(): void {
+  let beyondClip = 0;
   for (let trial = 0; trial < 40; trial++) {
     tf.tidy(() => {
-      const { logits, labels, dy } = lossCase(trial, trial % 2 === 0 ? 64 : 7, trial % 4 === 2 ? 3 : CLASS_COUNT);
+      const cols = trial % 4 === 2 ? 3 : CLASS_COUNT;
+      const { logits, labels, dy } = lossCase(trial, trial % 2 === 0 ? 64 : 7, cols);
       const probs = tf.softmax(logits);
       const what = `trial ${trial}`;
-      assertSameBits(categoricalCrossentropy(labels, probs), tf.metrics.categoricalCrossentropy(labels, probs), `${what} loss`);
-      const weighted = (loss: (p: tf.Tensor) => tf.Tensor) => tf.grad((p: tf.Tensor) => tf.mul(loss(p), dy))(probs);
-      const stockGrad = weighted((p) => tf.metrics.categoricalCrossentropy(labels, p));
-      assertSameBits(weighted((p) => categoricalCrossentropy(labels, p)), stockGrad, `${what} d loss / d probs`);
-      assertSameBits(tf.grad((l: tf.Tensor) => tf.softmax(l))(logits, stockGrad), stockSoftmaxGrad(stockGrad, probs), `${what} softmax grad`);
+      const loss = softmaxCrossentropy(labels, logits);
+      assertSameBits(loss, chainLoss(labels, logits), `${what} loss`);
+      const weighted = tf.grad((l: tf.Tensor) => tf.mul(softmaxCrossentropy(labels, l), dy))(logits);
+      assertSameBits(weighted, chainGrad(labels, logits, dy), `${what} d loss / d logits`);
+      const inDoubles = lossInDoubles(labels.dataSync() as Float32Array, logits.dataSync() as Float32Array, cols);
+      (loss.dataSync() as Float32Array).forEach((value, i) => {
+        assert.ok(Math.abs(value - inDoubles[i]!) <= 1e-5 * Math.max(1, inDoubles[i]!), `${what} row ${i}: ${value} vs ${inDoubles[i]}`);
+        if (value > -Math.log(1e-7)) beyondClip++;
+      });
       const stockCount = tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(labels, 1)), 'float32'));
       assertSameBits(countCorrect(labels, probs), stockCount, `${what} correct count`);
     });
   }
+  // The large logits saturate the softmax: losses beyond −log 1e-7, where clipped probabilities would stop.
+  assert.ok(beyondClip > 100, `${beyondClip} rows beyond the clip`);
 }
 
-/** Rows the clip and ArgMax meet only after divergence, or never in training: NaN, ∞, zeros, unnormalised. */
+/** Rows training meets only after divergence, or never: NaN, ±∞ and huge logits, NaN labels. */
 function checkLossHeadEdges(): void {
   tf.tidy(() => {
-    const probs = tf.tensor2d([NaN, 0.5, 0.5, 0.2, NaN, 0.8, 0, 0, 1, 0.5, 0.5, 0, Infinity, 0, 0, 2, 1e-30, 3], [6, 3]);
-    const labels = tf.tensor2d([1, 0, 0, 0, 1, 0, 0.5, 0.5, 0, 0.5, 0.5, 0, 0, 0, 1, NaN, 0, 1], [6, 3]);
-    assertSameBits(categoricalCrossentropy(labels, probs), tf.metrics.categoricalCrossentropy(labels, probs), 'loss');
-    const grad = (loss: (p: tf.Tensor) => tf.Tensor) => tf.grad(loss)(probs);
-    assertSameBits(grad((p) => categoricalCrossentropy(labels, p)), grad((p) => tf.metrics.categoricalCrossentropy(labels, p)), 'gradient');
+    const logits = tf.tensor2d([NaN, 0.5, 0.5, 0.2, NaN, 0.8, 0, 0, 1e30, -Infinity, 0.5, 0, Infinity, 0, 0, 2, 1e-30, 3, 1e4, -1e4, 0], [7, 3]);
+    const labels = tf.tensor2d([1, 0, 0, 0, 1, 0, 0.5, 0.5, 0, 0.5, 0.5, 0, 0, 0, 1, NaN, 0, 1, 0, 1, 0], [7, 3]);
+    const dy = tf.ones([7]);
+    assertSameBits(softmaxCrossentropy(labels, logits), chainLoss(labels, logits), 'loss');
+    assertSameBits(tf.grad((l: tf.Tensor) => softmaxCrossentropy(labels, l))(logits), chainGrad(labels, logits, dy), 'gradient');
+    const probs = tf.softmax(logits);
     const stockCount = tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(labels, 1)), 'float32'));
     assertSameBits(countCorrect(labels, probs), stockCount, 'correct count');
   });
@@ -149,17 +176,17 @@ for (const backend of ['wasm', 'cpu'] as const) {
   describe(`fused loss, dropout and mean gradient on ${backend}`, () => {
     before(async () => {
       assert.equal((await initBackend(backend)).backend, backend);
-      for (const name of [CROSSENTROPY, CROSSENTROPY_GRAD, SOFTMAX_GRAD, DROPOUT, MEAN_GRAD]) assert.ok(tf.getKernel(name, backend), name);
+      for (const name of [SOFTMAX_CROSSENTROPY, SOFTMAX_CROSSENTROPY_GRAD, DROPOUT, MEAN_GRAD]) assert.ok(tf.getKernel(name, backend), name);
     });
 
-    test('the loss, its gradient, softmax’s gradient and the correct count are the stock chain’s floats', checkLossHead);
-    test('NaN, ∞, zero and unnormalised rows give what the stock chain gives', checkLossHeadEdges);
+    test('the loss from the logits and its gradient are the chain’s floats, the loss unclipped; the correct count is the stock one', checkLossHead);
+    test('NaN, ±∞ and huge logits give what the chain gives', checkLossHeadEdges);
     test('dropout in training is tfjs’ dropout op bit for bit (mask, output, gradient); inference is the identity', checkDropout);
     test('the Mean gradient is tfjs-core’s formula bit for bit, contiguous axes fused and others stock', checkMeanGradient);
 
     test('a train step runs the fused kernels and none of the stock chains they replace', async () => {
       const kernels = await stepKernels();
-      for (const name of [CROSSENTROPY, CROSSENTROPY_GRAD, SOFTMAX_GRAD, DROPOUT, MEAN_GRAD]) assert.ok(kernels.includes(name), `${name} ran`);
+      for (const name of [SOFTMAX_CROSSENTROPY, SOFTMAX_CROSSENTROPY_GRAD, DROPOUT, MEAN_GRAD]) assert.ok(kernels.includes(name), `${name} ran`);
       for (const name of ['ClipByValue', 'ArgMax', 'Floor', 'Select', 'Pack']) assert.ok(!kernels.includes(name), `no ${name}`);
       assert.ok(kernels.length <= 112, `${kernels.length} kernel calls`);
     });
@@ -181,7 +208,7 @@ describe('the dropout mask', () => {
 describe('fused ops on a backend without their kernels (tfjs-node, WebGL)', () => {
   test('a train step falls back to the stock chains, with the same floats and none of the fused kernels', async () => {
     await initBackend('cpu');
-    const names = [CROSSENTROPY, CROSSENTROPY_GRAD, SOFTMAX_GRAD, CORRECT_COUNT, DROPOUT, MEAN_GRAD];
+    const names = [SOFTMAX_CROSSENTROPY, SOFTMAX_CROSSENTROPY_GRAD, CORRECT_COUNT, DROPOUT, MEAN_GRAD];
     const run = () => {
       const model = createModel(4);
       const optimizer = createOptimizer();
@@ -208,7 +235,7 @@ describe('fused ops on a backend without their kernels (tfjs-node, WebGL)', () =
       });
       const ran = new Set(profile.kernels.map((k) => k.name));
       for (const name of names) assert.ok(!ran.has(name), `${name} did not run`);
-      for (const name of ['ClipByValue', 'ArgMax', 'Floor']) assert.ok(ran.has(name), `the stock ${name} ran`);
+      for (const name of ['Max', 'Exp', 'ArgMax', 'Floor']) assert.ok(ran.has(name), `the stock ${name} ran`);
     } finally {
       configs.forEach((config) => tf.registerKernel(config));
     }

@@ -17,7 +17,8 @@ import { runExperiment } from '../../job/commands/run.js';
 import { resolveRunConfig } from '../../job/config.js';
 import { JobError } from '../../job/errors.js';
 import type { Reporter } from '../../job/progress.js';
-import { acquireLease, LEASE_KEY } from '../../job/storage/lease.js';
+import { conditionalObject, honoursConditionalWrites, type ConditionalObject } from '../../job/storage/conditional.js';
+import { acquireLease, allowUnsafeStoreFrom, LEASE_KEY } from '../../job/storage/lease.js';
 import { LocalStorage } from '../../job/storage/local.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';
 
@@ -43,6 +44,39 @@ describe('run lease on a directory', () => {
     assert.equal(await run.exists(LEASE_KEY), false);
     const second = await acquireLease(run, { runId: 'r1', env: {} });
     await second.release();
+  });
+
+  test('a directory honours conditional writes: the probe passes, leaves nothing, and the run needs no opt-in', async () => {
+    const run = new LocalStorage(path.join(dir, 'r-probe'));
+    assert.equal(await honoursConditionalWrites(conditionalObject(run, 'probe.json')), true);
+    const told: string[] = [];
+    const lease = await acquireLease(run, { runId: 'r-probe', env: {}, onUnsafeStore: (line) => told.push(line) });
+    assert.deepEqual(told, []);
+    assert.deepEqual((await run.list()).map((o) => o.key), [LEASE_KEY]);
+    await lease.release();
+  });
+
+  test('the probe tells a store that overwrites on a second create from one that refuses it', async () => {
+    const stored = new Map<string, string>();
+    const ignoring: ConditionalObject = {
+      uri: 'mem://probe',
+      create: async (body) => (stored.set('k', body), 'v'),
+      replace: async (body) => (stored.set('k', body), 'v'),
+      read: async () => (stored.has('k') ? { body: stored.get('k')!, version: 'v' } : null),
+      remove: async () => void stored.delete('k'),
+      store: async () => 'mem',
+    };
+    assert.equal(await honoursConditionalWrites(ignoring), false);
+    assert.equal(stored.size, 0, 'the probe object is removed');
+    const honouring: ConditionalObject = { ...ignoring, create: async (body) => (stored.has('k') ? null : (stored.set('k', body), 'v')) };
+    assert.equal(await honoursConditionalWrites(honouring), true);
+  });
+
+  test('MIXUP_ALLOW_UNSAFE_STORE is 1 or 0 (or unset); anything else is a usage error naming it', () => {
+    assert.equal(allowUnsafeStoreFrom({}), false);
+    assert.equal(allowUnsafeStoreFrom({ MIXUP_ALLOW_UNSAFE_STORE: '0' }), false);
+    assert.equal(allowUnsafeStoreFrom({ MIXUP_ALLOW_UNSAFE_STORE: '1' }), true);
+    assert.throws(() => allowUnsafeStoreFrom({ MIXUP_ALLOW_UNSAFE_STORE: 'true' }), /^UsageError: MIXUP_ALLOW_UNSAFE_STORE='true' must be 1/);
   });
 
   test('a stale lease (holder killed) is taken over, and said so', async () => {

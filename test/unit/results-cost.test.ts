@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import type { QueueName } from '../../job/shared/stack.js';
+import { baselineRunId, gridJobs, gridRunId } from '../../job/shared/grid.js';
+import { PRICE_BASIS, QUEUE_REGISTRY, type QueueName } from '../../job/shared/queues.js';
 import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { dollars, hourlyRange } from '../../scripts/results/cost.js';
 import { formatResults } from '../../scripts/results/format.js';
-import { PRICES } from '../../scripts/results/prices.js';
 import { results, type ResultsDeps } from '../../scripts/results/results.js';
 import { fixtureSweepRecord, memoryOpener, writeFixtureRun } from './sweep-fixtures.js';
 
-/** A Batch sweep of α 0.2 × seeds 1, 2, 3 on `queue`: seeds 1 and 2 complete (407.2 s and 392.8 s, wasm), seed 3 incomplete. */
+/**
+ * A Batch sweep of α 0.2 × seeds 1, 2, 3 on `queue`, recorded before baselines were shared (version 1:
+ * each job trained both arms): seeds 1 and 2 complete (407.2 s and 392.8 s, wasm), seed 3 incomplete.
+ */
 async function batchSweep(queue: QueueName | undefined): Promise<ResultsDeps> {
   const { openStorage } = memoryOpener();
   const sweep = openStorage('s3://results').child('sweeps/c1');
@@ -26,18 +29,38 @@ async function batchSweep(queue: QueueName | undefined): Promise<ResultsDeps> {
 }
 
 describe('results: compute seconds and estimated cost', () => {
-  test('the price table gives a CPU job-hour of 2 vCPU × $0.04048 + 4 GB × $0.004445 on-demand, 70 % less on Spot at best', () => {
+  test('a CPU job-hour is what the job definition reserves for one arm, 1 vCPU × $0.04048 + 2 GB × $0.004445, 70 % less on Spot at best', () => {
     const cpu = hourlyRange('cpu');
-    assert.ok(Math.abs(cpu.high - (2 * 0.04048 + 4 * 0.004445)) < 1e-12, `${cpu.high}`);
+    assert.ok(Math.abs(cpu.high - (1 * 0.04048 + 2 * 0.004445)) < 1e-12, `${cpu.high}`);
     assert.ok(Math.abs(cpu.low - cpu.high * 0.3) < 1e-12, `${cpu.low}`);
+    // A job of both arms reserves twice as much.
+    assert.ok(Math.abs(hourlyRange('cpu', 2).high - (2 * 0.04048 + 4 * 0.004445)) < 1e-12);
     assert.deepEqual(hourlyRange('gpu'), { low: 0.16, high: 1.006 });
-    assert.equal(PRICES.region, 'us-east-1');
-    assert.match(PRICES.fargate.source, /^https:\/\/aws\.amazon\.com\/fargate\/pricing\/$/);
+    assert.equal(PRICE_BASIS.region, 'us-east-1');
+    assert.match(QUEUE_REGISTRY.cpu.price.source, /^https:\/\/aws\.amazon\.com\/fargate\/pricing\/$/);
+  });
+
+  test('a sweep with shared baselines (one arm per job) is priced at the one-arm reservation, 1 vCPU / 2 GB', async () => {
+    const { openStorage } = memoryOpener();
+    const sweep = openStorage('s3://results').child('sweeps/c2');
+    const local = fixtureSweepRecord('c2', [0.2], [1], sweep.child('runs').uri);
+    const runs = gridJobs([0.2], [1]);
+    const batch = { jobName: 'mixup-sweep-c2', jobQueue: 'arn:q', jobDefinition: 'arn:d', arraySize: 2, jobId: null, jobArn: null, queue: 'cpu' };
+    const record = { ...local, version: 2, executor: 'batch', local: null, batch, runs, grid: { ...local.grid, size: runs.length } } as SweepRecord;
+    await sweep.write('sweep.json', JSON.stringify(record), 'application/json');
+    await writeFixtureRun(sweep.child(`runs/${baselineRunId(1)}`), { alpha: 0, seed: 1, baseline: 0.87, wallSeconds: 300, backend: 'wasm' }, baselineRunId(1));
+    await writeFixtureRun(sweep.child(`runs/${gridRunId(0.2, 1)}`), { alpha: 0.2, seed: 1, mixup: 0.86, wallSeconds: 300, backend: 'wasm' });
+    const summary = await results({ sweep: 'c2', results: 's3://results' }, { openStorage, ssm: () => { throw new Error('no SSM'); }, localExists: () => false });
+    const onDemand = 1 * 0.04048 + 2 * 0.004445;
+    assert.equal(summary.compute.seconds, 600);
+    assert.ok(Math.abs(summary.compute.cost!.high - (onDemand * 600) / 3600) < 1e-12, `${summary.compute.cost!.high}`);
+    assert.match(summary.compute.basis!, /^estimate: Fargate 1 vCPU \/ 2 GB, /);
   });
 
   test('per run: queue, backend, job seconds and a cost range; per sweep: the totals, labelled an estimate', async () => {
     const summary = await results({ sweep: 'c1', results: 's3://results' }, await batchSweep('cpu'));
-    const rate = hourlyRange('cpu');
+    // Version 1: each job trained both arms, and reserved for two.
+    const rate = hourlyRange('cpu', 2);
     const cost = (seconds: number) => `${dollars((rate.low * seconds) / 3600)}–${dollars((rate.high * seconds) / 3600)}`;
     const text = formatResults(summary, 'table');
     const lines = text.split('\n');

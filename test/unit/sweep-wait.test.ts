@@ -33,6 +33,7 @@ function world(options: { runnablePolls: number; quota?: number; ceReason?: stri
     describeJobDefinition: async () => ({ jobDefinitionName: 'd', jobDefinitionArn: 'd', revision: 1, type: 'container', containerProperties: { resourceRequirements: [{ type: 'VCPU', value: '4' }] } }),
     imageExists: async () => true,
     quotaValue: async () => options.quota ?? 64,
+    roleExists: async () => true,
   };
   const deps = {
     batch: () => ({

@@ -353,7 +353,7 @@ describe('sweep on this machine', () => {
     let running = 0;
     let peak = 0;
     const rec = recorder({
-      env: { PATH: '/bin', MIXUP_ALPHA: '9', AWS_BATCH_JOB_ID: 'stale', AWS_REGION: 'eu-west-1' },
+      env: { PATH: '/bin', MIXUP_ALPHA: '9', AWS_BATCH_JOB_ID: 'stale', AWS_REGION: 'eu-west-1', MIXUP_ALLOW_UNSAFE_STORE: '1' },
       spawn: (command, args, { env }) => {
         spawned.push({ command, args, env });
         const child = new FakeChild();
@@ -383,6 +383,7 @@ describe('sweep on this machine', () => {
     assert.equal(env.MIXUP_OUT, '/tmp/res/sweeps/loc/runs');
     assert.equal(env.MIXUP_EPOCHS, '1');
     assert.equal(env.MIXUP_ALPHA, undefined, "the user's MIXUP_* variables do not leak into the grid");
+    assert.equal(env.MIXUP_ALLOW_UNSAFE_STORE, '1', 'the opt-in for a store that ignores conditional writes does');
     assert.equal(env.AWS_BATCH_JOB_ID, undefined);
     assert.equal(env.AWS_REGION, 'eu-west-1');
     assert.equal(env.PATH, '/bin');

@@ -6,41 +6,45 @@ import { wasmModuleOf } from './wasm-asm.js';
 /** This project's kernel name: tfjs has no fused optimizer update. */
 export const ADAM_UPDATE = 'MixupAdamUpdate';
 
-/** The kernel's attributes: Adam's hyper-parameters, as the optimizer holds them (doubles). */
+/** The kernel's attributes: Adam's hyper-parameters, as the optimizer holds them (doubles), and the step. */
 export interface AdamAttrs {
   readonly learningRate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
+  /** t: which update this is, 1 for the first (Keras: `iterations + 1`). */
+  readonly step: number;
   /** How many weights the inputs hold: `value0`, `m0`, `v0`, `g0` … up to `count − 1`. */
   readonly count: number;
 }
 
+const f = Math.fround;
+
 /**
- * The float32 scalars tfjs' Adam multiplies and adds: each number it passes to an op becomes a
- * float32 scalar tensor, and `1 − β` is taken in doubles first (0.09999999999999998 for β₁ = 0.9).
+ * The float32 scalars of Keras 3's `Adam.update_step` (keras/src/optimizers/adam.py) for step t:
+ * 1 − β₁ and 1 − β₂ (Python's doubles, 0.09999999999999998 for β₁ = 0.9, then float32 as TensorFlow
+ * converts them), ε, and the step size α = lr · √(1 − β₂ᵗ) / (1 − β₁ᵗ) with βᵗ = pow(float32 β, t), each
+ * operation a float32 one as TensorFlow's kernels compute it.
  */
 export function adamScalars(attrs: Omit<AdamAttrs, 'count'>): Float32Array {
-  return new Float32Array([
-    attrs.beta1,
-    1 - attrs.beta1,
-    attrs.beta2,
-    1 - attrs.beta2,
-    attrs.epsilon,
-    -attrs.learningRate,
-  ]);
+  const beta1Power = f(Math.pow(f(attrs.beta1), attrs.step));
+  const beta2Power = f(Math.pow(f(attrs.beta2), attrs.step));
+  const alpha = f(f(f(attrs.learningRate) * f(Math.sqrt(f(1 - beta2Power)))) / f(1 - beta1Power));
+  return new Float32Array([1 - attrs.beta1, 1 - attrs.beta2, attrs.epsilon, alpha]);
 }
 
 /**
- * One step of tfjs' Adam (tfjs-core 4.22, optimizers/adam_optimizer.js) for every weight in one
- * kernel, instead of fourteen small kernels per weight; on wasm in a SIMD routine, four lanes at a
- * time (wasm-adam.ts). Inputs `value<i>`, `m<i>`, `v<i>`, `g<i>` for each weight and the scalars `accBeta1`, `accBeta2` (β₁ᵗ, β₂ᵗ); outputs, in order, each
- * weight's new value, m and v, then the next β₁ᵗ⁺¹, β₂ᵗ⁺¹. The arithmetic is the stock chain's,
- * op for op, each result rounded to float32 as its kernel's output would be:
- *   m' = m·β₁ + g·(1−β₁)            v' = v·β₂ + (g·g)·(1−β₂)
- *   value' = ((m'/(1−β₁ᵗ)) / (√(v'/(1−β₂ᵗ)) + ε))·(−lr) + value
- * Every step is an IEEE float32 operation (correctly rounded), so the result is bit-identical to
- * the stock chain on the backends whose kernels are too (wasm, cpu); the unit tests check that.
+ * One step of Keras 3's Adam for every weight in one kernel call (on wasm in a SIMD routine, four
+ * lanes at a time: wasm-adam.ts). Inputs `value<i>`, `m<i>`, `v<i>`, `g<i>` for each weight and the
+ * scalars `accBeta1`, `accBeta2` (β₁ᵗ⁻¹, β₂ᵗ⁻¹ as running products, kept for the checkpoint's sake);
+ * outputs, in order, each weight's new value, m and v, then the next products. The arithmetic is
+ * Keras's, op for op, each result rounded to float32 as TensorFlow's kernel's output would be:
+ *   m' = m + (g − m)·(1−β₁)          v' = v + (g·g − v)·(1−β₂)
+ *   value' = value − (m'·α) / (√v' + ε)
+ * Keras's ε is the paper's "ε hat": it is added to √v, not to the bias-corrected √v̂ as in the
+ * paper's Algorithm 1 and tfjs' Adam, so early steps, where √(1 − β₂ᵗ) is small, differ between the
+ * two. Every step is an IEEE float32 operation (correctly rounded), so wasm's SIMD lanes and this
+ * loop give the same floats as `kerasAdamUpdate` (fused-adam.ts) on the wasm and cpu backends.
  */
 export function adamKernel(backendName: KernelBackendName): tf.KernelFunc {
   return (args) => {
@@ -58,8 +62,7 @@ export function adamKernel(backendName: KernelBackendName): tf.KernelFunc {
     return t.outputs(shapes, (outs) => {
       const acc1 = t.float32(inputs['accBeta1']!)[0]!;
       const acc2 = t.float32(inputs['accBeta2']!)[0]!;
-      // The stock optimizer's sub(1, accBeta): float32 scalars, a float32 result.
-      const scalars = [...adamScalars(attrs), Math.fround(1 - acc1), Math.fround(1 - acc2)];
+      const scalars = [...adamScalars(attrs)];
       const scalarBits = [...new Uint32Array(Float32Array.from(scalars).buffer)];
       for (let i = 0; i < count; i++) {
         const tensors = {
@@ -78,8 +81,9 @@ export function adamKernel(backendName: KernelBackendName): tf.KernelFunc {
         }
         adamLoop(tensors, scalars, vectorised);
       }
-      outs[3 * count]![0] = acc1 * scalars[0]!;
-      outs[3 * count + 1]![0] = acc2 * scalars[2]!;
+      // tfjs' running products, as its own Adam keeps them (float32 products).
+      outs[3 * count]![0] = acc1 * f(attrs.beta1);
+      outs[3 * count + 1]![0] = acc2 * f(attrs.beta2);
     });
   };
 }
@@ -96,25 +100,19 @@ export interface AdamArrays {
 
 /**
  * The update from element `from` on, in JavaScript (wasm's SIMD routine does the groups of four
- * before it): Math.fround after each operation gives the
- * float32 result (a double holds every float32 sum, product, quotient and root exactly enough
- * for one rounding to float32 to be the correctly rounded one).
+ * before it): Math.fround after each operation gives the float32 result (a double holds every
+ * float32 sum, product, quotient and root exactly enough for one rounding to float32 to be the
+ * correctly rounded one).
  */
 function adamLoop(a: AdamArrays, scalars: readonly number[], from: number): void {
-  const [b1, omb1, b2, omb2, eps, negLr, oneMinusAcc1, oneMinusAcc2] = scalars as [
-    number, number, number, number, number, number, number, number,
-  ];
+  const [omb1, omb2, eps, alpha] = scalars as [number, number, number, number];
   const { value, m, v, g, outValue, outM, outV } = a;
-  const f = Math.fround;
   for (let j = from; j < value.length; j++) {
     const gj = g[j]!;
-    const newM = f(f(m[j]! * b1) + f(gj * omb1));
-    const newV = f(f(v[j]! * b2) + f(f(gj * gj) * omb2));
-    const mHat = f(newM / oneMinusAcc1);
-    const vHat = f(newV / oneMinusAcc2);
-    const step = f(mHat / f(f(Math.sqrt(vHat)) + eps));
+    const newM = f(m[j]! + f(f(gj - m[j]!) * omb1));
+    const newV = f(v[j]! + f(f(f(gj * gj) - v[j]!) * omb2));
     outM[j] = newM;
     outV[j] = newV;
-    outValue[j] = f(step * negLr) + value[j]!;
+    outValue[j] = value[j]! - f(f(newM * alpha) / f(f(Math.sqrt(newV)) + eps));
   }
 }

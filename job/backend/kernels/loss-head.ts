@@ -2,27 +2,26 @@ import type * as tf from '@tensorflow/tfjs';
 import { TensorAccess, type KernelBackendName } from './tensor-access.js';
 
 /** This project's kernel names: tfjs runs each of these as a chain of small kernels. */
-export const CROSSENTROPY = 'MixupCategoricalCrossentropy';
-export const CROSSENTROPY_GRAD = 'MixupCategoricalCrossentropyGrad';
-export const SOFTMAX_GRAD = 'MixupSoftmaxGrad';
+export const SOFTMAX_CROSSENTROPY = 'MixupSoftmaxCrossentropy';
+export const SOFTMAX_CROSSENTROPY_GRAD = 'MixupSoftmaxCrossentropyGrad';
 export const CORRECT_COUNT = 'MixupCorrectCount';
-
-/**
- * tfjs-layers' clip of the normalised probabilities: its epsilon() is the backend's, 1e-7 on float32
- * backends, and the bounds reach the kernels as float32 (wasm's cwrap, the gradient's scalar tensors).
- */
-const CLIP_MIN = Math.fround(1e-7);
-const CLIP_MAX = Math.fround(1 - 1e-7);
 
 /*
  * Why these kernels: the loss, its gradient and the accuracy count were ~40 kernel calls per train
  * step on [64, 10] tensors, where tfjs' per-call bookkeeping, not arithmetic, was the cost.
- * Each kernel here is the stock chain op for op (tfjs-layers 4.22 losses.categoricalCrossentropy,
- * tfjs-core 4.22's gradients of Sum, RealDiv, ClipByValue, Log, Multiply, Neg and Softmax). The
- * element-wise steps are IEEE float32 operations written with Math.fround (a double holds every
- * float32 sum, product and quotient exactly enough for one rounding to be the correctly rounded
- * one); the reductions and the logarithm call the backend's own kernels, whose order of additions
- * and libm are theirs. So the floats are the stock chain's bit for bit (test/unit/loss-head.test.ts).
+ *
+ * The loss is what Keras computes for the example (keras/src/backend/tensorflow/nn.py: its
+ * categorical_crossentropy finds the logits behind a softmax output and calls TensorFlow's
+ * softmax_cross_entropy_with_logits, whose kernel is xent_op.h): per row, with m = max(logits),
+ *   loss = Σⱼ yⱼ · (log Σₖ exp(logitsₖ − m) − (logitsⱼ − m)),
+ *   d loss / d logits = dy · (exp(logits − m) / Σₖ exp(logitsₖ − m) − y).
+ * No probability is clipped: a confidently wrong row has a large loss and a full gradient, where
+ * cross-entropy of clipped probabilities (tfjs-layers, and Keras on a bare probability tensor) caps
+ * the loss at −log 1e-7 and gives that row no gradient at all.
+ * The element-wise steps are IEEE float32 operations written with Math.fround; the row maximum, the
+ * exponentials, the row sums and the logarithm call the backend's own kernels, so the floats are those
+ * of the same chain in tfjs ops (`softmaxCrossentropy`'s fallback in fused-loss.ts), bit for bit
+ * (test/unit/fused-ops.test.ts).
  */
 
 const f = Math.fround;
@@ -32,118 +31,56 @@ function rowsOf(info: tf.TensorInfo): [number, number] {
   return [info.shape[0]!, info.shape[1]!];
 }
 
-/** Σ over the last axis by the backend's own Sum: tfjs' `sum(x, -1, keepDims)` in the stock chain. */
-function rowSums(t: TensorAccess, x: tf.TensorInfo, keepDims: boolean): tf.TensorInfo {
-  return t.run('Sum', { x }, { axis: 1, keepDims });
+/** logits − max per row, exp of that, and its row sums, by the backend's Max, Exp and Sum. Caller disposes. */
+function softmaxParts(t: TensorAccess, logits: tf.TensorInfo): { shifted: tf.TensorInfo; exps: tf.TensorInfo; sums: tf.TensorInfo } {
+  const [rows, cols] = rowsOf(logits);
+  const max = t.run('Max', { x: logits }, { reductionIndices: [1], keepDims: false });
+  const shifted = t.output([rows, cols], (out) => {
+    const l = t.float32(logits);
+    const m = t.float32(max);
+    for (let i = 0, k = 0; i < rows; i++) for (let j = 0; j < cols; j++, k++) out[k] = f(l[k]! - m[i]!);
+  });
+  t.dispose(max);
+  const exps = t.run('Exp', { x: shifted }, {});
+  const sums = t.run('Sum', { x: exps }, { axis: [1], keepDims: false });
+  return { shifted, exps, sums };
 }
 
-/**
- * probs / Σ probs, clipped to [ε, 1 − ε]: tfjs-layers' normalisation of a softmax output. The stock
- * clips differ only at NaN: wasm's (XNNPACK's clamp) gives ε, cpu's keeps NaN.
- */
-function normalise(p: number, sum: number, nanClip: number): number {
-  const norm = f(p / sum);
-  if (Number.isNaN(norm)) return nanClip;
-  return norm < CLIP_MIN ? CLIP_MIN : norm > CLIP_MAX ? CLIP_MAX : norm;
-}
-
-/**
- * Per-sample categorical cross-entropy of (labels, probs): −Σⱼ labelsⱼ · log(clip(probsⱼ / Σ probs)).
- * Output [batch].
- */
-export function crossentropyKernel(backendName: KernelBackendName): tf.KernelFunc {
+/** Per-sample categorical cross-entropy from the logits (labels may be soft). Output [batch]. */
+export function softmaxCrossentropyKernel(backendName: KernelBackendName): tf.KernelFunc {
   return (args) => {
-    const { labels, probs } = args.inputs as { labels: tf.TensorInfo; probs: tf.TensorInfo };
+    const { labels, logits } = args.inputs as { labels: tf.TensorInfo; logits: tf.TensorInfo };
     const t = new TensorAccess(backendName, args.backend);
-    const [rows, cols] = rowsOf(probs);
-    const sums = rowSums(t, probs, true);
-    const nanClip = backendName === 'wasm' ? CLIP_MIN : NaN;
-    const clipped = t.output([rows, cols], (out) => {
-      const p = t.float32(probs);
-      const s = t.float32(sums);
-      for (let i = 0, k = 0; i < rows; i++) for (let j = 0; j < cols; j++, k++) out[k] = normalise(p[k]!, s[i]!, nanClip);
-    });
-    const logs = t.run('Log', { x: clipped }, {});
+    const [rows, cols] = rowsOf(logits);
+    const { shifted, exps, sums } = softmaxParts(t, logits);
+    const logSums = t.run('Log', { x: sums }, {});
     const products = t.output([rows, cols], (out) => {
       const y = t.float32(labels);
-      const lg = t.float32(logs);
-      for (let k = 0; k < out.length; k++) out[k] = f(y[k]! * lg[k]!);
+      const sh = t.float32(shifted);
+      const ls = t.float32(logSums);
+      for (let i = 0, k = 0; i < rows; i++) for (let j = 0; j < cols; j++, k++) out[k] = f(y[k]! * f(ls[i]! - sh[k]!));
     });
-    const loss = rowSums(t, products, false);
-    // A fresh output of this kernel, so negating it in place touches nothing else.
-    const values = t.float32(loss);
-    for (let i = 0; i < values.length; i++) values[i] = -values[i]!;
-    for (const info of [sums, clipped, logs, products]) t.dispose(info);
+    const loss = t.run('Sum', { x: products }, { axis: [1], keepDims: false });
+    for (const info of [shifted, exps, sums, logSums, products]) t.dispose(info);
     return loss;
   };
 }
 
-/**
- * d loss / d probs for upstream `dy` [batch]: the stock chain's gradient, which reaches probs twice,
- * through the division (a) and through the row sum it divides by (b), added at the end as tfjs'
- * tape adds them.
- */
-export function crossentropyGradKernel(backendName: KernelBackendName): tf.KernelFunc {
+/** d loss / d logits for upstream `dy` [batch]: dy · (softmax − labels), TensorFlow's gradient. */
+export function softmaxCrossentropyGradKernel(backendName: KernelBackendName): tf.KernelFunc {
   return (args) => {
-    const { dy, labels, probs } = args.inputs as { dy: tf.TensorInfo; labels: tf.TensorInfo; probs: tf.TensorInfo };
+    const { dy, labels, logits } = args.inputs as { dy: tf.TensorInfo; labels: tf.TensorInfo; logits: tf.TensorInfo };
     const t = new TensorAccess(backendName, args.backend);
-    const [rows, cols] = rowsOf(probs);
-    const sums = rowSums(t, probs, true);
-    // Both the gradient at the normalised probabilities (for a) and its product with probs (for b).
-    const [gNorm, gTimesP] = t.outputs([[rows, cols], [rows, cols]], ([gn, gp]) => {
-      const p = t.float32(probs);
+    const [rows, cols] = rowsOf(logits);
+    const { shifted, exps, sums } = softmaxParts(t, logits);
+    const out = t.output([rows, cols], (dx) => {
+      const e = t.float32(exps);
       const s = t.float32(sums);
       const y = t.float32(labels);
       const g = t.float32(dy);
-      for (let i = 0, k = 0; i < rows; i++) {
-        const gRow = -g[i]!; // Neg's gradient; Sum's broadcast multiplies by 1, exactly
-        for (let j = 0; j < cols; j++, k++) {
-          const norm = f(p[k]! / s[i]!);
-          const inside = norm >= CLIP_MIN && norm <= CLIP_MAX;
-          const clipped = inside ? norm : norm < CLIP_MIN ? CLIP_MIN : CLIP_MAX;
-          // Multiply's gradient (dy · labels), then Log's (÷ x), then ClipByValue's (0 outside).
-          const value = inside ? f(f(gRow * y[k]!) / clipped) : 0;
-          gn![k] = value;
-          gp![k] = f(value * p[k]!);
-        }
-      }
+      for (let i = 0, k = 0; i < rows; i++) for (let j = 0; j < cols; j++, k++) dx[k] = f(g[i]! * f(f(e[k]! / s[i]!) - y[k]!));
     });
-    const bSums = t.run('Sum', { x: gTimesP }, { axis: [1], keepDims: false });
-    const out = t.output([rows, cols], (dx) => {
-      const s = t.float32(sums);
-      const gn = t.float32(gNorm);
-      const bs = t.float32(bSums);
-      for (let i = 0, k = 0; i < rows; i++) {
-        const si = s[i]!;
-        const dB = -f(bs[i]! / f(si * si)); // RealDiv's gradient for b: −Σ(dy · a) / b²
-        for (let j = 0; j < cols; j++, k++) dx[k] = f(f(gn[k]! / si) + dB);
-      }
-    });
-    for (const info of [sums, gNorm, gTimesP, bSums]) t.dispose(info);
-    return out;
-  };
-}
-
-/** Softmax's gradient: dy·y − (Σ dy·y)·y, as tfjs-core's, with the row sum by the backend's Sum. */
-export function softmaxGradKernel(backendName: KernelBackendName): tf.KernelFunc {
-  return (args) => {
-    const { dy, y } = args.inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
-    const t = new TensorAccess(backendName, args.backend);
-    const [rows, cols] = rowsOf(y);
-    const dyTimesY = t.output([rows, cols], (out) => {
-      const g = t.float32(dy);
-      const p = t.float32(y);
-      for (let k = 0; k < out.length; k++) out[k] = f(g[k]! * p[k]!);
-    });
-    const sums = t.run('Sum', { x: dyTimesY }, { axis: [-1], keepDims: true });
-    const out = t.output([rows, cols], (dx) => {
-      const gy = t.float32(dyTimesY);
-      const p = t.float32(y);
-      const s = t.float32(sums);
-      for (let i = 0, k = 0; i < rows; i++) for (let j = 0; j < cols; j++, k++) dx[k] = f(gy[k]! - f(s[i]! * p[k]!));
-    });
-    t.dispose(dyTimesY);
-    t.dispose(sums);
+    for (const info of [shifted, exps, sums]) t.dispose(info);
     return out;
   };
 }
