@@ -1,6 +1,6 @@
 /**
  * The three sides of bench:experiment, each run as fresh processes with the same epochs, seed and
- * data: ours (`mixup run`, both arms), the PyTorch reference (reference/pytorch/mixup_torch.py
+ * data: ours (`mixup run`, both arms, on a given backend), the PyTorch reference (reference/pytorch/mixup_torch.py
  * `train`, baseline then mixup, a process each) and the Keras example (reference/keras/mixup_keras.py
  * `--arms both`, one process, in the virtualenv reference/keras/setup.sh makes). Each result has the
  * wall seconds around the processes, their CPU seconds (user + system, children included) and the
@@ -21,7 +21,6 @@ export interface SideOptions {
   readonly epochs: number;
   readonly seed: number;
   readonly data: string;
-  readonly backend: string;
 }
 
 export interface SideRun {
@@ -78,15 +77,16 @@ function timed(command: string, args: string[]): Promise<Timed> {
   });
 }
 
-export function oursSide(): Side {
+/** `mixup run` on `backend` (auto, wasm, tensorflow or cpu), as the side called `name`. */
+export function oursSide(name: string, backend: string): Side {
   return {
-    name: 'ours',
+    name,
     run: async (options, round) => {
       const out = await mkdtemp(join(os.tmpdir(), 'mixup-bench-'));
       try {
         const runId = `bench-${round}`;
         const result = await timed(process.execPath, [
-          CLI, 'run', '--epochs', String(options.epochs), '--seed', String(options.seed), '--data', options.data, '--out', out, '--run-id', runId, '--backend', options.backend,
+          CLI, 'run', '--epochs', String(options.epochs), '--seed', String(options.seed), '--data', options.data, '--out', out, '--run-id', runId, '--backend', backend,
         ]);
         const metrics = JSON.parse(await readFile(join(out, runId, 'metrics.json'), 'utf8')) as {
           backend: string;

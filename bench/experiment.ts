@@ -1,15 +1,17 @@
 /**
- * The goal's benchmark: `npm run bench:experiment [-- --epochs 2 --rounds 1 --seed 42 --data DIR]`.
- * Runs the whole experiment (both arms, N epochs, real Fashion-MNIST, default settings) three ways,
- * each in fresh processes with the same epochs, seed and data (bench/experiment-sides.ts): ours
- * (`mixup run`), the PyTorch reference (where /usr/bin/python3 has torch) and the Keras example
- * (where reference/keras/setup.sh has made .venv-keras). A side that cannot run here is skipped
- * with one line on stderr. The order of the sides rotates from round to round, so that drift in the
- * machine's load hits each alike. Prints one JSON object: each side's wall and CPU seconds per
+ * The goal's benchmark: `npm run bench:experiment [-- --epochs 2 --rounds 1 --seed 42 --data DIR
+ * --backend auto|wasm|tensorflow|cpu[,…]]`. Runs the whole experiment (both arms, N epochs, real
+ * Fashion-MNIST, default settings) in fresh processes with the same epochs, seed and data
+ * (bench/experiment-sides.ts): ours (`mixup run`, once per listed backend; `tensorflow` needs
+ * `npm run build:tensorflow` first), the PyTorch reference (where /usr/bin/python3 has torch) and the
+ * Keras example (where reference/keras/setup.sh has made .venv-keras). A peer that cannot run here is
+ * skipped with one line on stderr. The order of the sides rotates from round to round, so that drift
+ * in the machine's load hits each alike. Prints one JSON object: each side's wall and CPU seconds per
  * round (CPU: user + system of the processes, which a shared machine disturbs less than wall time),
  * medians and test accuracies; `ratio` = the faster peer's median wall / ours (≥ 1 means ours is
- * faster), per round too; images/s per core and the share of the machine's peak FLOP/s
- * (bench/throughput.ts says how both are counted).
+ * faster), per round too (bench/experiment-ratios.ts), for the first backend and, under `backends`, for
+ * each; images/s per core and the share of the machine's peak FLOP/s (bench/throughput.ts says how
+ * both are counted).
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -17,6 +19,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../job/backend/select.js';
 import { UsageError } from '../job/errors.js';
+import { BACKENDS } from '../job/shared/metrics.js';
+import { ratiosAgainstPeers } from './experiment-ratios.js';
 import { kerasSide, oursSide, ROOT, torchSide, type Side, type SideRun } from './experiment-sides.js';
 import { machinePeak, trainingFlopsPerImage } from './throughput.js';
 import { median } from './timing.js';
@@ -32,7 +36,8 @@ interface Options {
   readonly rounds: number;
   readonly seed: number;
   readonly data: string;
-  readonly backend: string;
+  /** `mixup run --backend` values, each a side of its own; the first is `ours` in the report. */
+  readonly backends: readonly string[];
   readonly reference: string;
   readonly kerasPython: string;
   readonly kerasReference: string;
@@ -56,6 +61,13 @@ function parseOptions(argv: string[]): Options {
       'fma-units': { type: 'string', default: '2' },
     },
   });
+  const backends = values.backend.split(',').map((b) => b.trim());
+  for (const backend of backends) {
+    if (!(BACKENDS as readonly string[]).includes(backend)) {
+      throw new UsageError(`--backend ${values.backend}: '${backend}' is not one of ${BACKENDS.join(', ')}`);
+    }
+  }
+  if (new Set(backends).size !== backends.length) throw new UsageError(`--backend ${values.backend}: a backend is listed twice`);
   const ghz = values.ghz === undefined ? undefined : Number(values.ghz);
   if (ghz !== undefined && !(ghz > 0)) throw new UsageError(`--ghz must be a positive number, got '${values.ghz}'`);
   return {
@@ -63,7 +75,7 @@ function parseOptions(argv: string[]): Options {
     rounds: positiveInt('rounds', values.rounds),
     seed: positiveInt('seed', values.seed, 0),
     data: values.data,
-    backend: values.backend,
+    backends,
     reference: values.reference,
     kerasPython: values['keras-python'],
     kerasReference: values['keras-reference'],
@@ -107,11 +119,16 @@ function summary(runs: SideRun[], epochs: number, flopsPerImage: number, peak: R
   };
 }
 
+/** The side of ours for each backend: `ours` for the first (the report's headline), `ours:<backend>` for the rest. */
+const oursName = (backends: readonly string[], backend: string) => (backend === backends[0] ? 'ours' : `ours:${backend}`);
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (!existsSync(options.data)) throw new UsageError(`--data ${options.data}: no such directory (apt-get install dataset-fashion-mnist)`);
   await initBackend('wasm'); // for the model's shapes (FLOPs per image), quietly
-  const sides: Side[] = [oursSide(), await torchSide('/usr/bin/python3', options.reference), kerasSide(options.kerasPython, options.kerasReference)];
+  const ourSides = options.backends.map((backend) => oursSide(oursName(options.backends, backend), backend));
+  const peerSides = [await torchSide('/usr/bin/python3', options.reference), kerasSide(options.kerasPython, options.kerasReference)];
+  const sides: Side[] = [...ourSides, ...peerSides];
   for (const side of sides) if ('unavailable' in side) process.stderr.write(`bench:experiment: ${side.name} skipped: ${side.unavailable}\n`);
   const running = sides.filter((side): side is Extract<Side, { run: unknown }> => 'run' in side);
   const results = new Map<string, SideRun[]>(running.map((side) => [side.name, []]));
@@ -125,28 +142,31 @@ async function main(): Promise<void> {
   }
   const flops = trainingFlopsPerImage();
   const peak = machinePeak({ ghz: options.ghz, fmaUnits: options.fmaUnits });
-  const ours = results.get('ours')!;
-  const peers = [...results.entries()].filter(([name]) => name !== 'ours');
-  const medianWall = (runs: SideRun[]) => median(runs.map((run) => run.wallSeconds));
-  const fasterPeer = peers.length === 0 ? null : peers.reduce((best, peer) => (medianWall(peer[1]) < medianWall(best[1]) ? peer : best));
+  const peers = peerSides.map((side) => [side.name, results.get(side.name) ?? []] as const);
+  const ourReport = (backend: string) => {
+    const runs = results.get(oursName(options.backends, backend))!;
+    return { backend: runs.at(-1)?.backend ?? '', ...summary(runs, options.epochs, flops.training, peak), ...ratiosAgainstPeers(runs, peers) };
+  };
+  const { backend, fasterPeer, ratio, roundRatios, cpuRatio, ...ours } = ourReport(options.backends[0]!);
   const report = {
     epochs: options.epochs,
     seed: options.seed,
     rounds: options.rounds,
     data: options.data,
-    ours: { command: 'mixup run', backend: ours.at(-1)?.backend ?? '', ...summary(ours, options.epochs, flops.training, peak) },
+    ours: { command: 'mixup run', backend, ...ours },
     ...Object.fromEntries(
-      sides.filter((side) => side.name !== 'ours').map((side) => [
+      peerSides.map((side) => [
         side.name,
         'unavailable' in side ? { available: false, reason: side.unavailable } : { available: true, ...summary(results.get(side.name)!, options.epochs, flops.training, peak) },
       ]),
     ),
-    /** The faster peer's median wall / ours; ≥ 1 means ours is faster. */
-    fasterPeer: fasterPeer?.[0] ?? null,
-    ratio: fasterPeer === null ? null : round3(medianWall(fasterPeer[1]) / medianWall(ours)),
-    /** Per round: the faster of the peers in that round / ours. */
-    roundRatios: peers.length === 0 ? [] : ours.map((run, i) => round3(Math.min(...peers.map(([, runs]) => runs[i]!.wallSeconds)) / run.wallSeconds)),
-    cpuRatio: fasterPeer === null ? null : round3(median(fasterPeer[1].map((run) => run.cpuSeconds)) / median(ours.map((run) => run.cpuSeconds))),
+    // The first --backend's comparison (bench/experiment-ratios.ts): ≥ 1 means ours is faster.
+    fasterPeer,
+    ratio,
+    roundRatios,
+    cpuRatio,
+    // Every --backend, by the name asked for, each with its own comparison.
+    backends: Object.fromEntries(options.backends.map((b) => [b, ourReport(b)])),
     flopsPerTrainingImage: flops.training,
     peak,
     cpus: os.cpus().length,

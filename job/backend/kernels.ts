@@ -48,6 +48,11 @@ const WASM_KERNELS: typeof CUSTOM_KERNELS = {
   [tf.MaxPool]: (_backend, stock) => maxPoolKernel(stock),
 };
 
+/** The kernel names this project registers for `backend` (what must never appear on `tensorflow`). */
+export function customKernelNames(backend: KernelBackendName): string[] {
+  return Object.keys({ ...CUSTOM_KERNELS, ...(backend === 'wasm' ? WASM_KERNELS : {}) });
+}
+
 const registered = new Map<string, tf.KernelFunc>();
 const stock = new Map<string, tf.KernelFunc>();
 

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { childrenCpuSeconds, kerasSide, torchSide, type SideOptions } from '../../bench/experiment-sides.js';
+import { ratiosAgainstPeers } from '../../bench/experiment-ratios.js';
 import { trainingFlopsPerImage } from '../../bench/throughput.js';
 
 /**
@@ -11,7 +12,7 @@ import { trainingFlopsPerImage } from '../../bench/throughput.js';
  * skipped with its reason where it cannot run, and read from the reference's own output format where
  * it can.
  */
-const OPTIONS: SideOptions = { epochs: 2, seed: 42, data: '/nowhere', backend: 'auto' };
+const OPTIONS: SideOptions = { epochs: 2, seed: 42, data: '/nowhere' };
 
 describe('bench:experiment sides', () => {
   let dir: string;
@@ -65,6 +66,17 @@ echo '{"arms":{"mixup":{"test":{"accuracy":0.79}},"baseline":{"test":{"accuracy"
     const side = await torchSide(python, reference);
     assert.ok('run' in side);
     assert.deepEqual((await side.run(OPTIONS, 0)).testAccuracy, { baseline: 0.81, mixup: 0.78 });
+  });
+
+  test('the ratio is against the peer with the lower median wall time; per round, against the faster peer of that round', () => {
+    const run = (wallSeconds: number, cpuSeconds = wallSeconds) => ({ wallSeconds, cpuSeconds });
+    const ours = [run(10, 15), run(20, 30), run(12, 18)];
+    // torch: median 30; keras: median 24, though torch is the faster in round 2.
+    const peers = [['torch', [run(30, 60), run(25, 50), run(40, 80)]], ['keras', [run(24, 20), run(35, 30), run(18, 16)]]] as const;
+    assert.deepEqual(ratiosAgainstPeers(ours, peers), { fasterPeer: 'keras', ratio: 2, roundRatios: [2.4, 1.25, 1.5], cpuRatio: 1.111 });
+    // A peer that did not run takes no part; none at all gives no ratio.
+    assert.equal(ratiosAgainstPeers(ours, [['torch', []], ['keras', peers[1][1]]]).fasterPeer, 'keras');
+    assert.deepEqual(ratiosAgainstPeers(ours, [['torch', []]]), { fasterPeer: null, ratio: null, roundRatios: [], cpuRatio: null });
   });
 
   test("bash's times: the children's user and system seconds", () => {
