@@ -1,7 +1,7 @@
 /** The local executor: every grid point as a `mixup run` child process on this machine. */
 import { GRID_ENV } from '../../job/shared/grid.js';
 import type { SweepRecord, SweepRun } from '../../job/shared/sweep-record.js';
-import { ALLOW_UNSAFE_STORE_ENV } from '../../job/storage/lease.js';
+import { ALLOW_UNSAFE_STORE_ENV } from '../../job/shared/unsafe-store.js';
 import type { ChildLike, SweepDeps } from './deps.js';
 import type { SweepOutcome } from './record.js';
 import { formatCounts } from './wait.js';

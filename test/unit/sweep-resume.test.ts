@@ -19,6 +19,7 @@ class Child extends EventEmitter implements ChildLike {
   readonly stdout = new PassThrough();
   readonly stderr = new PassThrough();
   readonly signals: NodeJS.Signals[] = [];
+  env: NodeJS.ProcessEnv = {};
   constructor(readonly index: string) {
     super();
   }
@@ -47,6 +48,7 @@ function harness() {
     now: () => new Date('2026-03-04T05:06:07Z'),
     spawn: (_command, _args, { env }) => {
       const child = new Child(env.AWS_BATCH_JOB_ARRAY_INDEX!);
+      child.env = env;
       children.push(child);
       return child;
     },
@@ -85,7 +87,7 @@ describe('a local sweep and SIGTERM', () => {
     assert.equal(h.children.length, 2, 'the third run never started');
     assert.deepEqual(h.children.map((c) => c.signals), [['SIGTERM'], ['SIGTERM']]);
     assert.equal(result.stoppedBy, 'SIGTERM');
-    assert.deepEqual(result.interrupted, ['baseline_seed-1', 'alpha-0.2_seed-1']);
+    assert.deepEqual(result.interrupted, ['baseline_seed-1', 'mixup_alpha-0.2_seed-1']);
     assert.deepEqual(result.failed, []);
     assert.deepEqual(result.final, { INTERRUPTED: 2, PENDING: 1 });
     assert.ok(h.logs.some((l) => /SIGTERM: asking 2 running runs to checkpoint and stop; 1 not started/.test(l)), h.logs.join('\n'));
@@ -113,7 +115,7 @@ describe('a local sweep and SIGTERM', () => {
     h.signal('SIGTERM');
     const result = await outcome;
     assert.deepEqual(result.interrupted, ['baseline_seed-1']);
-    assert.deepEqual(result.failed, ['alpha-0.2_seed-1']);
+    assert.deepEqual(result.failed, ['mixup_alpha-0.2_seed-1']);
   });
 });
 
@@ -123,7 +125,7 @@ describe('running a sweep id again', () => {
     const outcome = sweep(OPTIONS, h.deps);
     await h.started(2);
     // The first run had finished before the signal: its manifest makes it complete.
-    await writeFixtureRun(h.deps.openStorage('mem://r').child('sweeps/stop-me/runs/baseline_seed-1'), { alpha: 0, seed: 1, baseline: 0.8 }, 'baseline_seed-1');
+    await writeFixtureRun((await h.deps.openStorage('mem://r')).child('sweeps/stop-me/runs/baseline_seed-1'), { alpha: 0, seed: 1, baseline: 0.8 }, 'baseline_seed-1');
     h.signal('SIGTERM');
     await outcome;
     return h;
@@ -144,6 +146,29 @@ describe('running a sweep id again', () => {
     assert.equal(result.stoppedBy, undefined);
     assert.equal(second.objects.get(SWEEP_JSON)!.toString(), recorded, 'sweep.json is left as it was');
     assert.ok(second.logs.some((l) => /sweep stop-me exists with this plan: continuing it \(1 of 3 runs complete; the others start again, resuming from their checkpoints\)/.test(l)));
+  });
+
+  test('a sweep recorded before methods (version 2) continues as it was planned: its run ids, no methods variable', async () => {
+    const first = await stoppedSweep();
+    const v3 = JSON.parse(first.objects.get(SWEEP_JSON)!.toString());
+    const legacyId = (id: string) => id.replace(/^mixup_/, '');
+    const v2 = {
+      ...v3,
+      version: 2,
+      grid: { ...v3.grid, methods: undefined },
+      runs: v3.runs.map(({ method: _method, ...run }: { method: string; runId: string }) => ({ ...run, runId: legacyId(run.runId) })),
+      environment: Object.fromEntries(Object.entries(v3.environment as Record<string, string>).filter(([name]) => name !== 'MIXUP_GRID_METHODS')),
+    };
+    const second = harness();
+    for (const [key, value] of first.objects) second.objects.set(key, value);
+    second.objects.set(SWEEP_JSON, Buffer.from(JSON.stringify(v2)));
+    const outcome = sweep(OPTIONS, second.deps);
+    await second.started(2);
+    for (const child of second.children) child.finish(0);
+    const result = await outcome;
+    assert.deepEqual(result.skipped, ['baseline_seed-1']);
+    assert.deepEqual(result.record.runs.map((run) => run.runId), ['baseline_seed-1', 'alpha-0.2_seed-1', 'alpha-0.4_seed-1']);
+    assert.ok(second.children.every((child) => child.env.MIXUP_GRID_METHODS === undefined), 'children of a version 2 sweep get no methods variable');
   });
 
   test('a rerun may change how many run at once', async () => {
