@@ -1,6 +1,7 @@
 /** The local executor: every grid point as a `mixup run` child process on this machine. */
 import { GRID_ENV } from '../../job/shared/grid.js';
 import type { SweepRecord, SweepRun } from '../../job/shared/sweep-record.js';
+import { DOWNLOAD_IDLE_ENV } from '../../job/data/download.js';
 import { ALLOW_UNSAFE_STORE_ENV } from '../../job/storage/lease.js';
 import type { ChildLike, SweepDeps } from './deps.js';
 import type { SweepOutcome } from './record.js';
@@ -86,9 +87,11 @@ function runChild(run: SweepRun, record: SweepRecord, deps: SweepDeps, running: 
   const env: NodeJS.ProcessEnv = {};
   // The sweep's settings are the whole truth for its children: a stray MIXUP_ALPHA in the user's
   // shell must not change one point of the grid. MIXUP_ALLOW_UNSAFE_STORE is no run setting but the
-  // user's word about the store they chose, so it reaches the children.
+  // user's word about the store they chose, so it reaches the children; so does the download
+  // inactivity limit, which is about the user's link, not the experiment.
   for (const [name, value] of Object.entries(deps.env)) {
-    if ((!name.startsWith('MIXUP_') || name === ALLOW_UNSAFE_STORE_ENV) && !name.startsWith('AWS_BATCH_')) env[name] = value;
+    const passed = !name.startsWith('MIXUP_') || name === ALLOW_UNSAFE_STORE_ENV || name === DOWNLOAD_IDLE_ENV;
+    if (passed && !name.startsWith('AWS_BATCH_')) env[name] = value;
   }
   Object.assign(env, record.environment, { [GRID_ENV.index]: String(run.index) });
   return new Promise((resolve) => {
