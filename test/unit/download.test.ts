@@ -9,7 +9,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 
 import { InterruptedError, JobError, UsageError } from '../../job/errors.js';
-import { HttpDataSource, openDataSource } from '../../job/data/source.js';
+import { HttpDataSource, downloadIdleMs, openDataSource } from '../../job/data/source.js';
 import { formatSha256Sums, sha256Hex } from '../../job/data/sha256sums.js';
 import { makeSplit } from '../support/fake-dataset.js';
 
@@ -179,7 +179,7 @@ describe('downloads are verified before they are cached, retried when transient,
     assert.deepEqual(await source({ idleMs: 300 }).read('images.gz'), IMAGES);
   });
 
-  test.skip('the inactivity limit comes from MIXUP_DOWNLOAD_IDLE_SECONDS; a bad value is one usage line', () => {
+  test('the inactivity limit comes from MIXUP_DOWNLOAD_IDLE_SECONDS; a bad value is one usage line', () => {
     assert.equal(downloadIdleMs({}), 60_000);
     assert.equal(downloadIdleMs({ MIXUP_DOWNLOAD_IDLE_SECONDS: '2.5' }), 2500);
     for (const bad of ['0', '-1', 'soon', '1e9']) {
