@@ -14,6 +14,10 @@ import { JobError, UsageError } from './errors.js';
 import { describeFsError } from './fs-errors.js';
 import { packageVersion } from './shared/package-root.js';
 
+/** The shell's convention, 128 + the signal's number: what `kill` and Ctrl-C lead a caller to expect. */
+const SIGNAL_EXIT = { SIGTERM: 143, SIGINT: 130 } as const;
+type StopSignal = keyof typeof SIGNAL_EXIT;
+
 const REPORT_BUGS = 'this is a bug in mixup-batch; please report it with the stack above';
 
 /** The `mixup` program with no commands: version, and usage errors in our one-line form. */
@@ -47,15 +51,25 @@ export function registerRunCommand(program: Command): Command {
     const { discardCheckpoint, ...flags } = allFlags;
     const config = resolveRunConfig(flags as Record<string, string | undefined>);
     const stopSignal = { stopped: false };
-    const onTerm = () => {
-      if (stopSignal.stopped) process.exit(143);
+    // Aborts what cannot wait for a step boundary: a download, the data load.
+    const abort = new AbortController();
+    let stoppedBy: StopSignal | undefined;
+    const onSignal = (signal: StopSignal) => {
+      if (stoppedBy) {
+        process.stderr.write(
+          `mixup: ${signal} again: exiting at once, without a checkpoint; the run's lease.json is taken over by the next start on this host, else after it goes stale\n`,
+        );
+        process.exit(SIGNAL_EXIT[stoppedBy]);
+      }
       // AWS Batch sends SIGTERM before SIGKILL: stop at the next step and write a checkpoint.
+      stoppedBy = signal;
       stopSignal.stopped = true;
+      abort.abort(signal);
     };
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onTerm);
-    const result = await runExperiment(config, { stopSignal, discardCheckpoint: discardCheckpoint === true });
-    if (result.status === 'interrupted') process.exitCode = 143;
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    const result = await runExperiment(config, { stopSignal, abortSignal: abort.signal, discardCheckpoint: discardCheckpoint === true });
+    if (result.status === 'interrupted') process.exitCode = SIGNAL_EXIT[stoppedBy ?? 'SIGTERM'];
   });
   return run;
 }

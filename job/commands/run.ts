@@ -11,6 +11,7 @@ import { initBackend } from '../backend/select.js';
 import { EpochBatches } from '../batches.js';
 import { assertSameExperiment, discardCheckpoint, readCheckpoint } from '../checkpoint.js';
 import { armsToTrain } from '../config.js';
+import { InterruptedError } from '../errors.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { openDataSource } from '../data/source.js';
 import { prepareSplits } from '../data/splits.js';
@@ -39,6 +40,8 @@ export interface RunDeps {
   readonly reporter?: Reporter;
   /** Set when the process is asked to stop (SIGTERM); training stops at the next step boundary. */
   readonly stopSignal?: { readonly stopped: boolean };
+  /** Aborted with the stopSignal: what cannot wait for a step boundary (a download) stops at once. */
+  readonly abortSignal?: AbortSignal;
   /** Drop the run's checkpoint (`--discard-checkpoint`) and train from scratch. */
   readonly discardCheckpoint?: boolean;
   /** nvidia-smi, the native binding and the environment; tests give recorded answers. */
@@ -96,7 +99,14 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     workers = parallel ? startArmWorkers(armsLeft, backend.backend) : [];
     const startedAt = new Date();
     reporter.event('start', { runId: config.runId, uri: run.uri, backend: backend.backend, data: source.location, parallelArms: parallel });
-    const raw = await loadFashionMnist(source);
+    let raw: Awaited<ReturnType<typeof loadFashionMnist>>;
+    try {
+      raw = await untilAborted(loadFashionMnist(source, { signal: deps.abortSignal }), deps.abortSignal);
+    } catch (error) {
+      if (!(error instanceof InterruptedError)) throw error;
+      reporter.event('interrupted', { runId: config.runId, phase: 'data', note: 'stopped while loading the data, before any training; start again with the same --run-id' });
+      return { status: 'interrupted', uri: run.uri, metrics: null };
+    }
     const data = prepareSplits(raw, config);
     reporter.event('data', {
       train: data.train.count,
@@ -194,6 +204,20 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     await lease?.release().catch(() => {});
     reporter.close();
   }
+}
+
+/**
+ * `work`, or an InterruptedError as soon as `signal` aborts: an http download stops itself, but a read
+ * from a directory or S3 cannot be cancelled and is left to finish unobserved.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new InterruptedError(`stopped by ${String(signal.reason)}`));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Stops training when asked to, and throws (writing nothing more) when the lease has been lost. */
