@@ -9,6 +9,7 @@ import { open, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { InterruptedError, JobError, NotFoundError } from '../errors.js';
+import { withPath } from '../storage/make-dir.js';
 
 /** Seconds without a single byte before a download is given up. @default 60 */
 export const DOWNLOAD_IDLE_ENV = 'MIXUP_DOWNLOAD_IDLE_SECONDS';
@@ -109,7 +110,9 @@ async function downloadOnce(url: string, temp: string, idleMs: number, stop: Abo
       const data = next.value;
       hash.update(data);
       bytes += data.length;
-      await file.write(data);
+      await file.write(data).catch((error: unknown) => {
+        throw withPath(error, temp);
+      });
     }
     // Without Content-Length (or with a content encoding) the length is not known here; the caller's
     // verification (a whole gzip stream, the checksums) catches a body cut short.
@@ -127,6 +130,8 @@ async function downloadOnce(url: string, temp: string, idleMs: number, stop: Abo
       );
     }
     if (error instanceof JobError) throw error;
+    // A full or failing disk is not the network's fault and is not retried.
+    if (typeof (error as NodeJS.ErrnoException).syscall === 'string') throw error;
     // A connection refused or reset, or a body that ended early: worth another try.
     throw new TransientError(describeFetchError(error), { cause: error, network: true });
   } finally {

@@ -4,11 +4,12 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
 import { JobError, NotFoundError, UsageError } from '../errors.js';
+import { makeDirectory } from '../storage/make-dir.js';
 import { openStorage } from '../storage/open.js';
 import { DEFAULT_DOWNLOAD_IDLE_MS, DEFAULT_RETRY_DELAYS_MS, DOWNLOAD_IDLE_ENV, downloadToFile } from './download.js';
 import { parseSha256Sums, SHA256SUMS_NAME, sha256Hex } from './sha256sums.js';
@@ -177,7 +178,7 @@ export class HttpDataSource implements DataSource {
   private async fetchVerified(name: string, options: ReadOptions): Promise<Buffer> {
     const url = this.urlOf(name);
     const cached = path.join(this.cacheDir, name);
-    await mkdir(this.cacheDir, { recursive: true });
+    await makeDirectory(this.cacheDir);
     const temp = `${cached}.${randomBytes(6).toString('hex')}.partial`;
     try {
       const { sha256 } = await downloadToFile(url, temp, {
