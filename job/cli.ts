@@ -12,6 +12,7 @@ import { runExperiment } from './commands/run.js';
 import { envName, RUN_OPTIONS, type RunOptionName, resolveRunConfig } from './config.js';
 import { JobError, UsageError } from './errors.js';
 import { describeFsError } from './fs-errors.js';
+import { ignoreClosedPipe } from './progress.js';
 import { packageVersion } from './shared/package-root.js';
 
 /** The shell's convention, 128 + the signal's number: what `kill` and Ctrl-C lead a caller to expect. */
@@ -84,6 +85,9 @@ export function buildProgram(): Command {
 export async function runProgram(program: Command, argv: string[] = process.argv): Promise<number> {
   // The pinned SDK supports Node 20; its 7-line notice about releases after January 2027 would bury our one-line errors.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // `mixup … | head`: a reader that has seen enough is no error; the rest of the output is dropped.
+  ignoreClosedPipe(process.stdout);
+  ignoreClosedPipe(process.stderr);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
