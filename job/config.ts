@@ -17,7 +17,7 @@ export const DEFAULT_OUT = './runs';
 const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 const integer = (min: number, rule: string) =>
-  z.string().trim().regex(/^[+-]?\d+$/, 'must be an integer').transform(Number).pipe(z.number().min(min, rule).max(Number.MAX_SAFE_INTEGER, 'is too large'));
+  z.string().trim().regex(/^[+-]?\d+$/, 'must be a whole number written in digits, such as 1000').transform(Number).pipe(z.number().min(min, rule).max(Number.MAX_SAFE_INTEGER, 'is too large'));
 
 /** Every `mixup run` setting: its flag, its environment variable, its default and its rule. */
 export const RUN_OPTIONS = {
