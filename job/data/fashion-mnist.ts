@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { JobError, NotFoundError } from '../errors.js';
 import { checkSameCount, decompressIdx, parseIdxImages, parseIdxLabels } from './idx.js';
 import { SHA256SUMS_NAME, parseSha256Sums, sha256Hex } from './sha256sums.js';
-import { FILES, STANDARD_COUNTS, STANDARD_SHA256, type FileRole } from './standard.js';
+import { FILES, MAGIC_OF, STANDARD_COUNTS, STANDARD_SHA256, type FileRole } from './standard.js';
 import type { DataSource, ReadOptions } from './source.js';
 
 export { FILES, STANDARD_COUNTS, STANDARD_SHA256, type FileRole } from './standard.js';
@@ -68,7 +68,7 @@ export async function loadFashionMnist(source: DataSource, options: ReadOptions 
 
   const hashes = Object.fromEntries(roles.map((role) => [role, createHash('sha256')])) as Record<FileRole, Hash>;
   const idx = await Promise.all(
-    roles.map((role) => decompressIdx(raw[role], where(source, FILES[role]), (chunk) => hashes[role].update(chunk))),
+    roles.map((role) => decompressIdx(raw[role], where(source, FILES[role]), (chunk) => hashes[role].update(chunk), MAGIC_OF[role])),
   );
   const files = Object.fromEntries(roles.map((role, i) => [role, idx[i]!])) as Record<FileRole, Buffer>;
   const name = (role: FileRole) => where(source, FILES[role]);
@@ -86,6 +86,7 @@ export async function loadFashionMnist(source: DataSource, options: ReadOptions 
     testLabels: testLabels.count,
   };
   const contentSha256 = Object.fromEntries(roles.map((role) => [role, hashes[role].digest('hex')])) as Record<FileRole, string>;
+  checkNotSwapped(counts, contentSha256, name);
   let standard = true;
   for (const role of roles) {
     if (counts[role] !== STANDARD_COUNTS[role]) {
@@ -109,6 +110,31 @@ export async function loadFashionMnist(source: DataSource, options: ReadOptions 
     contentSha256,
     loadSeconds: (performance.now() - started) / 1000,
   };
+}
+
+const ROLE_NAMES: Record<FileRole, string> = {
+  trainImages: 'training images', trainLabels: 'training labels', testImages: 'test images', testLabels: 'test labels',
+};
+
+/**
+ * Training and test files in each other's places would train on the 10,000 test images and report
+ * accuracy on the training set, and every check above passes: a standard file is known by its
+ * contents' SHA-256, and a split of the standard sizes swapped (10,000 to train, 60,000 to test) by those.
+ */
+function checkNotSwapped(counts: Record<FileRole, number>, sha256: Record<FileRole, string>, name: (role: FileRole) => string): void {
+  const roles = Object.keys(FILES) as FileRole[];
+  for (const role of roles) {
+    const other = roles.find((candidate) => candidate !== role && STANDARD_SHA256[candidate] === sha256[role]);
+    if (other) {
+      throw new JobError(`${name(role)} is the standard ${ROLE_NAMES[other]} file (by its SHA-256), in the place of the ${ROLE_NAMES[role]}; are the files swapped?`);
+    }
+  }
+  if (counts.trainImages === STANDARD_COUNTS.testImages && counts.testImages === STANDARD_COUNTS.trainImages) {
+    throw new JobError(
+      `${name('trainImages')} holds ${counts.trainImages} images and ${name('testImages')} ${counts.testImages}: ` +
+        `the sizes of the standard test and training sets, swapped; refusing to train on the test set`,
+    );
+  }
 }
 
 async function readSums(source: DataSource, options: ReadOptions): Promise<Map<string, string> | undefined> {

@@ -1,4 +1,6 @@
 /** The four standard Fashion-MNIST files: their names, sample counts and published checksums. */
+import { IMAGES_MAGIC, LABELS_MAGIC } from './idx.js';
+
 export const FILES = {
   trainImages: 'train-images-idx3-ubyte.gz',
   trainLabels: 'train-labels-idx1-ubyte.gz',
@@ -28,4 +30,12 @@ export const STANDARD_SHA256: Record<FileRole, string> = {
   trainLabels: 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9',
   testImages: '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b',
   testLabels: '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34',
+};
+
+/** The IDX magic number each file must start with. */
+export const MAGIC_OF: Record<FileRole, number> = {
+  trainImages: IMAGES_MAGIC,
+  trainLabels: LABELS_MAGIC,
+  testImages: IMAGES_MAGIC,
+  testLabels: LABELS_MAGIC,
 };

@@ -5,7 +5,7 @@
  */
 import { decompressIdx, idxLength, isGzip } from './idx.js';
 import { parseSha256Sums, SHA256SUMS_NAME, sha256Hex } from './sha256sums.js';
-import { FILES, STANDARD_COUNTS, STANDARD_SHA256, type FileRole } from './standard.js';
+import { FILES, MAGIC_OF, STANDARD_COUNTS, STANDARD_SHA256, type FileRole } from './standard.js';
 
 const IDX_MAGICS = new Set([0x00000801, 0x00000803]);
 const ROLE_OF = new Map(Object.entries(FILES).map(([role, name]) => [name as string, role as FileRole]));
@@ -43,9 +43,10 @@ export async function verifyDownload(name: string, body: Buffer, expectedSha256?
     if (actual !== expectedSha256) return `SHA-256 ${actual}, ${SHA256SUMS_NAME} says ${expectedSha256}`;
   }
   if (!/\.gz$|-ubyte$/.test(name)) return null;
+  const role = ROLE_OF.get(name);
   let idx: Buffer;
   try {
-    idx = await decompressIdx(body, name);
+    idx = await decompressIdx(body, name, undefined, role && MAGIC_OF[role]);
   } catch (error) {
     return (error as Error).message.replace(`${name}: `, '');
   }
@@ -53,7 +54,6 @@ export async function verifyDownload(name: string, body: Buffer, expectedSha256?
   if (implied !== null && implied > 0 && idx.length < implied) {
     return `cut short: ${isGzip(body) ? 'decompresses to' : 'has'} ${idx.length} bytes, its IDX header implies ${implied}`;
   }
-  const role = ROLE_OF.get(name);
   if (role !== undefined && idx.length >= 8 && idx.readUInt32BE(4) === STANDARD_COUNTS[role]) {
     const actual = sha256Hex(idx);
     if (actual !== STANDARD_SHA256[role]) {
