@@ -15,6 +15,8 @@ export interface LocalRunOptions {
   readonly concurrency: number;
   /** Run ids already complete (a rerun of the sweep id): not started again. */
   readonly skip?: ReadonlySet<string>;
+  /** Run ids whose manifest does not verify: started with --discard-checkpoint. */
+  readonly retrain?: ReadonlySet<string>;
 }
 
 /**
@@ -54,7 +56,7 @@ export async function runLocal(record: SweepRecord, sweepUri: string, deps: Swee
     for (let run = queue.shift(); run && !stoppedBy; run = queue.shift()) {
       state.set(run.runId, 'RUNNING');
       show();
-      const code = await runChild(run, record, deps, running);
+      const code = await runChild(run, record, deps, running, options.retrain?.has(run.runId) ?? false);
       state.set(run.runId, code === 0 ? 'SUCCEEDED' : stoppedBy && code === CHECKPOINTED_EXIT ? 'INTERRUPTED' : 'FAILED');
       show();
     }
@@ -83,7 +85,7 @@ export async function runLocal(record: SweepRecord, sweepUri: string, deps: Swee
 }
 
 /** Resolves with the child's exit code (null: killed by a signal it did not handle; -1: never started). */
-function runChild(run: SweepRun, record: SweepRecord, deps: SweepDeps, running: Map<string, ChildLike>): Promise<number | null> {
+function runChild(run: SweepRun, record: SweepRecord, deps: SweepDeps, running: Map<string, ChildLike>, retrain: boolean): Promise<number | null> {
   const env: NodeJS.ProcessEnv = {};
   // The sweep's settings are the whole truth for its children: a stray MIXUP_ALPHA in the user's
   // shell must not change one point of the grid. MIXUP_ALLOW_UNSAFE_STORE is no run setting but the
@@ -97,7 +99,7 @@ function runChild(run: SweepRun, record: SweepRecord, deps: SweepDeps, running: 
   return new Promise((resolve) => {
     let child: ChildLike;
     try {
-      child = deps.spawn(deps.cli.command, [...deps.cli.args, 'run'], { env });
+      child = deps.spawn(deps.cli.command, [...deps.cli.args, 'run', ...(retrain ? ['--discard-checkpoint'] : [])], { env });
     } catch (error) {
       deps.log(`[${run.runId}] could not start: ${(error as Error).message}`);
       resolve(-1);

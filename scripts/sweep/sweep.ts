@@ -96,10 +96,11 @@ async function continueSweep(
     // Batch retries its own children; a second array job would race the first for the same runs.
     throw new UsageError(`--sweep-id '${asked.sweepId}' is taken: ${sweepUri} is a Batch sweep, which is not submitted again; choose another id`);
   }
-  const skip = await completeRuns(storage, recorded);
+  const { complete: skip, damaged } = await completeRuns(storage, recorded);
   deps.log(
     `sweep ${recorded.sweepId} exists with this plan: continuing it (${skip.size} of ${recorded.runs.length} runs complete; ` +
-      'the others start again, resuming from their checkpoints)',
+      'the others start again, resuming from their checkpoints' +
+      `${damaged.size > 0 ? `; ${damaged.size} whose manifest does not verify (${[...damaged].join(', ')}) repaired or trained again` : ''})`,
   );
-  return runLocal(recorded, sweepUri, deps, { concurrency, skip });
+  return runLocal(recorded, sweepUri, deps, { concurrency, skip, retrain: damaged });
 }

@@ -19,6 +19,7 @@ class Child extends EventEmitter implements ChildLike {
   readonly stdout = new PassThrough();
   readonly stderr = new PassThrough();
   readonly signals: NodeJS.Signals[] = [];
+  args: readonly string[] = [];
   constructor(readonly index: string) {
     super();
   }
@@ -45,8 +46,9 @@ function harness() {
     ssm: () => { throw new Error('no SSM in a local sweep'); },
     openStorage,
     now: () => new Date('2026-03-04T05:06:07Z'),
-    spawn: (_command, _args, { env }) => {
+    spawn: (_command, args, { env }) => {
       const child = new Child(env.AWS_BATCH_JOB_ARRAY_INDEX!);
+      child.args = args;
       children.push(child);
       return child;
     },
@@ -144,6 +146,23 @@ describe('running a sweep id again', () => {
     assert.equal(result.stoppedBy, undefined);
     assert.equal(second.objects.get(SWEEP_JSON)!.toString(), recorded, 'sweep.json is left as it was');
     assert.ok(second.logs.some((l) => /sweep stop-me exists with this plan: continuing it \(1 of 3 runs complete; the others start again, resuming from their checkpoints\)/.test(l)));
+  });
+
+  test('a run whose manifest no longer verifies is started again with --discard-checkpoint; the complete ones are skipped', async () => {
+    const first = await stoppedSweep();
+    const second = harness();
+    for (const [key, value] of first.objects) second.objects.set(key, value);
+    // A complete run, then one of its objects changed: its manifest is there but does not verify.
+    const run = second.deps.openStorage('mem://r').child('sweeps/stop-me/runs/alpha-0.2_seed-1');
+    await writeFixtureRun(run, { alpha: 0.2, seed: 1, mixup: 0.9 }, 'alpha-0.2_seed-1');
+    await run.write('metrics.json', '{"changed": true}', 'application/json');
+    const outcome = sweep(OPTIONS, second.deps);
+    await second.started(2);
+    for (const child of second.children) child.finish(0);
+    await outcome;
+    const byIndex = Object.fromEntries(second.children.map((c) => [c.index, c.args]));
+    assert.deepEqual(byIndex, { '1': ['cli.js', 'run', '--discard-checkpoint'], '2': ['cli.js', 'run'] });
+    assert.ok(second.logs.some((l) => /1 whose manifest does not verify \(alpha-0\.2_seed-1\) repaired or trained again/.test(l)), second.logs.join('\n'));
   });
 
   test('a rerun may change how many run at once', async () => {
