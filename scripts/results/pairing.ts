@@ -24,7 +24,7 @@ export function pairArmRuns(record: SweepRecord, runs: readonly RunResult[]): Ru
         seed,
         state,
         accuracy: state === 'complete' ? { mixup: mixupAccuracy, baseline: baseline?.accuracy.baseline } : {},
-        problems: parts.flatMap((run) => run.problems),
+        problems: [...new Set(parts.flatMap((run) => run.problems))],
         uri: (mixup ?? baseline)?.uri ?? record.runsUri,
         objects: (mixup ?? baseline)?.objects ?? [],
         // Time and cost are counted per arm job (each baseline once), not per row.

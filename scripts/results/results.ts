@@ -21,6 +21,7 @@ import { computeSummary, type RunPlace } from './cost.js';
 import { DEFAULT_FORMAT, RESULT_FORMATS, type ResultFormat } from './format.js';
 import { renderAccuracyPlot } from './plot.js';
 import { readRun, withBatchStates, type RunResult } from './read.js';
+import { outliers } from './sweep-checks.js';
 import { renderReport, REPORT_FILE } from './report.js';
 
 export interface ResultsOptions {
@@ -80,9 +81,9 @@ export async function results(options: ResultsOptions, deps: ResultsDeps = defau
     const record = await readSweepRecord(base);
     place = record.batch ? record.batch.queue : 'local';
     runs = await Promise.all(
-      record.runs.map((point) => readRun(base.child(`${SWEEP_RUNS_DIR}/${point.runId}`), point.runId, point)),
+      record.runs.map((point) => readRun(base.child(`${SWEEP_RUNS_DIR}/${point.runId}`), point.runId, point, record)),
     );
-    runs = await withBatchStates(runs, record, deps);
+    runs = outliers(await withBatchStates(runs, record, deps));
     jobs = runs;
     if (record.version >= 2) runs = pairArmRuns(record, runs);
     else arms = 2;
