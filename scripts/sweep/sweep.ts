@@ -13,6 +13,7 @@ import { SWEEP_VERSION, type SweepRecord } from '../../job/shared/sweep-record.j
 import type { Storage } from '../../job/storage/storage.js';
 import { preflight } from '../doctor/command.js';
 import { submitBatch } from './batch.js';
+import { resolveSweepData } from './data-location.js';
 import { defaultSweepDeps, type SweepDeps } from './deps.js';
 import { runLocal } from './local.js';
 import { resolveBatchTarget } from './queue.js';
@@ -28,7 +29,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
 
   const target = executor === 'batch' ? await resolveBatchTarget(options, stackName, deps.ssm, deps.log) : null;
   const results = target?.results ?? options.results ?? DEFAULT_LOCAL_RESULTS;
-  const data = target?.data ?? options.data ?? null;
+  const data = target?.data ?? resolveSweepData(options.data, executor, deps.env);
 
   const canOpen = !(options.dryRun && results.includes('(results bucket'));
   const sweepStorage = canOpen ? deps.openStorage(results, '--results').child(`${SWEEPS_PREFIX}/${plan.sweepId}`) : null;

@@ -53,7 +53,8 @@ function harness() {
       return child;
     },
     cli: { command: 'node', args: ['cli.js'] },
-    env: {},
+    // Where `mixup run` would find the data: a local sweep records it resolved.
+    env: { FASHION_MNIST_DIR: '/data/fashion-mnist' },
     log: (line) => logs.push(line),
     sleep: async () => {},
     onSignal: (h) => {
@@ -189,7 +190,7 @@ describe('running a sweep id again', () => {
         assert.equal(
           error.message,
           "--sweep-id 'stop-me' is taken by another plan (mem://r/sweeps/stop-me/sweep.json): --alphas 0,0.2,0.4 → 0,0.2,0.5; " +
-            'seeds 1 → 1,2; --data (default) → /elsewhere; --backend (default) → wasm; --epochs 2 → 3; ' +
+            'seeds 1 → 1,2; --data /data/fashion-mnist → /elsewhere; --backend (default) → wasm; --epochs 2 → 3; ' +
             'give the recorded settings to continue it, or choose another id',
         );
         return true;
