@@ -1,7 +1,9 @@
 /**
  * A/B benchmark of the custom kernels, on the model's shapes at batch 64:
  * `node --import tsx bench/kernels.ts [--backend wasm] [--repeats 30]`. For each custom kernel that
- * replaced a stock one, stock against custom; for the conv gradients, each form they can take.
+ * replaced a stock one, stock against custom (the native library where it loads); for the conv
+ * gradients, each form they can take ("… native": the same sums on the native library); and the
+ * wasm routines against the native library doing their work.
  * Contenders run interleaved (A, B, A, B, …) in one process and each figure is a median of process
  * CPU time, so that load from other processes on a shared machine hits every contender alike.
  * Prints one JSON object on stdout.
@@ -9,7 +11,11 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { stockKernel } from '../job/backend/kernels.js';
-import { RELU_GRAD } from '../job/backend/kernels/relu-grad.js';
+import { addKernel } from '../job/backend/kernels/add.js';
+import { maxPoolGradKernel } from '../job/backend/kernels/max-pool-grad.js';
+import { RELU_GRAD, reluGradKernel } from '../job/backend/kernels/relu-grad.js';
+import { sumKernel } from '../job/backend/kernels/sum.js';
+import { nativeConv } from '../job/backend/native-conv.js';
 import { initBackend } from '../job/backend/select.js';
 import { FILTER_GRAD_FORMS, INPUT_GRAD_FORMS } from '../job/backend/kernels/conv2d-grads.js';
 import { TensorAccess, type KernelBackendName } from '../job/backend/kernels/tensor-access.js';
@@ -78,6 +84,10 @@ const KERNEL_CASES: readonly KernelCase[] = [
       backend: 'wasm',
     },
   ]),
+  // The native ReLU and max-pooling (job/backend/kernels/relu-max-pool.ts) against XNNPACK's.
+  { kernel: 'Relu', inputs: { x: [BATCH_SIZE, 24, 24, 16] }, attrs: {}, backend: 'wasm' },
+  { kernel: 'MaxPool', inputs: { x: [BATCH_SIZE, 24, 24, 16] }, attrs: { filterSize: 2, strides: 2, pad: 'valid' }, backend: 'wasm' },
+  { kernel: 'MaxPool', inputs: { x: [BATCH_SIZE, 8, 8, 32] }, attrs: { filterSize: 2, strides: 2, pad: 'valid' }, backend: 'wasm' },
   { kernel: 'Sum', inputs: { x: [BATCH_SIZE, 24, 24, 16] }, attrs: { axis: [0, 1, 2], keepDims: false } },
   { kernel: 'Sum', inputs: { x: [BATCH_SIZE, 8, 8, 32] }, attrs: { axis: [0, 1, 2], keepDims: false } },
   { kernel: 'Add', inputs: { a: [BATCH_SIZE, 24, 24, 16], b: [16] }, attrs: {} },
@@ -134,6 +144,34 @@ function raceReluGradient(backendName: KernelBackendName, t: TensorAccess, repea
   return { kernel: `ReLU gradient (${backendName})`, shapes: { dy: shape, x: shape }, cpuMs };
 }
 
+/**
+ * This project's wasm routines against the native library doing the same work (the ReLU gradient,
+ * MaxPoolGrad, bias Add and Sum of the first layer), where it loads: the kernels built with and
+ * without it.
+ */
+function raceNativeAgainstWasm(t: TensorAccess, repeats: number) {
+  const lib = nativeConv();
+  if (lib === null) return [];
+  const shape = [BATCH_SIZE, 24, 24, 16];
+  const x = tf.randomUniform(shape, -1, 1);
+  const dy = sparseDy(shape);
+  const pooled = tf.randomUniform([BATCH_SIZE, 12, 12, 16]);
+  const bias = tf.randomUniform([16]);
+  const pool = { filterSize: 2, strides: 2, pad: 'valid' };
+  const cases: [string, (native: typeof nativeConv) => tf.KernelFunc, tf.NamedTensorInfoMap, tf.NamedAttrMap][] = [
+    ['ReLU gradient', (n) => reluGradKernel('wasm', n), { dy, x }, {}],
+    ['MaxPoolGrad', (n) => maxPoolGradKernel('wasm', n), { dy: pooled, input: x, output: pooled }, pool],
+    ['Add (bias)', (n) => addKernel('wasm', stockKernel('Add', 'wasm'), n), { a: x, b: bias }, {}],
+    ['Sum (bias gradient)', (n) => sumKernel('wasm', stockKernel('Sum', 'wasm'), n), { x }, { axis: [0, 1, 2], keepDims: false }],
+  ];
+  const results = cases.map(([kernel, build, inputs, attrs]) => {
+    const call = (f: tf.KernelFunc) => () => f({ inputs, attrs, backend: tf.backend() }) as tf.TensorInfo;
+    return { kernel, shape, cpuMs: race({ wasm: call(build(() => null)), native: call(build(() => lib)) }, t, repeats) };
+  });
+  tf.dispose([x, dy, pooled, bias]);
+  return results;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { backend: { type: 'string', default: 'wasm' }, repeats: { type: 'string', default: '30' } },
@@ -165,7 +203,8 @@ async function main(): Promise<void> {
     tf.dispose([x, dy, filter]);
   }
   const kernels = [...raceStockAndCustom(backendName, t, repeats), raceReluGradient(backendName, t, repeats)];
-  process.stdout.write(`${JSON.stringify({ backend: backendName, repeats, convGradForms: results, kernels }, null, 2)}\n`);
+  const nativeAgainstWasm = backendName === 'wasm' ? raceNativeAgainstWasm(t, repeats) : [];
+  process.stdout.write(`${JSON.stringify({ backend: backendName, native: nativeConv()?.isa ?? null, repeats, convGradForms: results, kernels, nativeAgainstWasm }, null, 2)}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -14,7 +14,7 @@ export const CONTEXT_KEYS = [
   // One switch per registered queue (job/shared/queues.ts): -c gpu=false, -c cpu=false.
   'stackName', ...QUEUES, 'cpuMaxvCpus', 'instanceClasses', 'instanceTypes', 'maxvCpus', 'spot', 'onDemand', 'vpcId', 's3GatewayEndpoint',
   'autoDeleteBuckets', 'logRetentionDays', 'jobTimeoutMinutes', 'jobVcpus', 'jobMemoryMiB',
-  'checkpointExpirationDays', 'capacityWaitMinutes', 'runtimeBase', 'tfjsCdnStorage',
+  'checkpointExpirationDays', 'capacityWaitMinutes', 'baseImage',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -53,16 +53,13 @@ export function readContext(lookup: Lookup): MixupBatchContext {
   const jobMemoryMiB = read('jobMemoryMiB', parseInteger);
   const checkpointDays = read('checkpointExpirationDays', parseInteger);
   const capacityWaitMinutes = read('capacityWaitMinutes', parseInteger);
-  const runtimeBase = read('runtimeBase', parseImageReference);
-  const tfjsCdnStorage = read('tfjsCdnStorage', parseMirrorUrl);
-  const imageBuildArgs = {
-    ...(runtimeBase ? { RUNTIME_BASE: runtimeBase } : {}),
-    ...(tfjsCdnStorage ? { TFJS_NODE_CDN_STORAGE: tfjsCdnStorage } : {}),
-  };
+  // Both images build and run on the Dockerfile's Debian bookworm Node base; a copy of it (a mirror, a
+  // digest) replaces it in every stage.
+  const baseImage = read('baseImage', parseImageReference);
   const props: MixupBatchStackProps = {
     ...Object.fromEntries(QUEUES.map((queue) => [queue, read(queue, parseBoolean)])),
     cpuMaxvCpus: read('cpuMaxvCpus', parseInteger),
-    imageBuildArgs: Object.keys(imageBuildArgs).length > 0 ? imageBuildArgs : undefined,
+    imageBuildArgs: baseImage ? { BUILD_BASE: baseImage, CPU_BASE: baseImage } : undefined,
     instanceClasses: read('instanceClasses', parseInstanceClasses),
     instanceTypes: read('instanceTypes', parseInstanceTypes),
     maxvCpus: read('maxvCpus', parseInteger),
@@ -124,22 +121,13 @@ function parseInstanceTypes(key: ContextKey, raw: unknown): InstanceType[] {
   return types.map((type) => new InstanceType(type));
 }
 
-/** An image reference for the CUDA base; a digest (`@sha256:`) is what keeps a rebuild identical. */
+/** An image reference for the Node base; a digest (`@sha256:`) is what keeps a rebuild identical. */
 function parseImageReference(key: ContextKey, raw: unknown): string {
   const ref = String(raw).trim();
   if (!/^[a-z0-9][a-z0-9._\-/:]*(@sha256:[0-9a-f]{64})?$/.test(ref)) {
-    throw new Error(`'${key}' = ${JSON.stringify(raw)}; must be an image reference, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/cuda@sha256:<64 hex>`);
+    throw new Error(`'${key}' = ${JSON.stringify(raw)}; must be an image reference, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/node@sha256:<64 hex>`);
   }
   return ref;
-}
-
-/** tfjs-node appends `tensorflow/libtensorflow/…` to this base, so it must end in '/'. */
-function parseMirrorUrl(key: ContextKey, raw: unknown): string {
-  const url = String(raw).trim();
-  if (!/^https:\/\/[^\s]+\/$/.test(url)) {
-    throw new Error(`'${key}' = ${JSON.stringify(raw)}; must be an https:// base URL ending in '/', e.g. https://my-bucket.s3.eu-west-1.amazonaws.com/`);
-  }
-  return url;
 }
 
 function parseBoolean(key: ContextKey, raw: unknown): boolean {

@@ -37,8 +37,8 @@ export interface MixupBatchStackProps extends StackProps, QueueSwitches {
    */
   readonly cpuMaxvCpus?: number;
   /**
-   * Docker build arguments of the job image, e.g. RUNTIME_BASE (a mirrored, digest-pinned CUDA base)
-   * and TFJS_NODE_CDN_STORAGE (a mirror of libtensorflow); see the Dockerfile.
+   * Docker build arguments of the job images, e.g. BUILD_BASE and CPU_BASE (a mirrored, digest-pinned
+   * Node base); see the Dockerfile.
    * @default - none: the Dockerfile's defaults
    */
   readonly imageBuildArgs?: Record<string, string>;

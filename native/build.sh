@@ -12,12 +12,12 @@
 #             nothing loads, so a cross build never replaces the addon this node uses.
 #
 # Per target: the x86 forms (AVX-512, AVX2) only on x86; elsewhere the portable form alone
-# (conv-forward.c); macOS links a bundle whose N-API symbols resolve when node loads it.
+# (the 4-float vectors of the *-tile.h headers); macOS links a bundle whose N-API symbols resolve when node loads it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # One addon from these files: a new kernel file is one more entry.
-SOURCES=(native/conv-forward.c)
+SOURCES=(native/addon.c native/conv-forward.c native/conv-grads.c native/elementwise.c)
 HEADERS=node_modules/node-api-headers/include
 ADDON=mixup-kernels.node
 

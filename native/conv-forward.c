@@ -9,9 +9,7 @@
  * the floats are XNNPACK's bit for bit; test/unit/native-conv.test.ts checks that against the stock
  * kernel.
  */
-#include <node_api.h>
-#include <stdbool.h>
-#include <stdint.h>
+#include "kernels.h"
 
 /* Shape of one call. Counts are elements, not bytes. */
 typedef struct {
@@ -22,13 +20,6 @@ typedef struct {
 } conv_args;
 
 enum { MAX_P = 12, MAX_FB = 4 };
-
-/* x86 alone has the wider forms: target("avx512f") is an error for any other architecture's compiler. */
-#if defined(__x86_64__) || defined(__i386__)
-#define X86_FORMS 1
-#else
-#define X86_FORMS 0
-#endif
 
 #if X86_FORMS
 /* AVX-512: 32 registers of 16 floats. 8 pixels × 2 vectors, or 12 pixels × 1 (the first layer's 16 channels, 24 pixels a row). */
@@ -74,104 +65,37 @@ typedef int32_t v4i __attribute__((vector_size(16), aligned(4)));
 #define P1 2
 #include "conv-tile.h"
 
-/* The widest instructions this CPU has: 2 AVX-512, 1 AVX2, 0 the baseline. */
-static int best_isa(void) {
-#if X86_FORMS
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return 2;
-  if (__builtin_cpu_supports("avx2")) return 1;
-#endif
-  return 0;
-}
-
-static const char *const ISA_NAMES[] = {"baseline", "avx2", "avx512f"};
-
 static void conv_dispatch(const conv_args *a, int isa) {
 #if X86_FORMS
-  if (isa == 2) return conv_avx512(a);
-  if (isa == 1) return conv_avx2(a);
+  if (isa == ISA_AVX512) return conv_avx512(a);
+  if (isa == ISA_AVX2) return conv_avx2(a);
 #endif
   (void)isa;
   conv_baseline(a);
 }
 
-#define CHECK(call)                                                                      \
-  do {                                                                                   \
-    if ((call) != napi_ok) {                                                             \
-      napi_throw_error(env, NULL, "mixup native conv: bad arguments (" #call ")");      \
-      return NULL;                                                                       \
-    }                                                                                    \
-  } while (0)
-
 /*
  * conv2d(heap: ArrayBuffer, x, w, bias, out: byte offsets (bias −1 for none),
- *        n, h, w, c, kh, kw, f, relu: boolean, isa: 0 baseline | 1 avx2 | 2 avx512f): 14 arguments. f must be a multiple of 16; the caller checks shapes.
+ *        n, h, w, c, kh, kw, f, relu: 0 | 1, isa: 0 baseline | 1 avx2 | 2 avx512f): 14 arguments.
+ * f must be a multiple of 16; the caller checks that the shapes agree.
  */
-static napi_value conv2d(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
-  napi_value argv[14];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 14) {
-    napi_throw_error(env, NULL, "mixup native conv: expected 14 arguments");
-    return NULL;
-  }
-  void *heap;
-  size_t heap_bytes;
-  CHECK(napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes));
-  int64_t v[11];
-  for (int i = 0; i < 11; i++) CHECK(napi_get_value_int64(env, argv[1 + i], &v[i]));
-  bool relu;
-  CHECK(napi_get_value_bool(env, argv[12], &relu));
-  int32_t isa;
-  CHECK(napi_get_value_int32(env, argv[13], &isa));
-  if (isa < 0 || isa > best_isa()) {
-    napi_throw_error(env, NULL, "mixup native conv: this CPU lacks the instructions asked for");
-    return NULL;
-  }
+napi_value conv2d(napi_env env, napi_callback_info info) {
+  static const char KERNEL[] = "conv2d";
+  kernel_call call;
+  if (!read_call(env, info, KERNEL, 12, &call)) return NULL;
+  const int64_t *v = call.v;
   const int64_t n = v[4], h = v[5], wi = v[6], c = v[7], kh = v[8], kw = v[9], f = v[10];
-  if (n < 0 || kh < 1 || kw < 1 || h < kh || wi < kw || c < 1 || f < 16 || f % 16 != 0) {
-    napi_throw_error(env, NULL, "mixup native conv: unsupported shape");
-    return NULL;
-  }
+  if (n < 0 || kh < 1 || kw < 1 || h < kh || wi < kw || c < 1 || f < 16 || f % 16 != 0) return fail(env, KERNEL, "unsupported shape");
   const int64_t oh = h - kh + 1, ow = wi - kw + 1;
-  const int64_t spans[4][2] = {{v[0], n * h * wi * c}, {v[1], kh * kw * c * f}, {v[2], f}, {v[3], n * oh * ow * f}};
-  for (int i = 0; i < 4; i++) {
-    if (i == 2 && spans[i][0] < 0) continue;
-    if (spans[i][0] < 0 || spans[i][0] % 4 != 0 || (uint64_t)(spans[i][0] + spans[i][1] * 4) > heap_bytes) {
-      napi_throw_error(env, NULL, "mixup native conv: a tensor lies outside the heap");
-      return NULL;
-    }
-  }
-  uint8_t *base = heap;
   conv_args a = {
-      .x = (const float *)(base + v[0]),
-      .w = (const float *)(base + v[1]),
-      .bias = v[2] < 0 ? NULL : (const float *)(base + v[2]),
-      .out = (float *)(base + v[3]),
+      .x = heap_floats(env, &call, KERNEL, v[0], n * h * wi * c),
+      .w = heap_floats(env, &call, KERNEL, v[1], kh * kw * c * f),
+      .bias = v[2] < 0 ? NULL : heap_floats(env, &call, KERNEL, v[2], f),
+      .out = heap_floats(env, &call, KERNEL, v[3], n * oh * ow * f),
       .n = n, .h = h, .w_in = wi, .c = c, .kh = kh, .kw = kw, .f = f,
-      .relu = relu,
+      .relu = v[11] != 0,
   };
-  conv_dispatch(&a, isa);
+  if (a.x == NULL || a.w == NULL || (v[2] >= 0 && a.bias == NULL) || a.out == NULL) return NULL;
+  conv_dispatch(&a, call.isa);
   return NULL;
-}
-
-/* isas(): the instruction sets this CPU can run the routine on, narrowest first. */
-static napi_value isas(napi_env env, napi_callback_info info) {
-  (void)info;
-  napi_value result, name;
-  if (napi_create_array(env, &result) != napi_ok) return NULL;
-  for (int i = 0; i <= best_isa(); i++) {
-    if (napi_create_string_utf8(env, ISA_NAMES[i], NAPI_AUTO_LENGTH, &name) != napi_ok) return NULL;
-    if (napi_set_element(env, result, (uint32_t)i, name) != napi_ok) return NULL;
-  }
-  return result;
-}
-
-NAPI_MODULE_INIT() {
-  napi_value fn;
-  if (napi_create_function(env, "conv2d", NAPI_AUTO_LENGTH, conv2d, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "conv2d", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "isas", NAPI_AUTO_LENGTH, isas, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "isas", fn) != napi_ok) return NULL;
-  return exports;
 }

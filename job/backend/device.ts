@@ -13,8 +13,8 @@ import { JobError, UsageError } from '../errors.js';
 import type { DeviceRecord, GpuRecord } from '../shared/metrics.js';
 import { REQUIRE_GPU_ENV } from '../shared/stack.js';
 import type { SelectedBackend } from './select.js';
+import { GPU_PACKAGE } from './tensorflow-binding.js';
 
-const GPU_PACKAGE = '@tensorflow/tfjs-node-gpu';
 const QUERY = ['--query-gpu=name,compute_cap,driver_version', '--format=csv,noheader'];
 /** nvidia-smi before 510 does not know compute_cap. */
 const OLD_QUERY = ['--query-gpu=name,driver_version', '--format=csv,noheader'];
@@ -61,7 +61,7 @@ export function assertGpu(device: DeviceRecord, selected: SelectedBackend): void
   const missing =
     selected.backend !== 'tensorflow'
       ? [
-          `no native TensorFlow loaded, so the job would train on ${selected.backend}` +
+          `no GPU backend started, so the job would train on ${selected.backend}` +
             (selected.failures.length > 0 ? ` (${selected.failures.join('; ')})` : ''),
           ...device.notes,
         ]
@@ -69,7 +69,7 @@ export function assertGpu(device: DeviceRecord, selected: SelectedBackend): void
   throw new JobError(`${REQUIRE_GPU_ENV}=1 but no usable GPU: ${missing.join('; ')}`);
 }
 
-/** "gpu: 1 × Tesla T4 (compute 7.5), driver 580.95.05, CUDA driver 13.0 / image 11.2.2; TensorFlow on the GPU" */
+/** "gpu: 1 × Tesla T4 (compute 7.5), driver 580.95.05, CUDA driver 13.0 / image 11.7.99; TensorFlow on the GPU" */
 export function describeDevice(device: DeviceRecord): string {
   const parts: string[] = [device.kind];
   if (device.gpus.length > 0) {

@@ -15,6 +15,7 @@ import {
   softmaxCrossentropyKernel,
 } from './kernels/loss-head.js';
 import { maxPoolGradKernel } from './kernels/max-pool-grad.js';
+import { maxPoolKernel, reluKernel } from './kernels/relu-max-pool.js';
 import { MEAN_GRAD, meanGradKernel, registerMeanGradient } from './kernels/mean-grad.js';
 import { RELU_GRAD, registerReluGradient, reluGradKernel } from './kernels/relu-grad.js';
 import { sumKernel } from './kernels/sum.js';
@@ -39,11 +40,18 @@ const CUSTOM_KERNELS: Readonly<Record<string, (backend: KernelBackendName, stock
   [MEAN_GRAD]: (backend) => meanGradKernel(backend),
 };
 
-/** Kernels for wasm alone: the native forward convolution works in the wasm heap. */
+/** Kernels for wasm alone: the native library (forward convolution, ReLU, max-pooling) works in the wasm heap. */
 const WASM_KERNELS: typeof CUSTOM_KERNELS = {
   [tf.Conv2D]: (_backend, stock) => conv2DKernel(stock),
   [tf.FusedConv2D]: (_backend, stock) => fusedConv2DKernel(stock),
+  [tf.Relu]: (_backend, stock) => reluKernel(stock),
+  [tf.MaxPool]: (_backend, stock) => maxPoolKernel(stock),
 };
+
+/** The kernel names this project registers for `backend` (what must never appear on `tensorflow`). */
+export function customKernelNames(backend: KernelBackendName): string[] {
+  return Object.keys({ ...CUSTOM_KERNELS, ...(backend === 'wasm' ? WASM_KERNELS : {}) });
+}
 
 const registered = new Map<string, tf.KernelFunc>();
 const stock = new Map<string, tf.KernelFunc>();

@@ -5,6 +5,9 @@ import { setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { JobError } from '../errors.js';
 import { registerCustomKernels } from './kernels.js';
 import { NATIVE_CONV_VERSION, nativeConv } from './native-conv.js';
+import { CPU_PACKAGE, GPU_PACKAGE, NATIVE_PACKAGES, bindingLoader, type NativeLoader, type NativePackage } from './tensorflow-binding.js';
+
+export type { NativeLoader } from './tensorflow-binding.js';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -14,43 +17,46 @@ export interface SelectedBackend {
   /** The npm package that provides the backend; null for `cpu`, which ships inside @tensorflow/tfjs. */
   readonly package: string | null;
   readonly versions: Record<string, string | null>;
-  /** Why each better backend did not start (e.g. tfjs-node-gpu: libcudart.so.11.0 missing); empty when the first one did. */
+  /** Why each better backend was not taken (e.g. tfjs-node-gpu: no GPU); empty when the first one was. */
   readonly failures: readonly string[];
 }
 
-/** Native TensorFlow bindings, best first. Both are optional: absent, or present but unloadable. */
-const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 const WASM_PACKAGE = '@tensorflow/tfjs-backend-wasm';
+/** Its key in metrics.json's versions: the TensorFlow the binding loaded (TF_Version), null off `tensorflow`. */
+export const LIBTENSORFLOW_VERSION = 'libtensorflow';
 /** A failed wasm start can carry the whole minified module in its message; keep what a person reads. */
 const MAX_REASON_CHARS = 300;
 
 const require = createRequire(import.meta.url);
 
-/** Loads a native binding package (which registers the `tensorflow` backend); tests pass a fake one. */
-export type NativeLoader = (pkg: string) => Promise<{ version?: Record<string, string> }>;
-
-const importPackage: NativeLoader = async (pkg) => {
-  // A variable specifier: the packages are optional and have no types in this project.
-  const specifier: string = pkg;
-  return (await import(specifier)) as { version?: Record<string, string> };
-};
-
 /**
- * Selects and initialises the tfjs backend. `auto` tries tfjs-node-gpu, tfjs-node, wasm, then cpu;
- * an explicit choice that cannot start is a JobError. Custom kernels are registered for wasm and cpu.
+ * Selects and initialises the tfjs backend. An explicit choice that cannot start is a JobError;
+ * `tensorflow` takes tfjs-node-gpu, else tfjs-node, GPU or not. `auto` takes the fastest that starts,
+ * in the order measured (docs/tensorflow.md): tfjs-node-gpu where TensorFlow finds a GPU, else wasm
+ * (with the native convolution, faster than TensorFlow's CPU kernels per step), else TensorFlow's CPU
+ * kernels (tfjs-node-gpu without a GPU, or tfjs-node), else cpu. A fixed order, not a timing at start: a resumed run must pick the backend its run.json names.
+ * Custom kernels are registered for wasm and cpu only.
  */
-export async function initBackend(choice: BackendChoice, loadNative: NativeLoader = importPackage): Promise<SelectedBackend> {
+export async function initBackend(choice: BackendChoice, loadNative: NativeLoader = bindingLoader()): Promise<SelectedBackend> {
   const failures: string[] = [];
-  if (choice === 'auto' || choice === 'tensorflow') {
+  if (choice === 'tensorflow') {
     for (const pkg of NATIVE_PACKAGES) {
-      const version = await tryNative(pkg, loadNative, failures);
-      if (version !== null) return { backend: 'tensorflow', package: pkg, versions: versionsWith(pkg, version), failures };
+      const selected = await tryNative(pkg, loadNative, failures);
+      if (selected !== null) return selected;
     }
-    if (choice === 'tensorflow') {
-      throw new JobError(
-        `backend 'tensorflow' needs ${NATIVE_PACKAGES.join(' or ')}, and neither loads here (${failures.join('; ')}); ` +
-          `install one of them, or run with --backend wasm`,
-      );
+    throw new JobError(
+      `backend 'tensorflow' needs ${NATIVE_PACKAGES.join(' or ')}, and neither loads here (${failures.join('; ')}); ` +
+        `build one (npm run build:tensorflow), or run with --backend wasm`,
+    );
+  }
+  // The GPU binding loaded on a machine without a GPU: TensorFlow's CPU kernels, should wasm not start.
+  let tensorflowWithoutGpu: SelectedBackend | null = null;
+  if (choice === 'auto') {
+    const gpu = await tryNative(GPU_PACKAGE, loadNative, failures);
+    if (gpu !== null) {
+      if (usesGpu()) return gpu;
+      failures.push(`${GPU_PACKAGE}: TensorFlow ${gpu.versions[LIBTENSORFLOW_VERSION] ?? '?'} loaded but found no GPU`);
+      tensorflowWithoutGpu = gpu;
     }
   }
   if (choice === 'auto' || choice === 'wasm') {
@@ -63,6 +69,9 @@ export async function initBackend(choice: BackendChoice, loadNative: NativeLoade
     }
     if (choice === 'wasm') throw new JobError(`backend 'wasm' failed to start: ${failure}; try --backend cpu`);
     failures.push(`wasm: ${failure}`);
+    if (tensorflowWithoutGpu !== null && (await trySetBackend('tensorflow')) === null) return tensorflowWithoutGpu;
+    const cpuBuild = await tryNative(CPU_PACKAGE, loadNative, failures);
+    if (cpuBuild !== null) return cpuBuild;
   }
   const failure = await trySetBackend('cpu');
   if (failure !== null) throw new JobError(`backend 'cpu' failed to start: ${failure} (earlier: ${failures.join('; ')})`);
@@ -92,11 +101,12 @@ function versionsWith(pkg: string | null, version: string | null): Record<string
   return versions;
 }
 
-async function tryNative(pkg: string, loadNative: NativeLoader, failures: string[]): Promise<string | null> {
+/** Loads `pkg` and starts the `tensorflow` backend on it; null (and the reason in `failures`) where either fails. */
+async function tryNative(pkg: NativePackage, loadNative: NativeLoader, failures: string[]): Promise<SelectedBackend | null> {
   let version: string | null;
   try {
     const mod = await loadNative(pkg);
-    version = mod.version?.['tfjs-node'] ?? readVersion(pkg);
+    version = mod.version?.['tfjs-node'] ?? null;
   } catch (err) {
     failures.push(`${pkg}: ${shortReason(err)}`);
     return null;
@@ -106,15 +116,19 @@ async function tryNative(pkg: string, loadNative: NativeLoader, failures: string
     failures.push(`${pkg}: ${failure}`);
     return null;
   }
-  return version;
+  const versions = { ...versionsWith(pkg, version), [LIBTENSORFLOW_VERSION]: tensorflowVersion() };
+  return { backend: 'tensorflow', package: pkg, versions, failures };
 }
 
-function readVersion(pkg: string): string | null {
-  try {
-    return (require(`${pkg}/package.json`) as { version: string }).version;
-  } catch {
-    return null;
-  }
+/** TensorFlow's own version (TF_Version), as the binding reports it. */
+function tensorflowVersion(): string | null {
+  const binding = (tf.backend() as { binding?: { TF_Version?: unknown } }).binding;
+  return typeof binding?.TF_Version === 'string' ? binding.TF_Version : null;
+}
+
+/** Whether TensorFlow placed its context on a GPU; a binding too old to say counts as yes. */
+function usesGpu(): boolean {
+  return (tf.backend() as { isUsingGpuDevice?: unknown }).isUsingGpuDevice !== false;
 }
 
 /**

@@ -64,7 +64,7 @@ export interface DeviceRecord {
   readonly gpus: readonly GpuRecord[];
   /** The highest CUDA version the driver supports (nvidia-smi's header); null without nvidia-smi. */
   readonly cudaDriverVersion: string | null;
-  /** The CUDA toolkit the image carries (nvidia/cuda bases set CUDA_VERSION); null elsewhere. */
+  /** The CUDA toolkit the image carries (the GPU image sets CUDA_VERSION); null elsewhere. */
   readonly cudaRuntimeVersion: string | null;
   /** tfjs-node's own answer (its binding lists TensorFlow's devices); null for wasm/cpu or an old binding. */
   readonly tensorflowGpu: boolean | null;

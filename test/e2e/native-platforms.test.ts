@@ -1,8 +1,10 @@
 /**
  * [slow] The optional native convolution (native/build.sh) beyond this machine's own build:
  * - aarch64: cross-built with Debian's gcc and with clang (-Werror), then run under qemu-user by
- *   Debian's arm64 node (test/support/arm64-node.sh), where test/unit/native-conv.test.ts's
- *   bit-for-bit checks against the stock XNNPACK kernel must pass, and `auto` must leave it to wasm;
+ *   Debian's arm64 node (test/support/arm64-node.sh), where the bit-for-bit checks of
+ *   test/unit/native-conv.test.ts, native-conv-grads.test.ts and native-elementwise.test.ts against
+ *   the stock and wasm kernels must pass (the NEON forms' inline assembly included), and `auto` must
+ *   leave them to wasm;
  * - clang: the x86-64 forms built by clang pass the same checks here; macOS arm64 and x86-64 addons
  *   compile and link as bundles whose N-API symbols node provides (lld's ld64, no Apple SDK here);
  * - a compiler that fails: `npm ci` in a copy of the repository still succeeds, and says so in one
@@ -21,9 +23,21 @@ import { after, before, describe, test } from 'node:test';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ADDON = 'mixup-kernels.node';
 const QEMU = 'qemu-aarch64-static';
-const BIT_TESTS = 'test/unit/native-conv.test.ts';
-// The checks that run in-process; the rest of the file spawns `node --import tsx`, which needs esbuild's x64 binary.
-const BIT_TESTS_PATTERN = 'native forward convolution on wasm';
+/** The bit-for-bit checks of the native kernels, each file's in-process suite (the rest spawns `node --import tsx`, which needs esbuild's x64 binary). */
+const BIT_TESTS: Record<string, string> = {
+  'test/unit/native-conv.test.ts': 'native forward convolution on wasm',
+  'test/unit/native-conv-grads.test.ts': 'native conv gradients on wasm',
+  'test/unit/native-elementwise.test.ts': 'native element-wise kernels on wasm',
+};
+/** Cases per form in each suite, by the start of their names after the form (`baseline: …`). */
+const CASES_PER_FORM: Record<string, number> = {
+  'Conv2D and FusedConv2D': 12,
+  'the one-channel filter gradient': 10,
+  'the sparse filter and input gradients': 14,
+  'ReLU, MaxPool, their gradients': 12,
+  'MaxPool and MaxPoolGrad on every arrangement': 1,
+  "the dense layer's activations": 1,
+};
 const NOT_BUILT = /^native convolution not built: .+; training uses the wasm kernels \(same results, slower\)$/;
 
 function sh(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): SpawnSyncReturns<string> {
@@ -57,7 +71,7 @@ async function elfMachine(file: string): Promise<number> {
 
 describe('[slow] the native convolution on other platforms', { timeout: 20 * 60_000 }, () => {
   let work: string;
-  /** test/unit/native-conv.test.ts and what it imports, compiled to JavaScript (an arm64 node cannot run tsx's esbuild). */
+  /** The bit-for-bit test files and what they import, compiled to JavaScript (an arm64 node cannot run tsx's esbuild). */
   let tree: string;
 
   before(async () => {
@@ -67,7 +81,7 @@ describe('[slow] the native convolution on other platforms', { timeout: 20 * 60_
       sh(process.execPath, [
         path.join(ROOT, 'node_modules/typescript/bin/tsc'), '--outDir', tree, '--rootDir', ROOT,
         '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2023,dom',
-        '--strict', '--skipLibCheck', '--esModuleInterop', '--types', 'node', BIT_TESTS,
+        '--strict', '--skipLibCheck', '--esModuleInterop', '--types', 'node', ...Object.keys(BIT_TESTS),
       ]),
       'tsc',
     );
@@ -79,26 +93,36 @@ describe('[slow] the native convolution on other platforms', { timeout: 20 * 60_
     await rm(work, { recursive: true, force: true });
   });
 
-  /** Puts `addon` where the compiled tree loads it, and runs the bit-for-bit checks with `node` (a command line). */
+  /** Puts `addon` where the compiled tree loads it, and runs every bit-for-bit suite with `node` (a command line); their TAP. */
   async function bitTests(node: readonly string[], addon: string): Promise<string> {
     await copyFile(addon, path.join(tree, 'dist/native', ADDON));
-    const file = path.join(tree, BIT_TESTS.replace(/\.ts$/, '.js'));
-    // on: the form this CPU has must load and be the one in use; CI=true: not loading fails the first check.
-    const env = { MIXUP_NATIVE_CONV: 'on', CI: 'true' };
-    const tap = ok(sh(node[0]!, [...node.slice(1), '--test-reporter=tap', `--test-name-pattern=${BIT_TESTS_PATTERN}`, file], { env, cwd: tree }), `${node.join(' ')} ${file}`);
-    assert.match(tap, /^# fail 0$/m);
+    let tap = '';
+    for (const [source, suite] of Object.entries(BIT_TESTS)) {
+      const file = path.join(tree, source.replace(/\.ts$/, '.js'));
+      // on: the form this CPU has must load and be the one in use; CI=true: not loading fails the first check.
+      const env = { MIXUP_NATIVE_CONV: 'on', CI: 'true' };
+      const out = ok(sh(node[0]!, [...node.slice(1), '--test-reporter=tap', `--test-name-pattern=${suite}`, file], { env, cwd: tree }), `${node.join(' ')} ${file}`);
+      assert.match(out, /^# fail 0$/m);
+      tap += out;
+    }
     return tap;
   }
 
-  /** How many forms' bit-for-bit checks passed, by name (`baseline: …`). */
-  function formsChecked(tap: string): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const [, isa] of tap.matchAll(/^ {4}ok \d+ - (\w+): Conv2D and FusedConv2D .* bit for bit/gm)) counts.set(isa!, (counts.get(isa!) ?? 0) + 1);
-    return counts;
+  /** How many bit-for-bit cases passed per form and kind (`baseline` → `Conv2D and FusedConv2D` → 12). */
+  function formsChecked(tap: string): Map<string, Record<string, number>> {
+    const forms = new Map<string, Record<string, number>>();
+    for (const [, isa, name] of tap.matchAll(/^ {4}ok \d+ - (\w+): (.*)$/gm)) {
+      const kind = Object.keys(CASES_PER_FORM).find((start) => name!.startsWith(start));
+      if (kind === undefined) continue;
+      const counts = forms.get(isa!) ?? {};
+      counts[kind] = (counts[kind] ?? 0) + 1;
+      forms.set(isa!, counts);
+    }
+    return forms;
   }
 
   test(
-    'aarch64: gcc and clang cross builds (-Werror) load in Debian’s arm64 node under qemu-user and equal XNNPACK bit for bit; auto leaves them to wasm',
+    'aarch64: gcc and clang cross builds (-Werror) load in Debian’s arm64 node under qemu-user and equal the stock and wasm kernels bit for bit; auto leaves them to wasm',
     { skip: missing({ 'aarch64-linux-gnu-gcc': 'gcc-aarch64-linux-gnu libc6-dev-arm64-cross', clang: 'clang', [QEMU]: 'qemu-user-static' }) },
     async () => {
       const sysroot = ok(sh('bash', ['test/support/arm64-node.sh']), 'arm64-node.sh').trim();
@@ -108,7 +132,7 @@ describe('[slow] the native convolution on other platforms', { timeout: 20 * 60_
         build(cc, addon);
         assert.equal(await elfMachine(addon), ELF_MACHINE.arm64, `${cc} built for aarch64`);
         const tap = await bitTests(node, addon);
-        assert.deepEqual([...formsChecked(tap)], [['baseline', 12]], `${cc}: the portable form, 12 cases`);
+        assert.deepEqual([...formsChecked(tap)], [['baseline', CASES_PER_FORM]], `${cc}: the portable form, every case`);
       }
       const probe = ok(
         sh(node[0]!, [...node.slice(1), '--input-type=module', '-e',
@@ -126,14 +150,15 @@ describe('[slow] the native convolution on other platforms', { timeout: 20 * 60_
   );
 
   test(
-    'clang: the x86-64 forms equal XNNPACK bit for bit here; macOS arm64 and x86-64 addons compile (-Werror) and link as bundles that leave N-API to node',
+    'clang: the x86-64 forms equal the stock and wasm kernels bit for bit here; macOS arm64 and x86-64 addons compile (-Werror) and link as bundles that leave N-API to node',
     { skip: missing({ clang: 'clang', 'ld.lld': 'lld' }) },
     async () => {
       const linux = path.join(work, 'clang-x64.node');
       build('clang', linux);
       assert.equal(await elfMachine(linux), ELF_MACHINE.x64);
       const forms = formsChecked(await bitTests([process.execPath], linux));
-      assert.ok(forms.get('baseline') === 12 && [...forms.values()].every((n) => n === 12), `every form this CPU has: ${[...forms.keys()]}`);
+      assert.ok(forms.has('baseline'), 'the portable form is checked');
+      for (const [isa, counts] of forms) assert.deepEqual(counts, CASES_PER_FORM, `${isa}: every case`);
 
       // No Apple SDK here: freestanding headers, no system libraries; node resolves napi_* when it loads the bundle.
       const MACH_O_64 = 0xfeedfacf;

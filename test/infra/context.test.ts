@@ -96,13 +96,17 @@ test('-c instanceTypes names sizes of the supported classes, and is checked', ()
   assert.throws(() => readContext(from({ instanceTypes: 'g5.xlarge,g5.xlarge' })), /each instance type may appear only once/);
 });
 
-test('the image mirror: -c runtimeBase and -c tfjsCdnStorage become Docker build arguments, and are checked', () => {
-  const base = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/cuda@sha256:${'a'.repeat(64)}`;
-  const { props } = readContext(from({ runtimeBase: base, tfjsCdnStorage: 'https://mirror.example.com/' }));
-  assert.deepEqual(props.imageBuildArgs, { RUNTIME_BASE: base, TFJS_NODE_CDN_STORAGE: 'https://mirror.example.com/' });
+test('the image base: -c baseImage becomes the Dockerfile\'s base in every stage, and is checked', () => {
+  const base = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/node@sha256:${'a'.repeat(64)}`;
+  const { props } = readContext(from({ baseImage: base }));
+  assert.deepEqual(props.imageBuildArgs, { BUILD_BASE: base, CPU_BASE: base });
   assert.equal(readContext(from({})).props.imageBuildArgs, undefined);
-  assert.throws(() => readContext(from({ tfjsCdnStorage: 'http://mirror' })), /'tfjsCdnStorage' = "http:\/\/mirror"; must be an https:\/\/ base URL ending in '\/'/);
-  assert.throws(() => readContext(from({ runtimeBase: 'Bad Image' })), /'runtimeBase' = "Bad Image"; must be an image reference/);
+  assert.throws(() => readContext(from({ baseImage: 'Bad Image' })), /'baseImage' = "Bad Image"; must be an image reference/);
+});
+
+test('the keys of the image that came from Google\'s storage and Docker Hub\'s CUDA base are gone', () => {
+  assert.ok(!(CONTEXT_KEYS as readonly string[]).includes('tfjsCdnStorage'));
+  assert.ok(!(CONTEXT_KEYS as readonly string[]).includes('runtimeBase'));
 });
 
 test('a repeated instance class is refused', () => {

@@ -3,6 +3,7 @@
 # base from base-image.sh in place of every Docker Hub image, this machine's npm registry and CA
 # bundle, and host networking (no bridge exists). Usage: docker-build.sh [TAG [TARGET]]; prints the tag.
 # TARGET is a Dockerfile stage: `cpu` (the CPU image, MIXUP_IMAGE_TARGET) or the default, the GPU image.
+# The GPU image downloads its wheels from PyPI (about 2.1 GB; Docker's layer cache keeps them).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,12 +21,9 @@ START=$(date +%s)
 # `cpu` builds none of the GPU image); BuildKit (if the client has buildx) builds only what the target needs.
 docker build --network host \
   --build-arg BUILD_BASE="$BASE" \
-  --build-arg RUNTIME_BASE="$BASE" \
-  --build-arg NODE_IMAGE="$BASE" \
   --build-arg CPU_BASE="$BASE" \
   --build-arg NPM_REGISTRY="$REGISTRY" \
   --build-arg NODE_EXTRA_CA_CERTS="$CA_BUNDLE" \
-  --build-arg GPU_BACKEND=optional \
   ${TARGET:+--target "$TARGET"} \
   -t "$TAG" "$ROOT" >&2
 SIZE=$(docker image inspect --format '{{.Size}}' "$TAG")

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
+import { TENSORFLOW_DIR_ENV } from '../../job/backend/tensorflow-binding.js';
 import { ArmWorker, startArmThread } from '../../job/commands/arm-thread.js';
 import { JobError } from '../../job/errors.js';
 import { freshProgress } from '../../job/train.js';
@@ -14,8 +18,13 @@ const noData = {
 const noEvents = { step: () => {}, epochEnd: async () => {} };
 
 test('a worker started early whose backend fails before it has an arm reports that failure with the arm, not a hang', { timeout: 30_000 }, async () => {
-  // No native TensorFlow here: the worker's backend fails at once, long before the arm is handed over.
+  // No native TensorFlow where the worker looks (an empty folder): its backend fails at once, long
+  // before the arm is handed over. A worker takes a copy of the environment when it starts.
+  const saved = process.env[TENSORFLOW_DIR_ENV];
+  process.env[TENSORFLOW_DIR_ENV] = mkdtempSync(path.join(os.tmpdir(), 'mixup-no-binding-'));
   const worker = new ArmWorker('tensorflow');
+  if (saved === undefined) delete process.env[TENSORFLOW_DIR_ENV];
+  else process.env[TENSORFLOW_DIR_ENV] = saved;
   await sleep(4000);
   const thread = startArmThread({ settings, start: freshProgress('baseline'), resume: null }, worker, [], noData, noEvents, () => {});
   await assert.rejects(thread.done, (error: unknown) => error instanceof JobError && /tensorflow|tfjs-node/i.test(error.message));

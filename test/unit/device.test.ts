@@ -96,7 +96,7 @@ describe('device detection from recorded nvidia-smi output', () => {
     const device = await detectDevice(WASM_BACKEND, probe({ fail: 'not found (no NVIDIA driver mounted into this container)' }));
     assert.equal(device.kind, 'wasm');
     assert.equal(device.tensorflowGpu, null);
-    assert.throws(() => assertGpu(device, WASM_BACKEND), /no native TensorFlow loaded, so the job would train on wasm \(@tensorflow\/tfjs-node-gpu: Cannot find package.*\); nvidia-smi: not found/);
+    assert.throws(() => assertGpu(device, WASM_BACKEND), /no GPU backend started, so the job would train on wasm \(@tensorflow\/tfjs-node-gpu: Cannot find package.*\); nvidia-smi: not found/);
   });
 
   test('parsers: N/A fields are null, the CUDA version comes from the header', () => {
@@ -133,7 +133,7 @@ test('for real, on this machine (no GPU): MIXUP_REQUIRE_GPU=1 exits 1 at once wi
   });
   assert.equal(result.status, 1, result.stderr);
   assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
-  assert.match(result.stderr, /^mixup: MIXUP_REQUIRE_GPU=1 but no usable GPU: no native TensorFlow loaded, so the job would train on (wasm|cpu) \(@tensorflow\/tfjs-node-gpu: .*\); nvidia-smi: not found/);
+  assert.match(result.stderr, /^mixup: MIXUP_REQUIRE_GPU=1 but no usable GPU: no GPU backend started, so the job would train on (wasm|cpu) \(@tensorflow\/tfjs-node-gpu: .*\); nvidia-smi: not found/);
   assert.match(result.stdout, /"event":"device","kind":"(wasm|cpu)"/, 'the device is logged before the refusal');
   // The run's lease is taken and released around the refusal; no file of the run is left.
   const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { nativeConv, type NativeConv } from '../native-conv.js';
 import type { Fallback } from './conv2d-grads.js';
 import { TensorAccess, type KernelBackendName } from './tensor-access.js';
 import { wasmModuleOf } from './wasm-asm.js';
@@ -8,9 +9,10 @@ import { addBiasFor } from './wasm-add-bias.js';
  * Add on wasm for a bias: a float32 tensor plus a 1-D float32 tensor the length of its last axis,
  * that length a multiple of 4; a SIMD routine with no broadcasting machinery. The first conv
  * layer's bias add ([64,24,24,16] + [16]) is a few times faster this way than with the stock kernel
- * (bench/kernels.ts; figures in bench/FIGURES.md). Every other Add goes to the stock kernel.
+ * (bench/kernels.ts; figures in bench/FIGURES.md). With channels in 16s the native library adds
+ * instead where it loads (the same floats). Every other Add goes to the stock kernel.
  */
-export function addKernel(backendName: KernelBackendName, stock: Fallback): tf.KernelFunc {
+export function addKernel(backendName: KernelBackendName, stock: Fallback, native: () => NativeConv | null = nativeConv): tf.KernelFunc {
   return (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const channels = a.shape[a.shape.length - 1];
@@ -28,9 +30,14 @@ export function addKernel(backendName: KernelBackendName, stock: Fallback): tf.K
       return stock(args) as tf.TensorInfo;
     }
     const t = new TensorAccess(backendName, args.backend);
+    const lib = channels! % 16 === 0 ? native() : null;
     return t.output(a.shape, (out) => {
       const x = t.float32(a);
       const rows = x.length / channels!;
+      if (lib !== null) {
+        if (rows > 0) lib.addBias(wasmModuleOf(args.backend).HEAPU8.buffer as ArrayBuffer, x.byteOffset, t.float32(b).byteOffset, out.byteOffset, rows, channels!);
+        return;
+      }
       if (rows > 0) run(x.byteOffset, t.float32(b).byteOffset, out.byteOffset, rows, channels! * 4);
     });
   };

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeConv, type NativeConv } from '../native-conv.js';
+import { filterGrad1chNative, nativeCoversFilter1ch } from './native-conv-grads.js';
 import { filterGradBySparseRuns, inputGradBySparseRuns, isUnpadded, useSparseForm } from './sparse-conv-grads.js';
 import { TensorAccess, type KernelBackendName } from './tensor-access.js';
 import { wasmModuleOf } from './wasm-asm.js';
@@ -87,9 +89,15 @@ const IM2COL_MAX_IN_CHANNELS = 4;
  *   BatchMatMul runs on XNNPACK only without transposes (its transposed path is a scalar loop);
  * - conv: x transposed to [ci,H,W,b] convolved with dy transposed to [OH,OW,b,co], transposed
  *   back to [KH,KW,ci,co] (XNNPACK on wasm).
- * The wasm backend has no filter gradient of its own. Figures: bench/kernels.ts.
+ * The wasm backend has no filter gradient of its own. Figures: bench/kernels.ts. Where the native
+ * library loads (`native`: the process's, or another for tests), it runs the sparse and pixels
+ * forms' sums instead of their wasm routines, to the same floats.
  */
-export function conv2DBackpropFilterKernel(backendName: KernelBackendName, fallback: Fallback): tf.KernelFunc {
+export function conv2DBackpropFilterKernel(
+  backendName: KernelBackendName,
+  fallback: Fallback,
+  native: () => NativeConv | null = nativeConv,
+): tf.KernelFunc {
   return (args) => {
     const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const attrs = args.attrs as unknown as ConvGradAttrs & { filterShape: [number, number, number, number] };
@@ -97,9 +105,10 @@ export function conv2DBackpropFilterKernel(backendName: KernelBackendName, fallb
     const reason = unsupportedReason(info);
     if (reason !== null) return fallBack('Conv2DBackpropFilter', backendName, reason, fallback, args);
     const t = new TensorAccess(backendName, args.backend);
-    const sparse = useSparseForm(t, dy, info) ? filterGradBySparseRuns(t, x, dy, info) : null;
+    const lib = backendName === 'wasm' ? native() : null;
+    const sparse = useSparseForm(t, dy, info) ? filterGradBySparseRuns(t, x, dy, info, lib) : null;
     if (sparse !== null) return sparse;
-    const dense = filterGradByPixels(t, x, dy, info) ?? filterGradByRows(t, x, dy, info);
+    const dense = filterGradByPixels(t, x, dy, info, lib) ?? filterGradByRows(t, x, dy, info);
     if (dense !== null) return dense;
     return info.inChannels <= IM2COL_MAX_IN_CHANNELS ? filterGradByPatches(t, x, dy, info) : filterGradByConv(t, x, dy, info);
   };
@@ -166,13 +175,15 @@ export function filterGradByRows(
  * The filter gradient on wasm for unpadded convolutions with one input channel and output channels
  * in fours, straight from NHWC x and dy: for each filter row and group of output channels, a wasm
  * SIMD routine (wasm-filter-pixels.ts) with output channels in lanes. Saves the rows form's
- * transpose of dy. Null where it does not apply.
+ * transpose of dy. Null where it does not apply. With `native` covering it, the native routine
+ * computes the same sums.
  */
 export function filterGradByPixels(
   t: TensorAccess,
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
+  native: NativeConv | null = null,
 ): tf.TensorInfo | null {
   const { batchSize, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: kh, filterWidth: kw, padInfo } = info;
@@ -181,6 +192,7 @@ export function filterGradByPixels(
   if (t.backendName !== 'wasm' || !unpadded || ci !== 1 || vectors === 0 || batchSize * oh * ow === 0) return null;
   const run = filterPixelsFor(wasmModuleOf(t.backend), kw, vectors);
   if (run === null) return null;
+  if (nativeCoversFilter1ch(native, info)) return filterGrad1chNative(t, native, x, dy, info);
   const group = 4 * vectors;
   const sums = t.output([kw * group], () => undefined);
   const dw = t.output([kh, kw, 1, co], (out) => {
@@ -282,18 +294,28 @@ export const FILTER_GRAD_FORMS = {
     filterGradByRows(t, x, dy, info) ?? filterGradByPatches(t, x, dy, info),
   sparse: (t: TensorAccess, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo) =>
     filterGradBySparseRuns(t, x, dy, info) ?? filterGradByConv(t, x, dy, info),
+  /** The pixels and sparse forms' sums on the native library (the process's MIXUP_NATIVE_CONV), where it covers them. */
+  'pixels native': (t: TensorAccess, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo) =>
+    filterGradByPixels(t, x, dy, info, nativeConv()) ?? filterGradByPatches(t, x, dy, info),
+  'sparse native': (t: TensorAccess, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo) =>
+    filterGradBySparseRuns(t, x, dy, info, nativeConv()) ?? filterGradByConv(t, x, dy, info),
 } as const;
 
 type InputGradForm = (t: TensorAccess, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo) => tf.TensorInfo;
 
 /**
- * Conv2DBackpropInput for stride 1 and padding up to the filter size minus one, as a forward
+ * Conv2DBackpropInput for stride 1 and padding up to the filter size minus one: the sparse form
+ * (on the native library where it loads, as for the filter gradient), else one forward
  * convolution. (A matrix product dy × Wᵀ followed by a col2im scatter-add does 52M instead of 118M
  * multiply-adds on the second layer, but measured slower (bench/FIGURES.md): its 6.5 MB
  * column matrix leaves the cache between the product and the scatter-add, and splitting it into
  * per-image chunks cost more in per-call overhead than it saved.)
  */
-export function conv2DBackpropInputKernel(backendName: KernelBackendName, fallback: Fallback): tf.KernelFunc {
+export function conv2DBackpropInputKernel(
+  backendName: KernelBackendName,
+  fallback: Fallback,
+  native: () => NativeConv | null = nativeConv,
+): tf.KernelFunc {
   return (args) => {
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const attrs = args.attrs as unknown as ConvGradAttrs & { inputShape: [number, number, number, number] };
@@ -305,7 +327,7 @@ export function conv2DBackpropInputKernel(backendName: KernelBackendName, fallba
       (pads.some((p) => p < 0) ? `padding larger than the filter minus one (${top},${bottom},${left},${right})` : null);
     if (reason !== null) return fallBack('Conv2DBackpropInput', backendName, reason, fallback, args);
     const t = new TensorAccess(backendName, args.backend);
-    const sparse = useSparseForm(t, dy, info) ? inputGradBySparseRuns(t, filter, dy, info) : null;
+    const sparse = useSparseForm(t, dy, info) ? inputGradBySparseRuns(t, filter, dy, info, backendName === 'wasm' ? native() : null) : null;
     return sparse ?? inputGradByConv(t, dy, filter, info);
   };
 }
@@ -347,4 +369,6 @@ export const inputGradByConv: InputGradForm = (t, dy, filter, info) => {
 export const INPUT_GRAD_FORMS = {
   conv: inputGradByConv,
   sparse: ((t, dy, filter, info) => inputGradBySparseRuns(t, filter, dy, info) ?? inputGradByConv(t, dy, filter, info)) as InputGradForm,
+  'sparse native': ((t, dy, filter, info) =>
+    inputGradBySparseRuns(t, filter, dy, info, nativeConv()) ?? inputGradByConv(t, dy, filter, info)) as InputGradForm,
 } as const;

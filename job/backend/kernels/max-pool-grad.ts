@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeConv, type NativeConv } from '../native-conv.js';
 import { TensorAccess, type KernelBackendName } from './tensor-access.js';
 import { wasmModuleOf } from './wasm-asm.js';
 import { maxPoolGradRowFor, type MaxPoolGradRow } from './wasm-max-pool-grad.js';
@@ -14,9 +15,10 @@ interface MaxPoolGradAttrs {
  * MaxPoolGrad in one pass: each window's gradient goes to the first strict maximum in row-major
  * window order, the tie rule of the stock cpu kernel (ties are common after ReLU). Windows that
  * overlap accumulate. NHWC, any window, stride and padding: 2×2 windows at stride 2 with channels
- * in fours by a wasm SIMD routine on wasm, everything else in JavaScript over typed arrays.
+ * in fours by a wasm SIMD routine on wasm (by the native library instead where it loads and the
+ * channels are in 16s: the same bits), everything else in JavaScript over typed arrays.
  */
-export function maxPoolGradKernel(backendName: KernelBackendName): tf.KernelFunc {
+export function maxPoolGradKernel(backendName: KernelBackendName, native: () => NativeConv | null = nativeConv): tf.KernelFunc {
   return (args) => {
     const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
     const attrs = args.attrs as unknown as MaxPoolGradAttrs;
@@ -37,6 +39,13 @@ export function maxPoolGradKernel(backendName: KernelBackendName): tf.KernelFunc
       tiled && c % 4 === 0 && backendName === 'wasm'
         ? maxPoolGradRowFor(wasmModuleOf(args.backend))
         : null;
+    const lib = simd !== null && c % 16 === 0 ? native() : null;
+    if (lib !== null) {
+      return t.output(input.shape, (dx) => {
+        const heap = wasmModuleOf(args.backend).HEAPU8.buffer as ArrayBuffer;
+        if (dx.length > 0) lib.maxPoolGrad(heap, t.float32(input).byteOffset, t.float32(dy).byteOffset, dx.byteOffset, batchSize, h, w, c);
+      });
+    }
     return t.output(input.shape, (dx) => {
       const x = t.float32(input);
       const g = t.float32(dy);

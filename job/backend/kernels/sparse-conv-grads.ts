@@ -1,7 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { NativeConv } from '../native-conv.js';
+import { filterGradSparseNative, inputGradSparseNative, nativeCoversSparse } from './native-conv-grads.js';
 import { AXPY_ENTRY_BYTES, axpyFor, type Axpy, type EmscriptenModuleLike } from './wasm-axpy.js';
 import { nonZeroFor } from './wasm-non-zero.js';
-import { sparseRunsFor } from './wasm-sparse-runs.js';
+import { sparseRunsFor, type SparseRuns } from './wasm-sparse-runs.js';
 import type { TensorAccess } from './tensor-access.js';
 
 /** A VALID convolution, or an explicit padding of zero on every side. */
@@ -20,7 +22,9 @@ export function isUnpadded(padInfo: tf.backend_util.PadInfo): boolean {
  * so that the run is contiguous, then transposed). For unpadded convolutions one wasm routine walks
  * dy and adds the runs (wasm-sparse-runs.ts); otherwise JavaScript lists them and a smaller one adds
  * them (wasm-axpy.ts). Either way in a fixed order, so results are deterministic. Skipping zeros
- * changes nothing but 0 · ∞ = NaN terms, which are then left out.
+ * changes nothing but 0 · ∞ = NaN terms, which are then left out. Where the native library is
+ * given and covers the shape, it does the routine's work instead, to the same floats
+ * (native-conv-grads.ts).
  */
 
 /** dy densities above which the dense forms are used: they do the same work with better kernels. */
@@ -49,6 +53,7 @@ export type SparseForm = (
   a: tf.TensorInfo,
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
+  native?: NativeConv | null,
 ) => tf.TensorInfo | null;
 
 /**
@@ -141,9 +146,8 @@ function addRuns(
   toImage: boolean,
 ): void {
   const { batchSize, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
-  const { filterHeight: kh, filterWidth: kw, padInfo } = info;
-  const unpadded = isUnpadded(padInfo);
-  const walk = unpadded && (kw * ci) % 4 === 0 && batchSize * oh * ow * co > 0 ? sparseRunsFor(module, toImage) : null;
+  const { filterHeight: kh, filterWidth: kw } = info;
+  const walk = walkFor(module, info, toImage);
   if (walk !== null) {
     walk(
       t.float32(dy).byteOffset,
@@ -169,16 +173,24 @@ function addRuns(
   module._free(list);
 }
 
+/** The routine that walks dy itself, where it applies: unpadded, runs in fours, something to walk. */
+function walkFor(module: EmscriptenModuleLike, info: tf.backend_util.Conv2DInfo, toImage: boolean): SparseRuns | null {
+  const { batchSize, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co, filterWidth: kw } = info;
+  const applies = isUnpadded(info.padInfo) && (kw * ci) % 4 === 0 && batchSize * oh * ow * co > 0;
+  return applies ? sparseRunsFor(module, toImage) : null;
+}
+
 /** Runs listed for `dy`, at most: one per non-zero and filter row. */
 function runsNeeded(dy: Float32Array, info: tf.backend_util.Conv2DInfo, module: EmscriptenModuleLike): number {
   return nonZeroCount(dy, module) * info.filterHeight;
 }
 
 /** The input gradient (`a` is the filter), or null where wasm SIMD is missing. */
-export const inputGradBySparseRuns: SparseForm = (t, filter, dy, info) => {
+export const inputGradBySparseRuns: SparseForm = (t, filter, dy, info, native = null) => {
   const module = (t.backend as WasmBackendLike).wasm;
   const axpy = axpyFor(module);
   if (axpy === null) return null;
+  if (nativeCoversSparse(native, info) && walkFor(module, info, true) !== null) return inputGradSparseNative(t, native, filter, dy, info);
   const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
   const dx = t.output(info.inShape, (out) => out.fill(0));
   const wt = t.output([co, kh, kw, ci], (out) => {
@@ -195,10 +207,11 @@ export const inputGradBySparseRuns: SparseForm = (t, filter, dy, info) => {
 };
 
 /** The filter gradient (`a` is the layer input x), or null where wasm SIMD is missing. */
-export const filterGradBySparseRuns: SparseForm = (t, x, dy, info) => {
+export const filterGradBySparseRuns: SparseForm = (t, x, dy, info, native = null) => {
   const module = (t.backend as WasmBackendLike).wasm;
   const axpy = axpyFor(module);
   if (axpy === null) return null;
+  if (nativeCoversSparse(native, info) && walkFor(module, info, false) !== null) return filterGradSparseNative(t, native, x, dy, info);
   const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
   const acc = t.output([co, kh, kw, ci], (out) => out.fill(0));
   const dw = t.output([kh, kw, ci, co], () => undefined);
