@@ -12,7 +12,7 @@ import { runExperiment } from './commands/run.js';
 import { envName, RUN_OPTIONS, type RunOptionName, resolveRunConfig } from './config.js';
 import { JobError, UsageError } from './errors.js';
 import { describeFsError } from './fs-errors.js';
-import { ignoreClosedPipe } from './progress.js';
+import { ignoreClosedPipe } from './closed-pipe.js';
 import { packageVersion } from './shared/package-root.js';
 
 /** The shell's convention, 128 + the signal's number: what `kill` and Ctrl-C lead a caller to expect. */
