@@ -3,12 +3,12 @@
  * layer) or an http(s) base URL whose files are downloaded once into a cache directory.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
 import { JobError, NotFoundError, UsageError } from '../errors.js';
+import { resolveDataLocation } from './location.js';
 import { makeDirectory } from '../storage/make-dir.js';
 import { openStorage } from '../storage/open.js';
 import { DEFAULT_DOWNLOAD_IDLE_MS, DEFAULT_RETRY_DELAYS_MS, DOWNLOAD_IDLE_ENV, downloadToFile } from './download.js';
@@ -28,15 +28,12 @@ export interface DataSource {
   describe?(name: string): string;
 }
 
+export { FASHION_MNIST_MIRROR, resolveDataLocation, SYSTEM_DATA_DIR } from './location.js';
+
 export interface ReadOptions {
   /** Aborted when the run is asked to stop. */
   readonly signal?: AbortSignal;
 }
-
-/** Debian's `dataset-fashion-mnist` package installs the four files here. */
-export const SYSTEM_DATA_DIR = '/usr/share/datasets/fashion-mnist';
-/** Zalando's own mirror, as its README links it (an S3 website endpoint: plain http only). */
-export const FASHION_MNIST_MIRROR = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/';
 
 export interface DataSourceOptions {
   /** Cache for downloaded files. @default $XDG_CACHE_HOME/mixup-batch, else ~/.cache/mixup-batch */
@@ -47,25 +44,6 @@ export interface DataSourceOptions {
   readonly retryDelaysMs?: readonly number[];
   /** Whether a local directory exists (tests replace it). @default fs.statSync */
   readonly dirExists?: (dir: string) => boolean;
-}
-
-/**
- * The data location to use: `location` when given; else `$FASHION_MNIST_DIR`; else the Debian package's
- * directory when it exists; else Zalando's public mirror.
- */
-export function resolveDataLocation(
-  location: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
-  dirExists: (dir: string) => boolean = isDirectory,
-): string {
-  if (location !== undefined) {
-    if (location.trim() === '') throw new UsageError(`--data is empty; give a directory, s3://bucket/prefix or URL`);
-    return location;
-  }
-  const fromEnv = env.FASHION_MNIST_DIR?.trim();
-  if (fromEnv) return fromEnv;
-  if (dirExists(SYSTEM_DATA_DIR)) return SYSTEM_DATA_DIR;
-  return FASHION_MNIST_MIRROR;
 }
 
 export function openDataSource(
@@ -226,8 +204,4 @@ async function readIfExists(file: string): Promise<Buffer | null> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-}
-
-function isDirectory(dir: string): boolean {
-  return existsSync(dir) && statSync(dir).isDirectory();
 }

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 
-import { resolveDataLocation } from '../../job/data/source.js';
+import { resolveDataLocation } from '../../job/data/location.js';
 import type { Executor } from '../../job/shared/sweep-record.js';
 
 /**
