@@ -16,7 +16,7 @@ import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import type { Storage } from '../../job/storage/storage.js';
 import type { BatchApi } from '../batch-client.js';
-import { settingsMismatches } from './sweep-checks.js';
+import { settingsMismatches } from './sweep-settings.js';
 
 /**
  * complete: manifest present and every object verifies. incomplete: objects but no manifest

@@ -21,7 +21,7 @@ import { computeSummary, type RunPlace } from './cost.js';
 import { DEFAULT_FORMAT, RESULT_FORMATS, type ResultFormat } from './format.js';
 import { renderAccuracyPlot } from './plot.js';
 import { readRun, withBatchStates, type RunResult } from './read.js';
-import { outliers } from './sweep-checks.js';
+import { outliers } from './outliers.js';
 import { renderReport, REPORT_FILE } from './report.js';
 
 export interface ResultsOptions {
