@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../job/backend/select.js';
 import { UsageError } from '../job/errors.js';
-import { BACKENDS } from '../job/shared/metrics.js';
+import { BACKENDS } from '../job/shared/run-settings.js';
 import { ratiosAgainstPeers } from './experiment-ratios.js';
 import { kerasSide, oursSide, ROOT, torchSide, type Side, type SideRun } from './experiment-sides.js';
 import { machinePeak, trainingFlopsPerImage } from './throughput.js';

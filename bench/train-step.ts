@@ -14,7 +14,7 @@ import { loadFashionMnist } from '../job/data/fashion-mnist.js';
 import { openDataSource } from '../job/data/source.js';
 import { prepareSplits, type Split, type TrainSplit } from '../job/data/splits.js';
 import { JobError, UsageError } from '../job/errors.js';
-import { mixBatch, sampleLambda } from '../job/mixup.js';
+import { mixBatch, sampleLambda } from '../job/augmentations/mixup.js';
 import { createModel, setDropoutSeed } from '../job/model.js';
 import { deriveSeed, rngFor } from '../job/random.js';
 import { createOptimizer, trainStep } from '../job/train-step.js';
@@ -110,7 +110,7 @@ function timeArm(
   epoch: number,
   steps: number,
 ): StepTimes {
-  const batches = new EpochBatches(train, arm, ALPHA, BATCH_SIZE, SEED, epoch);
+  const batches = new EpochBatches(train, { augmentation: arm === 'baseline' ? 'none' : arm, params: { alpha: ALPHA } }, BATCH_SIZE, SEED, epoch);
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let step = 0; step < steps; step++) {

@@ -1,10 +1,12 @@
-import type { ArmName } from './shared/metrics.js';
-import { mixBatch, sampleLambda } from './mixup.js';
-import { CLASS_COUNT as NUM_CLASSES, IMAGE_PIXELS as PIXELS } from './shared/fashion-mnist.js';
+import type { Augmentation, ImageShape } from './augmentation.js';
+import { augmentation, type ArmSpec } from './augmentation-registry.js';
+import { CLASS_COUNT as NUM_CLASSES, IMAGE_COLS, IMAGE_PIXELS as PIXELS, IMAGE_ROWS } from './shared/fashion-mnist.js';
 import { PIXEL_SCALE, type TrainSplit } from './data/splits.js';
 import { batchCount, batchSlice, epochOrder } from './pairs.js';
 import { rngFor } from './random.js';
 
+/** Fashion-MNIST's images as the augmentations see them. */
+export const IMAGE_SHAPE: ImageShape = { rows: IMAGE_ROWS, cols: IMAGE_COLS, channels: 1 };
 
 /** Images as rows of 784 floats in [0, 1] and one-hot (or soft) labels as rows of 10. */
 export interface LabelledImages {
@@ -17,33 +19,39 @@ export interface Batch {
   readonly x: Float32Array;
   readonly y: Float32Array;
   readonly size: number;
-  /** Mixup only: per-sample λ and the rows of both streams behind each sample. */
-  readonly lam?: Float32Array;
-  readonly rows?: readonly [Int32Array, Int32Array];
+  /** Per sample, the weight of its first-stream label (1 for the baseline). */
+  readonly lam: Float32Array;
+  /** Where an augmentation pasted a region of the second image (see `Combined`). */
+  readonly boxes?: Int32Array;
+  /** The rows of both streams behind each sample (the same rows twice for an augmentation that does not pair). */
+  readonly rows: readonly [Int32Array, Int32Array];
 }
 
 /**
- * The training batches of one epoch. The mixup arm zips two independently shuffled streams; the
- * baseline reads the first of them, so that at α = 0 both arms see exactly the same batches and
- * every paired comparison shares its randomness (common random numbers).
+ * The training batches of one epoch for one arm. An augmentation that pairs zips two independently
+ * shuffled streams; the baseline reads the first of them, so that at α = 0 both arms see exactly the
+ * same batches and every paired comparison shares its randomness (common random numbers).
  */
 export class EpochBatches {
   readonly steps: number;
   private readonly one: Int32Array;
   private readonly two: Int32Array | null;
+  private readonly augmentation: Augmentation;
+  private readonly params: object;
   private readonly buffers;
 
   constructor(
     private readonly train: TrainSplit,
-    arm: ArmName,
-    private readonly alpha: number,
+    arm: Pick<ArmSpec, 'augmentation' | 'params'>,
     private readonly batchSize: number,
     private readonly seed: number,
     private readonly epoch: number,
   ) {
+    this.augmentation = augmentation(arm.augmentation);
+    this.params = arm.params;
     this.steps = batchCount(train.count, batchSize);
     this.one = epochOrder(train.count, batchSize, seed, 'one', epoch);
-    this.two = arm === 'mixup' ? epochOrder(train.count, batchSize, seed, 'two', epoch) : null;
+    this.two = this.augmentation.pairs ? epochOrder(train.count, batchSize, seed, 'two', epoch) : null;
     const rows = batchSize;
     this.buffers = {
       x1: new Float32Array(rows * PIXELS),
@@ -61,14 +69,21 @@ export class EpochBatches {
     const b = this.buffers;
     const x1 = gatherImages(this.train.pixels, rows1, b.x1.subarray(0, size * PIXELS));
     const y1 = gatherOneHot(this.train.labels, rows1, b.y1.subarray(0, size * NUM_CLASSES));
-    if (!this.two) return { x: x1, y: y1, size };
-    const rows2 = batchSlice(this.two, this.batchSize, step);
-    const x2 = gatherImages(this.train.pixels, rows2, b.x2.subarray(0, size * PIXELS));
-    const y2 = gatherOneHot(this.train.labels, rows2, b.y2.subarray(0, size * NUM_CLASSES));
-    const lam = sampleLambda(this.alpha, size, rngFor(this.seed, 'lambda', this.epoch, step));
+    const one = { x: x1, y: y1, size };
+    let two = one;
+    let rows2 = rows1;
+    if (this.two) {
+      rows2 = batchSlice(this.two, this.batchSize, step);
+      two = {
+        x: gatherImages(this.train.pixels, rows2, b.x2.subarray(0, size * PIXELS)),
+        y: gatherOneHot(this.train.labels, rows2, b.y2.subarray(0, size * NUM_CLASSES)),
+        size,
+      };
+    }
     const out = { x: b.mixed.x.subarray(0, size * PIXELS), y: b.mixed.y.subarray(0, size * NUM_CLASSES) };
-    mixBatch(x1, y1, x2, y2, lam, out);
-    return { ...out, size, lam, rows: [rows1, rows2] };
+    const random = (purpose: string) => rngFor(this.seed, purpose, this.epoch, step);
+    const combined = this.augmentation.combine(one, two, this.params, random, IMAGE_SHAPE, out);
+    return { ...combined, size, rows: [rows1, rows2] };
   }
 }
 

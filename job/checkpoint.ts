@@ -13,7 +13,7 @@ import {
   type TensorSpec,
 } from './shared/checkpoint-state.js';
 import { CHECKPOINT_DIR, CHECKPOINT_STATE, CHECKPOINT_TAGS } from './shared/layout.js';
-import type { RunConfig } from './shared/metrics.js';
+import { IDENTITY_SETTINGS, type RunConfig } from './shared/run-settings.js';
 import { parseStoredJson } from './shared/stored-json.js';
 import { CONTENT_TYPES, type Storage } from './storage/storage.js';
 
@@ -24,11 +24,12 @@ export interface Resumable {
   readonly optimizer: tf.Optimizer;
 }
 
-/** Settings that change what a run computes; a run id cannot be reused with others. */
-const IDENTITY_KEYS = ['alpha', 'epochs', 'batchSize', 'seed', 'valSamples', 'trainLimit', 'arms'] as const;
-
+/**
+ * For runs from before run.json, whose settings only their checkpoint holds: the settings that change
+ * what a run computes (the settings table's identity), as given; a run id cannot be reused with others.
+ */
 export function assertSameExperiment(saved: RunConfig, wanted: RunConfig, where: string): void {
-  const changed = IDENTITY_KEYS.filter((key) => saved[key] !== wanted[key]);
+  const changed = IDENTITY_SETTINGS.filter((key) => saved[key] !== wanted[key]);
   if (changed.length > 0) {
     const detail = changed.map((key) => `${key} ${saved[key]} → ${wanted[key]}`).join(', ');
     throw new JobError(`run ${wanted.runId} at ${where} was started with other settings (${detail}); use a new --run-id`);

@@ -9,7 +9,7 @@
 import { JobError } from './errors.js';
 import { identityDifferences, IDENTITY_KEY, settingsOf, type RunSettings } from './run-identity.js';
 import { MANIFEST_KEY, RUN_FILES } from './shared/layout.js';
-import { metricsSchema, type Metrics } from './shared/metrics.js';
+import { metricsSchema, METRICS_VERSIONS, type Metrics } from './shared/metrics.js';
 import { parseStoredJson } from './shared/stored-json.js';
 import { verifyManifestObjects, type Manifest } from './storage/manifest.js';
 import type { Storage } from './storage/storage.js';
@@ -60,7 +60,7 @@ export async function checkCompletion(run: Storage, manifest: Manifest, wanted: 
   if (!unlisted(RUN_FILES.metrics) && !bad.has(RUN_FILES.metrics)) {
     const text = (await run.read(RUN_FILES.metrics)).toString('utf8');
     try {
-      metrics = parseStoredJson(run.uriOf(RUN_FILES.metrics), text, metricsSchema, 'a version 1 metrics.json');
+      metrics = parseStoredJson(run.uriOf(RUN_FILES.metrics), text, metricsSchema, METRICS_VERSIONS);
     } catch (error) {
       if (!(error instanceof JobError)) throw error;
       bad.add(RUN_FILES.metrics);

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 
-import type { RunConfig } from './shared/metrics.js';
+import { IDENTITY_SETTINGS, RUN_SETTINGS, type IdentitySetting, type RunConfig } from './shared/run-settings.js';
 import { FILES, type FileRole } from './data/fashion-mnist.js';
 import { JobError, NotFoundError } from './errors.js';
 import { RUN_IDENTITY } from './shared/layout.js';
@@ -17,15 +17,12 @@ import { CONTENT_TYPES } from './storage/storage.js';
 export const IDENTITY_KEY = RUN_IDENTITY;
 export const IDENTITY_VERSION = 1;
 
+/**
+ * The identity settings of the settings table as given, and the data location as resolved (a path,
+ * s3:// or URL); the backend, also compared as resolved, is `backend` below.
+ */
 const settingsSchema = z.object({
-  alpha: z.number(),
-  epochs: z.number().int(),
-  batchSize: z.number().int(),
-  seed: z.number().int(),
-  valSamples: z.number().int(),
-  trainLimit: z.number().int().nullable(),
-  arms: z.string(),
-  /** The resolved data location (a path, s3:// or URL). */
+  ...(Object.fromEntries(IDENTITY_SETTINGS.map((key) => [key, RUN_SETTINGS[key].stored])) as { [K in IdentitySetting]: (typeof RUN_SETTINGS)[K]['stored'] }),
   data: z.string(),
 });
 
@@ -43,8 +40,8 @@ export type RunSettings = z.infer<typeof settingsSchema>;
 export type RunIdentity = z.infer<typeof identitySchema>;
 
 export function settingsOf(config: RunConfig, dataLocation: string): RunSettings {
-  const { alpha, epochs, batchSize, seed, valSamples, trainLimit, arms } = config;
-  return { alpha, epochs, batchSize, seed, valSamples, trainLimit, arms, data: dataLocation };
+  const given = Object.fromEntries(IDENTITY_SETTINGS.map((key) => [key, config[key]])) as Pick<RunConfig, IdentitySetting>;
+  return { ...given, data: dataLocation };
 }
 
 export function identityOf(runId: string, settings: RunSettings, backend: string, contentSha256: Readonly<Record<string, string>>): RunIdentity {

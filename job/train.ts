@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 
+import type { ArmSpec } from './augmentation-registry.js';
 import type { ArmName, EpochRecord } from './shared/metrics.js';
 import { EpochBatches, type LabelledImages, sliceRows } from './batches.js';
 import { EMPTY_PARTIAL } from './checkpoint.js';
@@ -9,9 +10,8 @@ import { setDropoutSeed } from './model.js';
 import { deriveSeed } from './random.js';
 import { evaluateBatch, trainStep } from './train-step.js';
 
-export interface ArmSettings {
-  readonly arm: ArmName;
-  readonly alpha: number;
+/** One arm (its name, augmentation and parameters) and the run's training settings. */
+export interface ArmSettings extends ArmSpec {
   readonly epochs: number;
   readonly batchSize: number;
   readonly seed: number;
@@ -52,10 +52,10 @@ export async function trainArm(
   hooks: TrainHooks = {},
 ): Promise<TrainOutcome> {
   let progress = start;
-  const { arm, alpha, batchSize, seed, epochs } = settings;
+  const { arm, batchSize, seed, epochs } = settings;
   while (progress.epoch < epochs) {
     const epoch = progress.epoch + 1;
-    const batches = new EpochBatches(data.train, arm, alpha, batchSize, seed, epoch);
+    const batches = new EpochBatches(data.train, settings, batchSize, seed, epoch);
     let partial = progress.partial;
     for (let step = partial.steps; step < batches.steps; step++) {
       // Steps are synchronous; without a turn of the event loop a SIGTERM would wait for the epoch's end.

@@ -1,25 +1,26 @@
 #!/usr/bin/env node
 /**
  * The user's CLI (`npx mixup`, bin/mixup.js): the job's `run` plus the commands that drive it from
- * this machine — seed-data, sweep, results and doctor.
+ * this machine. Every command is one module of scripts/commands/ with the same shape — `register` adds
+ * it to the program, and its action imports what it runs — so `mixup --help` loads none of them.
  */
 import type { Command } from 'commander';
 
-import { createProgram, isEntry, registerRunCommand, runProgram } from '../job/cli.js';
-import { registerDoctorCommand } from './doctor/command.js';
-import { registerResultsCommand } from './results/command.js';
-import { registerSeedDataCommand } from './seed-data.js';
-import { registerSweepCommand } from './sweep/command.js';
+import { createProgram, isEntry, runProgram } from '../job/program.js';
+import * as doctor from './commands/doctor.js';
+import * as results from './commands/results.js';
+import * as run from './commands/run.js';
+import * as seedData from './commands/seed-data.js';
+import * as sweep from './commands/sweep.js';
+
+/** The commands, in the order `--help` lists them. */
+export const COMMANDS: readonly { register(program: Command): Command }[] = [run, seedData, sweep, results, doctor];
 
 export function buildProgram(): Command {
   const program = createProgram(
-    'MixUp vs baseline on Fashion-MNIST, locally or as AWS Batch GPU jobs; sweep α and read the results.',
+    'An augmentation (MixUp, CutMix) against a baseline on Fashion-MNIST, locally or as AWS Batch GPU jobs; sweep methods and α and read the results.',
   );
-  registerRunCommand(program);
-  registerSeedDataCommand(program);
-  registerSweepCommand(program);
-  registerResultsCommand(program);
-  registerDoctorCommand(program);
+  for (const command of COMMANDS) command.register(program);
   return program;
 }
 

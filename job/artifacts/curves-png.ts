@@ -4,17 +4,20 @@ import { createCanvas } from '@napi-rs/canvas';
 import { fillBackground } from './canvas.js';
 import { drawChart } from './chart.js';
 import type { ChartSeries } from './chart.js';
+import { armAugmentation } from '../augmentation-registry.js';
 import type { ArmName, EpochRecord } from '../shared/metrics.js';
+import { inArmOrder } from '../shared/run-settings.js';
 
 const PANEL_WIDTH = 560;
 const PANEL_HEIGHT = 400;
 const SCALE = 2;
 
-/** One colour per arm, the same in every picture the project makes. */
-export const ARM_COLORS: Record<ArmName, string> = { mixup: '#1f77b4', baseline: '#ff7f0e' };
-const ARM_ORDER: readonly ArmName[] = ['mixup', 'baseline'];
+/** One colour per arm, its augmentation's, the same in every picture the project makes. */
+export function armColor(arm: ArmName): string {
+  return armAugmentation(arm)?.color ?? '#555555';
+}
 
-export function renderCurves(history: Partial<Record<ArmName, readonly EpochRecord[]>>): Buffer {
+export function renderCurves(history: Record<ArmName, readonly EpochRecord[]>): Buffer {
   const canvas = createCanvas(PANEL_WIDTH * 2 * SCALE, PANEL_HEIGHT * SCALE);
   const ctx = canvas.getContext('2d');
   ctx.scale(SCALE, SCALE);
@@ -24,19 +27,19 @@ export function renderCurves(history: Partial<Record<ArmName, readonly EpochReco
     { title: 'Loss', yLabel: 'loss (cross-entropy)', train: 'loss', val: 'valLoss' },
   ] as const;
   panels.forEach((panel, i) => {
-    const series: ChartSeries[] = ARM_ORDER.filter((arm) => history[arm]?.length).flatMap((arm) => {
+    const series: ChartSeries[] = inArmOrder(Object.keys(history)).filter((arm) => history[arm]?.length).flatMap((arm) => {
       const records = history[arm]!;
       return [
         {
           label: `${arm} train`,
-          color: ARM_COLORS[arm],
+          color: armColor(arm),
           line: 'dashed',
           marker: 'none',
           points: records.map((r) => ({ x: r.epoch, y: r[panel.train] })),
         },
         {
           label: `${arm} validation`,
-          color: ARM_COLORS[arm],
+          color: armColor(arm),
           line: 'solid',
           marker: 'circle',
           points: records.map((r) => ({ x: r.epoch, y: r[panel.val] })),

@@ -1,4 +1,7 @@
-/** `samples.png`: a 3×3 grid of mixed training images, each captioned with its two classes and weights. */
+/**
+ * `samples.png`: a 3×3 grid of the augmented arm's training images, each captioned with its two classes
+ * and their weights, and the region taken from image B outlined where the augmentation pastes one.
+ */
 import { createCanvas } from '@napi-rs/canvas';
 
 import { CLASS_NAMES, IMAGE_COLS, IMAGE_PIXELS, IMAGE_ROWS } from '../shared/fashion-mnist.js';
@@ -11,7 +14,12 @@ export interface MixedSample {
   readonly classB: number;
   /** The weight of classA (λ); classB gets 1 − λ. */
   readonly lamA: number;
+  /** `[left, top, width, height]` in pixels of the region that comes from image B, when there is one. */
+  readonly box?: readonly [number, number, number, number];
 }
+
+/** The outline of a pasted region: a colour no greyscale pixel has. */
+const BOX_COLOR = '#e8432e';
 
 export const GRID_SIDE = 3;
 /** Nearest-neighbour upscaling: pixels stay square, so the picture shows exactly what the model sees. */
@@ -52,6 +60,12 @@ export function renderSamplesGrid(
     const cellY = TITLE_HEIGHT + Math.floor(i / GRID_SIDE) * (IMAGE_SIZE + CAPTION_HEIGHT + GAP);
     const imageX = cellX + (CELL_WIDTH - IMAGE_SIZE) / 2;
     drawPixels(ctx, sample.pixels, imageX, cellY);
+    if (sample.box && sample.box[2] > 0 && sample.box[3] > 0) {
+      const [left, top, boxWidth, boxHeight] = sample.box;
+      ctx.strokeStyle = BOX_COLOR;
+      ctx.lineWidth = 1.5;
+      ctx.strokeRect(imageX + left * ZOOM, cellY + top * ZOOM, boxWidth * ZOOM, boxHeight * ZOOM);
+    }
 
     ctx.fillStyle = '#222222';
     ctx.textAlign = 'center';
@@ -66,8 +80,9 @@ export function renderSamplesGrid(
   return canvas.toBuffer('image/png');
 }
 
-/** "Sneaker 0.72 / Pullover 0.28": class names, the larger weight first. */
+/** "Sneaker 0.72 / Pullover 0.28": class names, the larger weight first; an image left as it is, its class alone. */
 export function captionOf(sample: Pick<MixedSample, 'classA' | 'classB' | 'lamA'>): string {
+  if (sample.lamA === 1 && sample.classA === sample.classB) return className(sample.classA);
   const a = { name: className(sample.classA), weight: sample.lamA };
   const b = { name: className(sample.classB), weight: 1 - sample.lamA };
   const [first, second] = a.weight >= b.weight ? [a, b] : [b, a];

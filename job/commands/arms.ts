@@ -10,12 +10,14 @@ import os from 'node:os';
 import type * as tf from '@tensorflow/tfjs';
 
 import { writeModelFiles } from '../artifacts/model-io.js';
+import { armSpec } from '../augmentation-registry.js';
 import { trainArmJob, type ArmData, type ArmEnd, type ArmEvents, type ArmJob } from '../arm-training.js';
 import type { BackendName } from '../backend/select.js';
 import { readArmTensors, writeArmTensors, writeState, type TrainingSnapshot } from '../checkpoint.js';
 import type { ArmCheckpoint, ArmProgress, CheckpointState } from '../shared/checkpoint-state.js';
 import { RUN_FILES } from '../shared/layout.js';
-import type { ArmMetrics, ArmName, EpochRecord, RunConfig } from '../shared/metrics.js';
+import type { ArmMetrics, ArmName, EpochRecord } from '../shared/metrics.js';
+import type { RunConfig } from '../shared/run-settings.js';
 import type { Reporter } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import { freshProgress } from '../train.js';
@@ -42,7 +44,7 @@ export interface ArmsRun {
   readonly data: ArmData;
   readonly checkpoint: CheckpointState | null;
   /** Arms already finished; arms finished here are added. */
-  readonly completed: Partial<Record<ArmName, ArmMetrics>>;
+  readonly completed: Record<ArmName, ArmMetrics>;
   readonly reporter: Reporter;
   readonly stopSignal?: { readonly stopped: boolean };
   readonly parallel: boolean;
@@ -118,7 +120,7 @@ export async function trainArms(ctx: ArmsRun): Promise<ArmName[]> {
 async function armJob(arm: ArmName, ctx: ArmsRun): Promise<ArmJob> {
   const { config } = ctx;
   const entry = ctx.checkpoint?.inTraining[arm];
-  const settings = { arm, alpha: arm === 'mixup' ? config.alpha : 0, epochs: config.epochs, batchSize: config.batchSize, seed: config.seed };
+  const settings = { ...armSpec(arm, config), epochs: config.epochs, batchSize: config.batchSize, seed: config.seed };
   if (!entry) return { settings, start: freshProgress(arm), resume: null };
   return { settings, start: entry.progress, resume: { floats: await readArmTensors(ctx.run, entry.tensors), tensors: entry.tensors } };
 }
@@ -130,8 +132,8 @@ class CheckpointBook {
   constructor(
     private readonly run: Storage,
     private readonly config: RunConfig,
-    private readonly completed: Partial<Record<ArmName, ArmMetrics>>,
-    private readonly inTraining: Partial<Record<ArmName, ArmCheckpoint>>,
+    private readonly completed: Record<ArmName, ArmMetrics>,
+    private readonly inTraining: Record<ArmName, ArmCheckpoint>,
   ) {}
 
   saveArm(progress: ArmProgress, snapshot: TrainingSnapshot): Promise<void> {

@@ -2,14 +2,15 @@ import * as tf from '@tensorflow/tfjs';
 
 import { renderCurves } from '../artifacts/curves-png.js';
 import { renderHistoryCsv } from '../artifacts/history-csv.js';
-import { METRICS_VERSION, type ArmMetrics, type ArmName, type Metrics, type RunConfig } from '../shared/metrics.js';
+import { METRICS_VERSION, type ArmMetrics, type ArmName, type Metrics } from '../shared/metrics.js';
+import { armsToTrain, type RunConfig } from '../shared/run-settings.js';
+import { armSpec, augmentation } from '../augmentation-registry.js';
 import { loadModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../artifacts/model-io.js';
 import { renderSamplesGrid } from '../artifacts/samples-png.js';
 import { assertGpu, describeDevice, detectDevice, gpuRequired, type DeviceProbe } from '../backend/device.js';
 import { initBackend } from '../backend/select.js';
 import { EpochBatches } from '../batches.js';
 import { assertSameExperiment, discardCheckpoint, readCheckpoint } from '../checkpoint.js';
-import { armsToTrain } from '../config.js';
 import { InterruptedError, JobError } from '../errors.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { openDataSource } from '../data/source.js';
@@ -117,7 +118,7 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     // Runs from before run.json carry their settings in the checkpoint only.
     if (checkpoint && !saved) assertSameExperiment(checkpoint.config, config, run.uri);
 
-    const arms = armsToTrain(config.arms);
+    const arms = armsToTrain(config);
     const armsLeft = arms.filter((arm) => !checkpoint?.completed[arm]).length;
     const parallel = useParallelArms(config.parallelArms, backend.backend, armsLeft);
     // Their start-up (about a second each) overlaps the data load, the initial model and the sample grid.
@@ -156,9 +157,9 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
       await run.write(RUN_FILES.samples, sampleGrid(data.train, config), CONTENT_TYPES.png);
     }
 
-    const completed: Partial<Record<ArmName, ArmMetrics>> = { ...checkpoint?.completed };
+    const completed: Record<ArmName, ArmMetrics> = { ...checkpoint?.completed };
     if (checkpoint) {
-      const inTraining = (['mixup', 'baseline'] as const).flatMap((arm) => checkpoint.inTraining[arm]?.progress ?? []);
+      const inTraining = arms.flatMap((arm) => checkpoint.inTraining[arm]?.progress ?? []);
       // One line per arm in training (two when both trained at once), or one saying none is.
       for (const current of inTraining.length > 0 ? inTraining : [null]) {
         reporter.event('resume', {
@@ -299,17 +300,20 @@ async function initialModel(run: Storage, seed: number): Promise<tf.LayersModel>
   return model;
 }
 
-/** Nine mixed training images from the mixup arm's first batch, captioned with both classes. */
+/** Nine training images of the augmented arm's first batch (the baseline's, for a run of it alone), captioned with both classes. */
 function sampleGrid(train: ReturnType<typeof prepareSplits>['train'], config: RunConfig): Buffer {
-  const batch = new EpochBatches(train, 'mixup', config.alpha, config.batchSize, config.seed, 1).batch(0);
-  const [rows1, rows2] = batch.rows!;
+  const spec = armSpec(config.method, config);
+  const batch = new EpochBatches(train, spec, config.batchSize, config.seed, 1).batch(0);
+  const [rows1, rows2] = batch.rows;
   const count = Math.min(SAMPLE_GRID_SIZE, batch.size);
   return renderSamplesGrid(
     Array.from({ length: count }, (_, i) => ({
       pixels: batch.x.slice(i * PIXELS, (i + 1) * PIXELS),
       classA: train.labels[rows1[i]!]!,
       classB: train.labels[rows2[i]!]!,
-      lamA: batch.lam![i]!,
+      lamA: batch.lam[i]!,
+      box: batch.boxes ? [...batch.boxes.subarray(4 * i, 4 * i + 4)] as [number, number, number, number] : undefined,
     })),
+    augmentation(spec.augmentation).samplesTitle,
   );
 }

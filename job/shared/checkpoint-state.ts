@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 
-import { armsSchema, epochSchema, runConfigSchema, type ArmMetrics, type ArmName, type EpochRecord, type RunConfig } from './metrics.js';
+import { armsSchema, epochSchema, type ArmMetrics, type ArmName, type EpochRecord } from './metrics.js';
+import { METHOD_NAME_PATTERN, runConfigSchema, type RunConfig } from './run-settings.js';
 
 /** 2: one entry per arm in training (two arms may train at once); 1 (read only): one `current` arm. */
 export const CHECKPOINT_VERSION = 2;
@@ -54,9 +55,9 @@ export interface CheckpointState {
   readonly config: RunConfig;
   readonly savedAt: string;
   /** Arms already trained and tested: their final metrics. */
-  readonly completed: Partial<Record<ArmName, ArmMetrics>>;
+  readonly completed: Record<ArmName, ArmMetrics>;
   /** Arms in training (none, one, or both when they train at once), each with its own tensors. */
-  readonly inTraining: Partial<Record<ArmName, ArmCheckpoint>>;
+  readonly inTraining: Record<ArmName, ArmCheckpoint>;
 }
 
 /** Version 1, written before arms could train at once: one arm in training, its tensors beside it. */
@@ -65,7 +66,7 @@ export interface CheckpointStateV1 {
   readonly runId: string;
   readonly config: RunConfig;
   readonly savedAt: string;
-  readonly completed: Partial<Record<ArmName, ArmMetrics>>;
+  readonly completed: Record<ArmName, ArmMetrics>;
   readonly current: ArmProgress | null;
   readonly tensors: TensorSet | null;
 }
@@ -73,7 +74,7 @@ export interface CheckpointStateV1 {
 const count = z.number().int().nonnegative();
 const tensorSpecSchema = z.object({ name: z.string(), shape: z.array(count), offset: count });
 const progressSchema = z.object({
-  arm: z.enum(['mixup', 'baseline']),
+  arm: z.string().regex(METHOD_NAME_PATTERN),
   epoch: count,
   partial: z.object({ steps: count, lossSum: z.number(), correct: count, seen: count, seconds: z.number() }),
   history: z.array(epochSchema),
@@ -94,7 +95,7 @@ export const checkpointStateSchema: z.ZodType<CheckpointState> = z.object({
   config: runConfigSchema,
   savedAt: z.string(),
   completed: armsSchema,
-  inTraining: z.object({ mixup: armCheckpointSchema.optional(), baseline: armCheckpointSchema.optional() }),
+  inTraining: z.record(z.string().regex(METHOD_NAME_PATTERN), armCheckpointSchema),
 });
 
 export const checkpointStateV1Schema: z.ZodType<CheckpointStateV1> = z.object({

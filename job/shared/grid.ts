@@ -7,14 +7,13 @@
  */
 import { UsageError } from '../errors.js';
 import { alphaProblem, parseDecimal, roundsToZero } from './alpha.js';
+import { BASELINE_ARM, DEFAULT_METHOD, MAX_SEED, METHOD_NAME_PATTERN, NO_AUGMENTATION } from './run-settings.js';
 
 /** AWS Batch's largest array job. */
 export const MAX_ARRAY_SIZE = 10_000;
 /** AWS Batch refuses arrays of one child; such a grid is submitted as a plain job. */
 export const MIN_ARRAY_SIZE = 2;
 
-/** `mixup run --seed` takes 31-bit seeds. */
-export const MAX_SEED = 2 ** 31 - 1;
 
 /** The environment variables a sweep child reads. */
 export const GRID_ENV = {
@@ -25,6 +24,8 @@ export const GRID_ENV = {
   jobId: 'AWS_BATCH_JOB_ID',
   /** `shared-baselines`: the index names an arm job (`gridJob`); unset: an (α, seed) point of both arms. */
   layout: 'MIXUP_GRID_LAYOUT',
+  /** The sweep's methods, with shared baselines; unset in sweeps recorded when MixUp was the only method. */
+  methods: 'MIXUP_GRID_METHODS',
 } as const;
 
 /** The sweep layout where each seed's baseline is trained once and read by every α. */
@@ -97,34 +98,51 @@ export function gridPoints(alphas: readonly number[], seeds: readonly number[]):
 
 /**
  * One arm training of a sweep with shared baselines. With common random numbers the baseline of seed s
- * is the same run for every α, and the mixup arm at α = 0 is that baseline, so a sweep trains each seed's
- * baseline once and one mixup arm per (α > 0, seed).
+ * is the same run for every method and α, and a method's arm at α = 0 is that baseline, so a sweep trains
+ * each seed's baseline once and one arm per (method, α > 0, seed).
  *
- * Index order: the baselines first, one per seed (index = seedIndex), then the mixup arms, α major over
- * the α > 0 (index = seeds + alphaIndex' × seeds + seedIndex). For α = [0, 0.2, 0.4], seeds = [1, 2]:
- * 0 → baseline 1, 1 → baseline 2, 2 → (0.2, 1), 3 → (0.2, 2), 4 → (0.4, 1), 5 → (0.4, 2).
+ * Index order: the baselines first, one per seed (index = seedIndex), then the arms, method major, then
+ * α over the α > 0, then seed (index = seeds + (methodIndex × α's + alphaIndex') × seeds + seedIndex).
+ * For methods = [mixup, cutmix], α = [0, 0.2], seeds = [1, 2]: 0 → baseline 1, 1 → baseline 2,
+ * 2 → (mixup, 0.2, 1), 3 → (mixup, 0.2, 2), 4 → (cutmix, 0.2, 1), 5 → (cutmix, 0.2, 2).
+ *
+ * `methods` absent: a sweep recorded when MixUp was the only method (sweep.json version 2), whose run
+ * ids name no method (`alpha-0.2_seed-1`) and whose baselines ran with the default method.
  */
 export interface GridJob {
   readonly index: number;
+  /** The augmentation of the arm: the method, or `none` for a baseline (the default method in old sweeps). */
+  readonly method: string;
   /** 0 for a baseline: its numbers do not depend on α. */
   readonly alpha: number;
   readonly seed: number;
-  readonly arms: 'mixup' | 'baseline';
+  /** `baseline`, or the method's arm (named by the method). */
+  readonly arms: string;
   readonly runId: string;
 }
 
-export function gridJobs(alphas: readonly number[], seeds: readonly number[]): GridJob[] {
-  const baselines = seeds.map((seed, index) => ({ index, alpha: 0, seed, arms: 'baseline' as const, runId: baselineRunId(seed) }));
-  const mixups = alphas.filter((alpha) => alpha > 0).flatMap((alpha) => seeds.map((seed) => ({ alpha, seed })));
+export function gridJobs(alphas: readonly number[], seeds: readonly number[], methods?: readonly string[]): GridJob[] {
+  const baselineMethod = methods ? NO_AUGMENTATION : DEFAULT_METHOD;
+  const baselines = seeds.map((seed, index) => ({ index, method: baselineMethod, alpha: 0, seed, arms: BASELINE_ARM, runId: baselineRunId(seed) }));
+  const arms = (methods ?? [DEFAULT_METHOD]).flatMap((method) =>
+    alphas.filter((alpha) => alpha > 0).flatMap((alpha) => seeds.map((seed) => ({ method, alpha, seed }))),
+  );
   return [
     ...baselines,
-    ...mixups.map(({ alpha, seed }, i) => ({ index: seeds.length + i, alpha, seed, arms: 'mixup' as const, runId: gridRunId(alpha, seed) })),
+    ...arms.map(({ method, alpha, seed }, i) => ({
+      index: seeds.length + i,
+      method,
+      alpha,
+      seed,
+      arms: method,
+      runId: methods ? armRunId(method, alpha, seed) : gridRunId(alpha, seed),
+    })),
   ];
 }
 
 /** The arm job a child with this array index runs. */
-export function gridJob(index: number, alphas: readonly number[], seeds: readonly number[]): GridJob {
-  const jobs = gridJobs(alphas, seeds);
+export function gridJob(index: number, alphas: readonly number[], seeds: readonly number[], methods?: readonly string[]): GridJob {
+  const jobs = gridJobs(alphas, seeds, methods);
   if (!Number.isSafeInteger(index) || index < 0 || index >= jobs.length) {
     throw new UsageError(`${GRID_ENV.index} = ${index} is outside the sweep's ${jobs.length} arm jobs; it must be a whole number from 0 to ${jobs.length - 1}`);
   }
@@ -141,15 +159,20 @@ export function gridRunId(alpha: number, seed: number): string {
   return `alpha-${String(alpha)}_seed-${seed}`;
 }
 
-const RUN_ID_PATTERN = /^alpha-([0-9.e+-]+)_seed-(\d+)$/;
+/** The run id of one method's arm in a sweep of methods, e.g. `cutmix_alpha-0.2_seed-1`. */
+export function armRunId(method: string, alpha: number, seed: number): string {
+  return `${method}_${gridRunId(alpha, seed)}`;
+}
 
-/** The (α, seed) a grid run id names, or null for a run id that is not a grid point's. */
-export function parseGridRunId(runId: string): { alpha: number; seed: number } | null {
+const RUN_ID_PATTERN = /^(?:([a-z][a-z0-9-]*)_)?alpha-([0-9.e+-]+)_seed-(\d+)$/;
+
+/** The (method, α, seed) a grid run id names (method null in ids that name none), or null for another run id. */
+export function parseGridRunId(runId: string): { method: string | null; alpha: number; seed: number } | null {
   const match = RUN_ID_PATTERN.exec(runId);
   if (!match) return null;
-  const alpha = Number(match[1]);
-  const seed = Number(match[2]);
-  return Number.isFinite(alpha) && Number.isSafeInteger(seed) ? { alpha, seed } : null;
+  const alpha = Number(match[2]);
+  const seed = Number(match[3]);
+  return Number.isFinite(alpha) && Number.isSafeInteger(seed) ? { method: match[1] ?? null, alpha, seed } : null;
 }
 
 /**
@@ -171,6 +194,25 @@ export function parseNumberList(flag: string, value: string): number[] {
   });
 }
 
+/** A comma list of method names, e.g. `mixup,cutmix`; whether each is an augmentation is the registry's question. */
+export function parseMethodList(flag: string, value: string): string[] {
+  const parts = value.split(',').map((part) => part.trim());
+  if (parts.length === 1 && parts[0] === '') return [];
+  const bad = parts.find((part) => !METHOD_NAME_PATTERN.test(part));
+  if (bad !== undefined) throw new UsageError(`${flag} = '${value}': '${bad}' is not a method name; give a comma list such as mixup,cutmix`);
+  return parts;
+}
+
+/** The methods of a sweep: at least one, none twice, and not `none` (every sweep trains the baselines). */
+export function validateMethods(methods: readonly string[]): void {
+  const problems: string[] = [];
+  if (methods.length === 0) problems.push("'methods' is empty; give at least one, e.g. --methods mixup");
+  if (methods.includes(NO_AUGMENTATION)) problems.push(`'methods' contains ${NO_AUGMENTATION}; the baselines are trained anyway, once per seed`);
+  const repeated = methods.filter((method, i) => methods.indexOf(method) !== i);
+  if (repeated.length > 0) problems.push(`'methods' repeats ${[...new Set(repeated)].join(', ')}; each may appear once`);
+  if (problems.length > 0) throw new UsageError(`bad sweep grid: ${problems.join('; ')}`);
+}
+
 /** `--seeds 3` means seeds 1, 2, 3. */
 export function seedRange(count: number): number[] {
   return Array.from({ length: count }, (_, i) => i + 1);
@@ -180,7 +222,7 @@ export function seedRange(count: number): number[] {
  * The grid point a sweep child runs, from its environment; null when the grid variables are unset.
  * A one-point grid runs as a plain Batch job, which has no array index: it is then point 0.
  */
-export function gridPointFromEnv(env: NodeJS.ProcessEnv): (GridPoint & { runId: string; arms?: GridJob['arms'] }) | null {
+export function gridPointFromEnv(env: NodeJS.ProcessEnv): (GridPoint & { runId: string; arms?: string; method?: string }) | null {
   const alphasText = env[GRID_ENV.alphas];
   const seedsText = env[GRID_ENV.seeds];
   if (alphasText === undefined && seedsText === undefined) return null;
@@ -196,7 +238,11 @@ export function gridPointFromEnv(env: NodeJS.ProcessEnv): (GridPoint & { runId: 
     throw new UsageError(`${GRID_ENV.layout} = '${layout}' is unknown; it is '${SHARED_BASELINES}' or unset`);
   }
   const shared = layout === SHARED_BASELINES;
-  const size = shared ? gridJobs(alphas, seeds).length : gridSize(alphas, seeds);
+  const methodsText = env[GRID_ENV.methods];
+  const methods = methodsText === undefined || methodsText === '' ? undefined : parseMethodList(GRID_ENV.methods, methodsText);
+  if (methods && !shared) throw new UsageError(`${GRID_ENV.methods} is set, but a sweep of methods has shared baselines: ${GRID_ENV.layout} must be '${SHARED_BASELINES}'`);
+  if (methods) validateMethods(methods);
+  const size = shared ? gridJobs(alphas, seeds, methods).length : gridSize(alphas, seeds);
   const indexText = arrayIndexText(env);
   let index = 0;
   if (indexText !== undefined && indexText !== '') {
@@ -207,7 +253,7 @@ export function gridPointFromEnv(env: NodeJS.ProcessEnv): (GridPoint & { runId: 
   } else if (size > 1) {
     throw new UsageError(`${GRID_ENV.index} is unset; a grid of more than one point runs as a Batch array job`);
   }
-  if (shared) return gridJob(index, alphas, seeds);
+  if (shared) return gridJob(index, alphas, seeds, methods);
   const point = gridPoint(index, alphas, seeds);
   return { ...point, runId: gridRunId(point.alpha, point.seed) };
 }

@@ -5,15 +5,18 @@
  */
 import { z } from 'zod';
 
-import { alphaSchema } from './alpha.js';
+import { METHOD_NAME_PATTERN, runConfigSchema, type RunConfig } from './run-settings.js';
 
-export const METRICS_VERSION = 1;
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-export const ARMS = ['both', 'mixup', 'baseline'] as const;
-/** Whether a run trains its two arms at once (worker threads); it changes how fast, never what is computed. */
-export const PARALLEL_ARMS = ['auto', 'on', 'off'] as const;
+/**
+ * 2: `config.method` names the augmented arm's augmentation, and `arms` holds that arm under the method's
+ * name beside `baseline`; 1 (read only): written when MixUp was the only method (no `config.method`).
+ */
+export const METRICS_VERSION = 2;
+/** For messages: what a reader of metrics.json accepts. */
+export const METRICS_VERSIONS = 'a version 1 or 2 metrics.json';
 
-export type ArmName = 'mixup' | 'baseline';
+/** `baseline` (the arm without augmentation) or the augmented arm, named by its method (`mixup`, `cutmix`, …). */
+export type ArmName = string;
 
 export interface EpochRecord {
   readonly epoch: number; // 1-based
@@ -29,22 +32,6 @@ export interface ArmMetrics {
   readonly test: { readonly loss: number; readonly accuracy: number };
   /** Training images per second over the arm's train steps (validation excluded). */
   readonly imagesPerSecond: number;
-}
-
-export interface RunConfig {
-  readonly alpha: number;
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly seed: number;
-  readonly valSamples: number;
-  /** null: the whole training split. */
-  readonly trainLimit: number | null;
-  readonly data: string;
-  readonly out: string;
-  readonly runId: string;
-  readonly backend: (typeof BACKENDS)[number];
-  readonly arms: (typeof ARMS)[number];
-  readonly parallelArms: (typeof PARALLEL_ARMS)[number];
 }
 
 /** One GPU as `nvidia-smi --query-gpu=name,compute_cap,driver_version` lists it. */
@@ -73,7 +60,7 @@ export interface DeviceRecord {
 }
 
 export interface Metrics {
-  readonly version: typeof METRICS_VERSION;
+  readonly version: 1 | typeof METRICS_VERSION;
   readonly runId: string;
   readonly config: RunConfig;
   /** The backend that actually ran: 'tensorflow' (tfjs-node-gpu / tfjs-node), 'wasm' or 'cpu'. */
@@ -97,7 +84,7 @@ export interface Metrics {
   readonly startedAt: string; // ISO 8601
   readonly finishedAt: string;
   readonly wallSeconds: number;
-  readonly arms: Partial<Record<ArmName, ArmMetrics>>;
+  readonly arms: Record<ArmName, ArmMetrics>;
 }
 
 // A NaN the job computed is `null` in JSON, which z.number() refuses; the bounds refuse the rest of
@@ -121,23 +108,8 @@ export const armMetricsSchema: z.ZodType<ArmMetrics> = z.object({
   imagesPerSecond: nonNegative,
 });
 
-export const runConfigSchema: z.ZodType<RunConfig> = z.object({
-  alpha: alphaSchema,
-  epochs: z.number().int(),
-  batchSize: z.number().int(),
-  seed: z.number().int(),
-  valSamples: z.number().int(),
-  trainLimit: z.number().int().nullable(),
-  data: z.string(),
-  out: z.string(),
-  runId: z.string(),
-  backend: z.enum(BACKENDS),
-  arms: z.enum(ARMS),
-  // Absent in files written before the setting existed.
-  parallelArms: z.enum(PARALLEL_ARMS).default('auto'),
-});
-
-export const armsSchema = z.object({ mixup: armMetricsSchema.optional(), baseline: armMetricsSchema.optional() });
+/** Arm name → its metrics. */
+export const armsSchema = z.record(z.string().regex(METHOD_NAME_PATTERN), armMetricsSchema);
 
 export const deviceSchema: z.ZodType<DeviceRecord> = z.object({
   kind: z.enum(['gpu', 'cpu', 'wasm']),
@@ -149,7 +121,7 @@ export const deviceSchema: z.ZodType<DeviceRecord> = z.object({
 });
 
 export const metricsSchema: z.ZodType<Metrics> = z.object({
-  version: z.literal(METRICS_VERSION),
+  version: z.union([z.literal(1), z.literal(METRICS_VERSION)]),
   runId: z.string(),
   config: runConfigSchema,
   backend: z.string(),

@@ -21,13 +21,12 @@ import { z } from 'zod';
 
 import { JobError, UsageError } from '../errors.js';
 import { RUN_LEASE } from '../shared/layout.js';
+import { ALLOW_UNSAFE_STORE_ENV } from '../shared/unsafe-store.js';
 import { type ConditionalObject, conditionalObject, honoursConditionalWrites } from './conditional.js';
 import type { Storage } from './storage.js';
 
 export const LEASE_KEY = RUN_LEASE;
 export const DEFAULT_LEASE_SECONDS = 120;
-/** Set to 1 to run on a store that ignores conditional writes, where the lease cannot keep a second process out. */
-export const ALLOW_UNSAFE_STORE_ENV = 'MIXUP_ALLOW_UNSAFE_STORE';
 
 const recordSchema = z.object({
   token: z.string(),

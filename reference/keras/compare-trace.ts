@@ -17,10 +17,9 @@ import { loadFashionMnist } from '../../job/data/fashion-mnist.js';
 import { openDataSource } from '../../job/data/source.js';
 import { prepareSplits } from '../../job/data/splits.js';
 import { createModel } from '../../job/model.js';
-import type { ArmName } from '../../job/shared/metrics.js';
 import { evaluate } from '../../job/train.js';
 import { fixtureSchema, kerasWeights } from './parity.js';
-import { TRACE_ARMS, type WeightTensor } from './trace.js';
+import { TRACE_ARMS, type TraceArm, type WeightTensor } from './trace.js';
 
 async function weightsFile(file: string, shapes: number[][]): Promise<WeightTensor[]> {
   const bytes = await readFile(file);
@@ -51,7 +50,7 @@ function windows(steps: number): [number, number][] {
 async function main(): Promise<void> {
   const [traceDir, fixtureFile] = process.argv.slice(2);
   if (!traceDir || !fixtureFile) throw new Error('usage: compare-trace.ts TRACE_DIR KERAS_JSON');
-  const meta = JSON.parse(await readFile(path.join(traceDir, 'trace.json'), 'utf8')) as { ours: { losses: Record<ArmName, number[]> } };
+  const meta = JSON.parse(await readFile(path.join(traceDir, 'trace.json'), 'utf8')) as { ours: { losses: Record<TraceArm, number[]> } };
   const fixture = fixtureSchema.parse(JSON.parse(await readFile(fixtureFile, 'utf8')));
   const shapes = fixture.trace.weightShapes;
   await initBackend('wasm');

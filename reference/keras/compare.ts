@@ -16,9 +16,11 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
 import { parseStoredJson } from '../../job/shared/stored-json.js';
-import { metricsSchema, type ArmName } from '../../job/shared/metrics.js';
+import { metricsSchema } from '../../job/shared/metrics.js';
 import { confidenceInterval, mean, pairedDifferences, sampleSd, tCdf, tQuantile } from '../../job/stats.js';
 
+/** The Keras example's arms; a run's arms of other methods (CutMix) are not compared with Keras. */
+type ArmName = 'mixup' | 'baseline';
 const ARMS: readonly ArmName[] = ['mixup', 'baseline'];
 
 /** Test accuracy (a fraction) by arm, then by seed. */

@@ -5,8 +5,7 @@
  */
 import { z } from 'zod';
 
-import type { ArmName } from '../../job/shared/metrics.js';
-import type { Trace, WeightTensor } from './trace.js';
+import type { Trace, TraceArm, WeightTensor } from './trace.js';
 
 const armSchema = z.object({ losses: z.array(z.number()), weights: z.array(z.string()) });
 const settingsSchema = z.object({ seed: z.number().int(), steps: z.number().int().positive(), alpha: z.number(), batchSize: z.number().int().positive() });
@@ -43,7 +42,7 @@ export function decodeFloats(base64: string): Float32Array {
 }
 
 /** Keras's weights of one arm after the last step, in the trace's shapes. */
-export function kerasWeights(fixture: KerasFixture, arm: ArmName): WeightTensor[] {
+export function kerasWeights(fixture: KerasFixture, arm: TraceArm): WeightTensor[] {
   return fixture.arms[arm].weights.map((b64, i) => {
     const values = decodeFloats(b64);
     const shape = fixture.trace.weightShapes[i]!;
@@ -69,7 +68,7 @@ export interface ArmDrift {
   readonly weightRelative: number[];
 }
 
-export function armDrift(trace: Trace, fixture: KerasFixture, arm: ArmName): ArmDrift {
+export function armDrift(trace: Trace, fixture: KerasFixture, arm: TraceArm): ArmDrift {
   const ours = trace.arms[arm];
   const keras = fixture.arms[arm];
   const lossRelative = ours.losses.map((loss, i) => Math.abs(loss - keras.losses[i]!) / Math.abs(keras.losses[i]!));

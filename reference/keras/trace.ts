@@ -15,17 +15,19 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 
+import { armAugmentation, type ArmSpec } from '../../job/augmentation-registry.js';
 import { EpochBatches, gatherImages, type LabelledImages } from '../../job/batches.js';
 import { dropoutMultiplier } from '../../job/backend/kernels/dropout.js';
 import type { TrainSplit } from '../../job/data/splits.js';
 import { createModel } from '../../job/model.js';
 import { CLASS_COUNT, IMAGE_PIXELS } from '../../job/shared/fashion-mnist.js';
-import type { ArmName } from '../../job/shared/metrics.js';
 import { freshProgress, trainArm } from '../../job/train.js';
 import { createOptimizer } from '../../job/train-step.js';
 
 export const TRACE_VERSION = 1;
-export const TRACE_ARMS: readonly ArmName[] = ['mixup', 'baseline'];
+/** The Keras example's two arms: MixUp, and the baseline without augmentation. */
+export type TraceArm = 'mixup' | 'baseline';
+export const TRACE_ARMS: readonly TraceArm[] = ['mixup', 'baseline'];
 
 /** What a measurement may swap in for the job's own parts (compare-trace.ts); the test uses the job's. */
 export interface TraceOverrides {
@@ -62,7 +64,7 @@ export interface Trace {
   readonly settings: TraceSettings;
   readonly dropout: { readonly rate: number; readonly unitShape: number[] };
   readonly initial: WeightTensor[];
-  readonly arms: Record<ArmName, ArmTrace>;
+  readonly arms: Record<TraceArm, ArmTrace>;
 }
 
 /** The Dropout layer's rate, its per-sample input shape, and the seed its latest call used. */
@@ -88,8 +90,15 @@ function weightsOf(model: tf.LayersModel): WeightTensor[] {
 
 const NO_IMAGES: LabelledImages = { x: new Float32Array(0), y: new Float32Array(0), count: 0 };
 
+/** The arm as the job trains it: its augmentation from the registry (the baseline's is `none`), given α. */
+function armOf(arm: TraceArm, alpha: number): ArmSpec {
+  const augmentation = armAugmentation(arm);
+  if (!augmentation) throw new Error(`no augmentation for the arm '${arm}'`);
+  return { arm, augmentation: augmentation.name, params: augmentation.params.parse({ alpha }) };
+}
+
 /** One arm's first `steps` steps from `initial`, through the job's training loop. */
-async function traceArm(train: TrainSplit, initial: tf.Tensor[], arm: ArmName, settings: TraceSettings, overrides: TraceOverrides): Promise<ArmTrace> {
+async function traceArm(train: TrainSplit, initial: tf.Tensor[], arm: TraceArm, settings: TraceSettings, overrides: TraceOverrides): Promise<ArmTrace> {
   const { seed, steps, alpha, batchSize } = settings;
   const model = createModel(seed);
   model.setWeights(initial);
@@ -101,7 +110,7 @@ async function traceArm(train: TrainSplit, initial: tf.Tensor[], arm: ArmName, s
   let lossSum = 0;
   let seen = 0;
   try {
-    const outcome = await trainArm(model, optimizer, { train, val: NO_IMAGES }, { arm, alpha, epochs: 1, batchSize, seed }, freshProgress(arm), {
+    const outcome = await trainArm(model, optimizer, { train, val: NO_IMAGES }, { ...armOf(arm, alpha), epochs: 1, batchSize, seed }, freshProgress(arm), {
       onStep: ({ step, partial }) => {
         const size = partial.seen - seen;
         if (size !== batchSize) throw new Error(`step ${step} had ${size} samples; the trace needs full batches`);
@@ -123,21 +132,21 @@ async function traceArm(train: TrainSplit, initial: tf.Tensor[], arm: ArmName, s
 }
 
 /** The rows and λ of the first `steps` batches of epoch 1, as EpochBatches made them. */
-function batchesOf(train: TrainSplit, arm: ArmName, settings: TraceSettings): Pick<ArmTrace, 'rows1' | 'rows2' | 'lambda'> {
+function batchesOf(train: TrainSplit, arm: TraceArm, settings: TraceSettings): Pick<ArmTrace, 'rows1' | 'rows2' | 'lambda'> {
   const { seed, steps, alpha, batchSize } = settings;
-  const mine = new EpochBatches(train, arm, alpha, batchSize, seed, 1);
+  const mine = new EpochBatches(train, armOf(arm, alpha), batchSize, seed, 1);
   // The baseline's batches carry no rows: they are the mixup arm's first stream (common random numbers).
-  const mixup = arm === 'mixup' ? mine : new EpochBatches(train, 'mixup', alpha, batchSize, seed, 1);
+  const mixup = arm === 'mixup' ? mine : new EpochBatches(train, armOf('mixup', alpha), batchSize, seed, 1);
   const rows1 = new Int32Array(steps * batchSize);
   const rows2 = new Int32Array(steps * batchSize);
   const lambda = new Float32Array(steps * batchSize);
   const gathered = new Float32Array(batchSize * IMAGE_PIXELS);
   for (let step = 0; step < steps; step++) {
     const mixed = mixup.batch(step);
-    const [one, two] = mixed.rows!;
+    const [one, two] = mixed.rows;
     rows1.set(one, step * batchSize);
     rows2.set(two, step * batchSize);
-    lambda.set(mixed.lam!, step * batchSize);
+    lambda.set(mixed.lam, step * batchSize);
     if (arm === 'baseline') {
       const batch = mine.batch(step);
       gatherImages(train.pixels, one, gathered);
@@ -166,7 +175,7 @@ export async function recordTrace(train: TrainSplit, settings: TraceSettings, ov
   const initial = weightsOf(initialModel);
   const { rate, unitShape } = dropoutLayer(initialModel);
   try {
-    const arms = {} as Record<ArmName, ArmTrace>;
+    const arms = {} as Record<TraceArm, ArmTrace>;
     for (const arm of TRACE_ARMS) arms[arm] = await traceArm(train, initialTensors, arm, settings, overrides);
     return { settings, dropout: { rate, unitShape }, initial, arms };
   } finally {

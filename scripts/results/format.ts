@@ -1,6 +1,6 @@
 /** The results as a terminal table, CSV, JSON or Markdown. */
 import type { Interval } from '../../job/stats.js';
-import type { AlphaRow, ResultsSummary } from './aggregate.js';
+import type { ResultRow, ResultsSummary } from './aggregate.js';
 import { computeMarkdown, computeTable } from './compute-lines.js';
 import { RUN_STATES } from './read.js';
 
@@ -8,7 +8,9 @@ export const RESULT_FORMATS = ['table', 'csv', 'json', 'md'] as const;
 export type ResultFormat = (typeof RESULT_FORMATS)[number];
 export const DEFAULT_FORMAT: ResultFormat = 'table';
 
-const HEADERS = ['α', 'seeds', 'mixup acc %', 'baseline acc %', 'mixup − baseline (pp)', 'runs'] as const;
+export const HEADERS = ['method', 'α', 'seeds', 'method acc %', 'baseline acc %', 'method − baseline (pp)', 'runs'] as const;
+/** The columns of numbers, right-aligned. */
+const NUMERIC = new Set([1, 2]);
 
 /** `86.80 ± 0.45`; a lone value has no interval. */
 export function formatInterval(interval: Interval | null, signed = false): string {
@@ -25,17 +27,18 @@ function percent(fraction: number): string {
 }
 
 /** `3/3 complete` or `1/3 complete, 1 running, 1 missing`. */
-export function formatRunCounts(row: AlphaRow): string {
+export function formatRunCounts(row: ResultRow): string {
   const rest = RUN_STATES.filter((state) => state !== 'complete' && row.runs[state] > 0).map((state) => `${row.runs[state]} ${state}`);
   return [`${row.runs.complete}/${row.total} complete`, ...rest].join(', ');
 }
 
-export function tableCells(row: AlphaRow): string[] {
-  const seeds = Math.max(row.mixup?.n ?? 0, row.baseline?.n ?? 0);
+export function tableCells(row: ResultRow): string[] {
+  const seeds = Math.max(row.augmented?.n ?? 0, row.baseline?.n ?? 0);
   return [
+    row.method,
     String(row.alpha),
     String(seeds),
-    formatInterval(row.mixup),
+    formatInterval(row.augmented),
     formatInterval(row.baseline),
     formatInterval(row.difference, true),
     formatRunCounts(row),
@@ -58,7 +61,7 @@ export function formatResults(summary: ResultsSummary, format: ResultFormat): st
 function caption(summary: ResultsSummary): string {
   const level = Math.round(summary.level * 100);
   return (
-    `${summary.kind} ${summary.id} (${summary.uri}): test accuracy, mean ± ${level} % CI over seeds (Student t); ` +
+    `${summary.kind} ${summary.id} (${summary.uri}): test accuracy of each method's arm and of the baseline, mean ± ${level} % CI over seeds (Student t); ` +
     'difference paired by seed, in percentage points'
   );
 }
@@ -67,7 +70,7 @@ function formatTable(summary: ResultsSummary): string {
   const rows = summary.rows.map(tableCells);
   const widths = HEADERS.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i]!.length)));
   const render = (cells: readonly string[]) =>
-    cells.map((cell, i) => (i === cells.length - 1 ? cell : i < 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ');
+    cells.map((cell, i) => (i === cells.length - 1 ? cell : NUMERIC.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ');
   return [
     caption(summary), '', render(HEADERS), render(widths.map((w) => '─'.repeat(w))), ...rows.map(render), ...problemLines(summary),
     ...computeTable(summary.compute, summary.kind),
@@ -82,7 +85,7 @@ function formatMarkdown(summary: ResultsSummary): string {
     `_${caption(summary)}_`,
     '',
     `| ${HEADERS.join(' | ')} |`,
-    `| ${HEADERS.map((_, i) => (i < 2 ? '---:' : '---')).join(' | ')} |`,
+    `| ${HEADERS.map((_, i) => (NUMERIC.has(i) ? '---:' : '---')).join(' | ')} |`,
     ...summary.rows.map((row) => `| ${tableCells(row).map(escape).join(' | ')} |`),
     ...problemLines(summary).map((line) => (line ? `- ${line.trim()}` : line)),
     ...computeMarkdown(summary.compute, summary.kind),
@@ -102,18 +105,18 @@ function problemLines(summary: ResultsSummary): string[] {
 }
 
 export const CSV_COLUMNS = [
-  'alpha', 'arm', 'n', 'mean', 'sd', 'ci_low', 'ci_high', 'complete', 'running', 'failed', 'incomplete', 'invalid', 'missing',
+  'method', 'alpha', 'arm', 'n', 'mean', 'sd', 'ci_low', 'ci_high', 'complete', 'running', 'failed', 'incomplete', 'invalid', 'missing',
 ] as const;
 
-/** One row per α and quantity (mixup, baseline, difference): fractions, full precision. */
+/** One row per method, α and quantity (the method's arm, baseline, difference): fractions, full precision. */
 function formatCsv(summary: ResultsSummary): string {
   const lines: string[] = [CSV_COLUMNS.join(',')];
   const value = (n: number | null | undefined) => (n === null || n === undefined ? '' : String(n));
   for (const row of summary.rows) {
-    for (const [arm, interval] of [['mixup', row.mixup], ['baseline', row.baseline], ['difference', row.difference]] as const) {
+    for (const [arm, interval] of [[row.method, row.augmented], ['baseline', row.baseline], ['difference', row.difference]] as const) {
       lines.push(
         [
-          row.alpha, arm, interval?.n ?? 0, value(interval?.mean), value(interval?.sd), value(interval?.low), value(interval?.high),
+          row.method, row.alpha, arm, interval?.n ?? 0, value(interval?.mean), value(interval?.sd), value(interval?.low), value(interval?.high),
           ...RUN_STATES.map((state) => row.runs[state]),
         ].join(','),
       );

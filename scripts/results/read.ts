@@ -4,13 +4,13 @@
  */
 import type { JobSummary } from '@aws-sdk/client-batch';
 
-import { armsToTrain } from '../../job/config.js';
+import { armsToTrain, BASELINE_ARM, DEFAULT_METHOD, NO_AUGMENTATION } from '../../job/shared/run-settings.js';
 import { JobError } from '../../job/errors.js';
 import { describeFsError } from '../../job/fs-errors.js';
 import { IDENTITY_KEY, readIdentity } from '../../job/run-identity.js';
 import { arrayIndexOf, parseGridRunId } from '../../job/shared/grid.js';
 import { MANIFEST_KEY, RUN_FILES } from '../../job/shared/layout.js';
-import { metricsSchema, type ArmName, type Metrics } from '../../job/shared/metrics.js';
+import { metricsSchema, METRICS_VERSIONS, type Metrics } from '../../job/shared/metrics.js';
 import { parseStoredJson } from '../../job/shared/stored-json.js';
 import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
@@ -28,11 +28,13 @@ export const RUN_STATES: readonly RunState[] = ['complete', 'running', 'failed',
 
 export interface RunResult {
   readonly runId: string;
+  /** The augmented arm's method (`none` for a run of the baseline alone that names no method). */
+  readonly method: string;
   readonly alpha: number;
   readonly seed: number;
   readonly state: RunState;
-  /** Test accuracy per arm (fractions), for complete runs. */
-  readonly accuracy: Partial<Record<ArmName, number>>;
+  /** Test accuracy of the augmented arm (the method's) and of the baseline (fractions), for complete runs. */
+  readonly accuracy: { readonly augmented?: number; readonly baseline?: number };
   /** Why a run is invalid. */
   readonly problems: readonly string[];
   /** Storage of the run, for the report's pictures. */
@@ -47,14 +49,15 @@ export interface RunResult {
 }
 
 /**
- * One run's state and test accuracies; `point` is the grid point it should be (null: a lone run), `sweep`
- * the sweep whose settings it must record. A run folder that cannot be read as one (a file in its place)
- * is invalid, named, rather than the end of the command.
+ * One run's state and test accuracies; `point` is the grid point it should be (null: a lone run), its
+ * `method` the arm's augmentation where the sweep recorded one (version 3), `sweep` the sweep whose
+ * settings it must record. A run folder that cannot be read as one (a file in its place) is invalid,
+ * named, rather than the end of the command.
  */
 export async function readRun(
   storage: Storage,
   runId: string,
-  point: { alpha: number; seed: number } | null,
+  point: { method?: string; alpha: number; seed: number } | null,
   sweep?: SweepRecord,
 ): Promise<RunResult> {
   try {
@@ -62,10 +65,11 @@ export async function readRun(
   } catch (error) {
     const problem = describeFsError(error);
     if (problem === null) throw error;
-    const fallback = point ?? parseGridRunId(runId) ?? { alpha: Number.NaN, seed: Number.NaN };
+    const parsed = parseGridRunId(runId);
+    const fallback = point ?? parsed ?? { alpha: Number.NaN, seed: Number.NaN };
     return {
-      runId, alpha: fallback.alpha, seed: fallback.seed, state: 'invalid', accuracy: {}, problems: [`${storage.uri} is not a run folder: ${problem}`],
-      uri: storage.uri, objects: [], backend: null, wallSeconds: null,
+      runId, method: point?.method ?? parsed?.method ?? DEFAULT_METHOD, alpha: fallback.alpha, seed: fallback.seed, state: 'invalid', accuracy: {},
+      problems: [`${storage.uri} is not a run folder: ${problem}`], uri: storage.uri, objects: [], backend: null, wallSeconds: null,
     };
   }
 }
@@ -73,12 +77,14 @@ export async function readRun(
 async function readRunOrThrow(
   storage: Storage,
   runId: string,
-  point: { alpha: number; seed: number } | null,
+  point: { method?: string; alpha: number; seed: number } | null,
   sweep: SweepRecord | undefined,
 ): Promise<RunResult> {
-  const fallback = point ?? parseGridRunId(runId) ?? { alpha: Number.NaN, seed: Number.NaN };
+  const parsed = parseGridRunId(runId);
+  const fallback = point ?? parsed ?? { alpha: Number.NaN, seed: Number.NaN };
   const result = (state: RunState, extra: Partial<RunResult> = {}): RunResult => ({
     runId,
+    method: point?.method ?? parsed?.method ?? DEFAULT_METHOD,
     alpha: fallback.alpha,
     seed: fallback.seed,
     state,
@@ -108,35 +114,33 @@ async function readRunOrThrow(
   let metrics: Metrics;
   try {
     const text = (await storage.read(RUN_FILES.metrics)).toString('utf8');
-    metrics = parseStoredJson(storage.uriOf(RUN_FILES.metrics), text, metricsSchema, 'a version 1 metrics.json');
+    metrics = parseStoredJson(storage.uriOf(RUN_FILES.metrics), text, metricsSchema, METRICS_VERSIONS);
   } catch (error) {
     // A damaged or foreign metrics.json leaves this run out of the table, named, rather than ending the command.
     if (error instanceof JobError) return result('invalid', { problems: [error.message] });
     throw error;
   }
-  const { alpha, seed } = metrics.config;
-  if (point && (alpha !== point.alpha || seed !== point.seed)) {
-    return result('invalid', {
-      problems: [`${storage.uriOf(RUN_FILES.metrics)} records α = ${alpha}, seed = ${seed}; the grid point is α = ${point.alpha}, seed = ${point.seed}`],
-    });
+  const { method, alpha, seed } = metrics.config;
+  if (point && (alpha !== point.alpha || seed !== point.seed || (point.method !== undefined && method !== point.method))) {
+    const recorded = `${point.method !== undefined ? `method ${method}, ` : ''}α = ${alpha}, seed = ${seed}`;
+    const expected = `${point.method !== undefined ? `method ${point.method}, ` : ''}α = ${point.alpha}, seed = ${point.seed}`;
+    return result('invalid', { problems: [`${storage.uriOf(RUN_FILES.metrics)} records ${recorded}; the grid point is ${expected}`] });
   }
   const differences = sweep ? settingsMismatches(sweep, metrics) : [];
   if (differences.length > 0) {
     return result('invalid', { problems: [`${storage.uriOf(RUN_FILES.metrics)} records other settings than the sweep's: ${differences.join('; ')}`] });
   }
   // A complete run has every arm it was asked for; one without is not complete, however it verifies.
-  const absent = armsToTrain(metrics.config.arms).filter((arm) => metrics.arms[arm] === undefined);
+  const absent = armsToTrain(metrics.config).filter((arm) => metrics.arms[arm] === undefined);
   if (absent.length > 0) {
     return result('invalid', {
       problems: [`${storage.uriOf(RUN_FILES.metrics)} has no ${absent.join(' or ')} arm, though config.arms is '${metrics.config.arms}'`],
     });
   }
-  const accuracy: Partial<Record<ArmName, number>> = {};
-  for (const arm of ['mixup', 'baseline'] as const) {
-    // The schema holds accuracies to [0, 1]: a null (NaN) or 5.0 made the run invalid above.
-    const value = metrics.arms[arm]?.test.accuracy;
-    if (value !== undefined) accuracy[arm] = value;
-  }
+  // The schema holds accuracies to [0, 1]: a null (NaN) or 5.0 made the run invalid above.
+  const augmented = method === NO_AUGMENTATION ? undefined : metrics.arms[method]?.test.accuracy;
+  const baseline = metrics.arms[BASELINE_ARM]?.test.accuracy;
+  const accuracy = { ...(augmented !== undefined ? { augmented } : {}), ...(baseline !== undefined ? { baseline } : {}) };
   return {
     ...result('complete', {
       accuracy,
@@ -146,6 +150,7 @@ async function readRunOrThrow(
       // The manifest vouched for run.json's bytes; a run from before run.json has none.
       dataSha256: manifest.objects.some((object) => object.key === IDENTITY_KEY) ? ((await readIdentity(storage))?.dataSha256 ?? null) : null,
     }),
+    method,
     alpha,
     seed,
   };

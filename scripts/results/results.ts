@@ -1,8 +1,9 @@
 /**
- * `mixup results`: the answer to "does mixup help, and for which α?". Reads every run of a sweep (or
- * one run), trusts only runs whose manifest verifies, and reports per α the mean test accuracy of
- * each arm and the paired difference (mixup − baseline on the same seed), each with a Student-t 95 %
- * interval over seeds, next to how many runs are complete, still running, failed or missing.
+ * `mixup results`: the answer to "does an augmentation help, which one, and for which α?". Reads every run
+ * of a sweep (or one run), trusts only runs whose manifest verifies, and reports per method and α the mean
+ * test accuracy of the method's arm and of the baseline and their paired difference (the arm − the baseline
+ * on the same seed), each with a Student-t 95 % interval over seeds, next to how many runs are complete,
+ * still running, failed or missing.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -11,18 +12,20 @@ import { NotFoundError, UsageError } from '../../job/errors.js';
 import { RUNS_PREFIX, SWEEP_RUNS_DIR, SWEEPS_PREFIX } from '../../job/shared/layout.js';
 import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
 import { CONFIDENCE_LEVEL } from '../../job/stats.js';
-import { openStorage as openStorageDefault } from '../../job/storage/open.js';
+import { openStorageLazily } from '../../job/storage/open-lazily.js';
 import { CONTENT_TYPES, type Storage } from '../../job/storage/storage.js';
-import { createBatchApi, createSsmApi, readStackParameters, type BatchApi, type SsmApi } from '../batch-client.js';
+import type { BatchApi, SsmApi } from '../batch-client.js';
+import { lazyApi } from '../lazy-api.js';
 import { readSweepRecord } from '../sweep/record.js';
 import { aggregate, type ResultsSummary } from './aggregate.js';
 import { pairArmRuns } from './pairing.js';
 import { computeSummary, type RunPlace } from './cost.js';
 import { DEFAULT_FORMAT, RESULT_FORMATS, type ResultFormat } from './format.js';
-import { renderAccuracyPlot } from './plot.js';
 import { readRun, withBatchStates, type RunResult } from './read.js';
 import { outliers } from './outliers.js';
-import { renderReport, REPORT_FILE } from './report.js';
+
+/** Beside the sweep, with `--report`. */
+export const REPORT_FILE = 'report.html';
 
 export interface ResultsOptions {
   /** A sweep id under `<results>/sweeps/`. Exactly one of `sweep` and `run`. */
@@ -42,7 +45,8 @@ export interface ResultsOptions {
 }
 
 export interface ResultsDeps {
-  readonly openStorage: (location: string, option?: string) => Storage;
+  /** A storage for a directory or an s3:// URI (the default loads the S3 client only for the latter). */
+  readonly openStorage: (location: string, option?: string) => Storage | Promise<Storage>;
   readonly ssm: () => SsmApi;
   /** Absent: Batch child states are not looked up. */
   readonly batch?: () => BatchApi;
@@ -69,10 +73,10 @@ export async function results(options: ResultsOptions, deps: ResultsDeps = defau
   }
   const relative = kind === 'sweep' ? `${SWEEPS_PREFIX}/${id}` : `${RUNS_PREFIX}/${id}`;
   const location = await resultsLocation(options, relative, deps);
-  const base = deps.openStorage(location, '--results').child(relative);
+  const base = (await deps.openStorage(location, '--results')).child(relative);
 
   let runs: RunResult[];
-  /** What ran: for a sweep with shared baselines, each arm job once, where `runs` has a row per (α, seed). */
+  /** What ran: for a sweep with shared baselines, each arm job once, where `runs` has a row per (method, α, seed). */
   let jobs: RunResult[];
   let place: RunPlace = null;
   /** Arms per job: both in version 1 sweeps, whose jobs reserved for two. */
@@ -95,14 +99,17 @@ export async function results(options: ResultsOptions, deps: ResultsDeps = defau
   }
 
   const rows = aggregate(runs);
+  // The pictures (and the canvas library that draws them) load only when asked for.
+  const plotPng = options.plot || options.report ? (await import('./plot.js')).renderAccuracyPlot(rows) : null;
   let plot: string | null = null;
   if (options.plot) {
-    plot = await writeTo(options.plot, renderAccuracyPlot(rows), CONTENT_TYPES.png, deps);
+    plot = await writeTo(options.plot, plotPng!, CONTENT_TYPES.png, deps);
   }
   const compute = computeSummary(jobs, place, arms);
   const summary: ResultsSummary = { kind, id, uri: base.uri, level: CONFIDENCE_LEVEL, rows, runs, compute, plot, report: null };
   if (!options.report) return summary;
-  const html = await renderReport(summary, base, renderAccuracyPlot(rows));
+  const { renderReport } = await import('./report.js');
+  const html = await renderReport(summary, base, plotPng!);
   await base.write(REPORT_FILE, html, CONTENT_TYPES.html);
   return { ...summary, report: base.uriOf(REPORT_FILE) };
 }
@@ -110,6 +117,7 @@ export async function results(options: ResultsOptions, deps: ResultsDeps = defau
 async function resultsLocation(options: ResultsOptions, relative: string, deps: ResultsDeps): Promise<string> {
   if (options.results !== undefined) return options.results;
   if (deps.localExists(relative)) return '.';
+  const { readStackParameters } = await import('../batch-client.js');
   const { resultsBucket } = await readStackParameters(deps.ssm(), ['resultsBucket'], options.stackName ?? DEFAULT_STACK_NAME);
   return `s3://${resultsBucket}`;
 }
@@ -120,7 +128,7 @@ async function writeTo(target: string, body: Buffer, contentType: string, deps: 
   const parent = slash > 0 ? target.slice(0, slash) : '.';
   const name = slash >= 0 ? target.slice(slash + 1) : target;
   if (!name) throw new UsageError(`--plot '${target}' names a folder; give a file such as accuracy.png`);
-  const storage = deps.openStorage(parent, '--plot');
+  const storage = await deps.openStorage(parent, '--plot');
   await storage.write(name, body, contentType);
   return storage.uriOf(name);
 }
@@ -129,9 +137,10 @@ export function defaultResultsDeps(): ResultsDeps {
   let ssm: SsmApi | undefined;
   let batch: BatchApi | undefined;
   return {
-    openStorage: openStorageDefault,
-    ssm: () => (ssm ??= createSsmApi()),
-    batch: () => (batch ??= createBatchApi()),
+    openStorage: openStorageLazily,
+    // The SDKs load on a client's first call: results of a local sweep make none.
+    ssm: () => (ssm ??= lazyApi(async () => (await import('../batch-client.js')).createSsmApi())),
+    batch: () => (batch ??= lazyApi(async () => (await import('../batch-client.js')).createBatchApi())),
     localExists: (file) => existsSync(path.resolve(file)),
   };
 }

@@ -5,12 +5,12 @@
  * settings (epochs, batch size, validation count, training limit, data, backend). `outliers.ts` then
  * compares the complete runs with each other.
  */
-import { RUN_OPTIONS } from '../../job/config.js';
 import type { Metrics } from '../../job/shared/metrics.js';
+import { FORWARDED_SETTINGS, RUN_SETTINGS, type ForwardedSetting } from '../../job/shared/run-settings.js';
 import type { SweepRecord } from '../../job/shared/sweep-record.js';
 
-/** The settings a sweep passes to every run and that change what a run computes. */
-const CHECKED = ['epochs', 'batchSize', 'valSamples', 'trainLimit'] as const;
+/** The settings a sweep passes to every run and that change what a run computes (the backend, compared resolved, is below). */
+const CHECKED = FORWARDED_SETTINGS.filter((name) => RUN_SETTINGS[name].identity === true) as Exclude<ForwardedSetting, 'backend' | 'parallelArms'>[];
 
 /** One phrase per setting of `metrics` that differs from the sweep's, e.g. `epochs 2, the sweep's 1`. */
 export function settingsMismatches(record: SweepRecord, metrics: Metrics): string[] {
@@ -32,12 +32,12 @@ export function settingsMismatches(record: SweepRecord, metrics: Metrics): strin
 }
 
 /** The sweep's value of a setting: as given to the sweep, else the job's default. */
-function expected(record: SweepRecord, name: (typeof CHECKED)[number] | 'backend'): unknown {
-  const option = RUN_OPTIONS[name];
+function expected(record: SweepRecord, name: ForwardedSetting): unknown {
+  const setting = RUN_SETTINGS[name];
   const given = record.settings[name];
-  const text = given !== undefined ? String(given) : option.default;
-  if (text === undefined) return null;
-  const parsed = option.schema.safeParse(text);
+  const text = given !== undefined ? String(given) : setting.default;
+  if (text === undefined) return 'unset' in setting ? setting.unset : null;
+  const parsed = (setting.parse as { safeParse(text: string): { success: boolean; data?: unknown } }).safeParse(text);
   return parsed.success ? parsed.data : text;
 }
 

@@ -4,12 +4,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { packageRoot } from '../../job/shared/package-root.js';
-import { openStorage as openStorageDefault } from '../../job/storage/open.js';
+import { openStorageLazily } from '../../job/storage/open-lazily.js';
 import type { Storage } from '../../job/storage/storage.js';
 import type { SweepRecord } from '../../job/shared/sweep-record.js';
-import { createBatchApi, createSsmApi, type BatchApi, type SsmApi } from '../batch-client.js';
-import { createDoctorApi, type DoctorApi } from '../doctor/aws.js';
-import { reportFailures } from './failures.js';
+import type { BatchApi, SsmApi } from '../batch-client.js';
+import type { DoctorApi } from '../doctor/aws.js';
+import { lazyApi } from '../lazy-api.js';
 
 /** A running child process, as much of it as the local executor needs. */
 export interface ChildLike {
@@ -27,7 +27,8 @@ export interface SweepDeps {
   readonly ssm: () => SsmApi;
   /** `mixup doctor`'s AWS calls, for the checks before a Batch submit; absent: no checks. */
   readonly doctor?: () => DoctorApi;
-  readonly openStorage: (location: string, option?: string) => Storage;
+  /** A storage for a directory or an s3:// URI (the default loads the S3 client only for the latter). */
+  readonly openStorage: (location: string, option?: string) => Storage | Promise<Storage>;
   readonly now: () => Date;
   readonly spawn: Spawner;
   /** How to start `mixup run`: the command and the arguments before `run`. */
@@ -66,10 +67,11 @@ export function defaultSweepDeps(): SweepDeps {
   let doctor: DoctorApi | undefined;
   const tty = process.stderr.isTTY === true;
   return {
-    batch: () => (batch ??= createBatchApi()),
-    ssm: () => (ssm ??= createSsmApi()),
-    doctor: () => (doctor ??= createDoctorApi()),
-    openStorage: openStorageDefault,
+    // The SDKs load on a client's first call: a local sweep makes none.
+    batch: () => (batch ??= lazyApi(async () => (await import('../batch-client.js')).createBatchApi())),
+    ssm: () => (ssm ??= lazyApi(async () => (await import('../batch-client.js')).createSsmApi())),
+    doctor: () => (doctor ??= lazyApi(async () => (await import('../doctor/aws.js')).createDoctorApi())),
+    openStorage: openStorageLazily,
     now: () => new Date(),
     // Its own process group: Ctrl-C on a terminal then reaches the sweep alone, which forwards ONE
     // SIGTERM; a child given two signals would exit at once, without its checkpoint.
@@ -85,6 +87,9 @@ export function defaultSweepDeps(): SweepDeps {
         for (const signal of STOP_SIGNALS) process.off(signal, handler);
       };
     },
-    reportFailures: (record, jobId, failed) => reportFailures(record, jobId, failed, (line) => process.stderr.write(`${line}\n`)),
+    reportFailures: async (record, jobId, failed) => {
+      const { reportFailures } = await import('./failures.js');
+      await reportFailures(record, jobId, failed, (line) => process.stderr.write(`${line}\n`));
+    },
   };
 }

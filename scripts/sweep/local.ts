@@ -2,7 +2,7 @@
 import { GRID_ENV } from '../../job/shared/grid.js';
 import type { SweepRecord, SweepRun } from '../../job/shared/sweep-record.js';
 import { DOWNLOAD_IDLE_ENV } from '../../job/data/download.js';
-import { ALLOW_UNSAFE_STORE_ENV } from '../../job/storage/lease.js';
+import { ALLOW_UNSAFE_STORE_ENV } from '../../job/shared/unsafe-store.js';
 import type { ChildLike, SweepDeps } from './deps.js';
 import type { SweepOutcome } from './record.js';
 import { formatCounts } from './wait.js';

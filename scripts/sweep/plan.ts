@@ -7,11 +7,20 @@ import os from 'node:os';
 
 import type { z } from 'zod';
 
-import { envName, RUN_OPTIONS } from '../../job/config.js';
 import { UsageError } from '../../job/errors.js';
-import { gridJobs, GRID_ENV, MAX_ARRAY_SIZE, SHARED_BASELINES, validateGrid } from '../../job/shared/grid.js';
+import { methodNames, methodProblem } from '../../job/augmentation-registry.js';
+import { gridJobs, GRID_ENV, MAX_ARRAY_SIZE, SHARED_BASELINES, validateGrid, validateMethods } from '../../job/shared/grid.js';
+import {
+  BASELINE_ARM,
+  DEFAULT_METHOD,
+  envName,
+  FORWARDED_SETTINGS,
+  NO_AUGMENTATION,
+  RUN_SETTINGS,
+  type ForwardedSetting,
+} from '../../job/shared/run-settings.js';
 import { QUEUES, type QueueName } from '../../job/shared/stack.js';
-import { EXECUTORS, type Executor, type SweepRun } from '../../job/shared/sweep-record.js';
+import { EXECUTORS, type Executor, type SweepRecord, type SweepRun } from '../../job/shared/sweep-record.js';
 
 export const DEFAULT_EXECUTOR: Executor = 'batch';
 /** The local executor runs one child per core: each child trains on one thread per arm. */
@@ -22,12 +31,11 @@ export const DEFAULT_POLL_SECONDS = 30;
 /** Where a local sweep writes when `--results` is absent. */
 export const DEFAULT_LOCAL_RESULTS = '.';
 const SWEEP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
-/** The `mixup run` settings a sweep forwards to every child (as `MIXUP_*` variables). */
-export const FORWARDED_SETTINGS = ['epochs', 'batchSize', 'valSamples', 'trainLimit', 'backend', 'arms', 'parallelArms'] as const;
-export type ForwardedSetting = (typeof FORWARDED_SETTINGS)[number];
 export type SweepSettings = Partial<Record<ForwardedSetting, string | number>>;
 
 export interface SweepOptions {
+  /** The augmentations compared with the baseline, each at every α and seed. @default ['mixup'] */
+  readonly methods?: readonly string[];
   /** α values; each is one row of the grid. */
   readonly alphas: readonly number[];
   /** Seed values; `--seeds 3` means [1, 2, 3]. */
@@ -68,6 +76,7 @@ export interface SweepOptions {
 export interface Plan {
   readonly sweepId: string;
   readonly createdAt: string;
+  readonly methods: readonly string[];
   readonly alphas: readonly number[];
   readonly seeds: readonly number[];
   readonly runs: SweepRun[];
@@ -87,7 +96,12 @@ export function planSweep(options: SweepOptions, now: Date): Plan {
       else throw error;
     }
   };
+  const methods = options.methods ?? [DEFAULT_METHOD];
   collect(() => validateGrid(options.alphas, options.seeds));
+  collect(() => validateMethods(methods));
+  for (const method of methods) {
+    if (method !== NO_AUGMENTATION && !methodNames().includes(method)) problems.push(`--methods: '${method}' ${methodProblem()}`);
+  }
   const executor = options.executor ?? DEFAULT_EXECUTOR;
   if (!(EXECUTORS as readonly string[]).includes(executor)) {
     problems.push(`--executor '${executor}' is unknown; use one of ${EXECUTORS.join(', ')}`);
@@ -126,29 +140,25 @@ export function planSweep(options: SweepOptions, now: Date): Plan {
   for (const name of FORWARDED_SETTINGS) {
     const value = options.settings?.[name];
     if (value === undefined) continue;
-    const parsed = (RUN_OPTIONS[name].schema as z.ZodType).safeParse(String(value));
+    const parsed = (RUN_SETTINGS[name].parse as z.ZodType).safeParse(String(value));
     if (!parsed.success) {
-      problems.push(`${RUN_OPTIONS[name].flag} ${JSON.stringify(String(value))}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+      problems.push(`${RUN_SETTINGS[name].flag} ${JSON.stringify(String(value))}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
       continue;
     }
     settings[name] = parsed.data as string | number;
     settingsEnv[envName(name)] = String(parsed.data);
   }
-  if (settings.arms !== undefined && settings.arms !== 'both') {
-    problems.push(`--arms ${settings.arms}: a sweep trains each seed's baseline once and one mixup arm per (α > 0, seed); it cannot leave an arm out`);
-  }
   if (problems.length > 0) throw new UsageError(problems.join('; '));
 
   const sweepId = options.sweepId ?? defaultSweepId(now);
-  // Each child's arm comes from its job, not MIXUP_ARMS.
-  delete settingsEnv[envName('arms')];
-  const runs: SweepRun[] = gridJobs(options.alphas, options.seeds);
+  const runs: SweepRun[] = gridJobs(options.alphas, options.seeds, methods);
   if (runs.length > MAX_ARRAY_SIZE) {
-    throw new UsageError(`the sweep has ${runs.length} arm jobs (${options.seeds.length} baselines + mixup arms); AWS Batch arrays hold at most ${MAX_ARRAY_SIZE}`);
+    throw new UsageError(`the sweep has ${runs.length} arm jobs (${options.seeds.length} baselines + the methods' arms); AWS Batch arrays hold at most ${MAX_ARRAY_SIZE}`);
   }
   return {
     sweepId,
     createdAt: now.toISOString(),
+    methods: [...methods],
     alphas: [...options.alphas],
     seeds: [...options.seeds],
     runs,
@@ -169,6 +179,7 @@ export function childEnvironment(plan: Plan, runsUri: string, data: string | nul
     [GRID_ENV.alphas]: plan.alphas.map(String).join(','),
     [GRID_ENV.seeds]: plan.seeds.map(String).join(','),
     [GRID_ENV.layout]: SHARED_BASELINES,
+    [GRID_ENV.methods]: plan.methods.join(','),
     [envName('out')]: runsUri,
     ...(data !== null ? { [envName('data')]: data } : {}),
     ...plan.settingsEnv,
@@ -185,10 +196,17 @@ export function localThreadEnvironment(plan: Plan, cores = os.availableParalleli
   return { [envName('parallelArms')]: 'off' };
 }
 
-/** What a sweep trains, against one run of both arms per (α, seed): the line `--dry-run` prints. */
-export function armTrainings(alphas: readonly number[], seeds: readonly number[], runs: readonly SweepRun[]): string {
-  const baselines = runs.filter((run) => run.arms === 'baseline').length;
-  const mixups = runs.filter((run) => run.arms === 'mixup').length;
+/** What a sweep trains, against one run of both arms per (method, α, seed): the line `--dry-run` prints. */
+export function armTrainings(grid: SweepRecord['grid'], runs: readonly SweepRun[]): string {
+  const { alphas, seeds } = grid;
+  const methods = grid.methods ?? [DEFAULT_METHOD];
+  const baselines = runs.filter((run) => run.arms === BASELINE_ARM).length;
+  const arms = runs.length - baselines;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const shared = methods.length > 1 ? 'every method and α' : 'every α';
   const alphaZero = alphas.includes(0) ? '; α = 0 reads the baseline' : '';
-  return `${runs.length} arm trainings (${baselines} baseline${baselines === 1 ? '' : 's'}, one per seed and shared by every α, + ${mixups} mixup arm${mixups === 1 ? '' : 's'}${alphaZero}) instead of ${2 * alphas.length * seeds.length}`;
+  return (
+    `${plural(runs.length, 'arm training')} (${plural(baselines, 'baseline')}, one per seed and shared by ${shared}, + ` +
+    `${arms} ${methods.join('/')} arm${arms === 1 ? '' : 's'}${alphaZero}) instead of ${2 * methods.length * alphas.length * seeds.length}`
+  );
 }

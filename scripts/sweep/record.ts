@@ -2,7 +2,7 @@
 import { JobError, NotFoundError } from '../../job/errors.js';
 import { SWEEP_FILE } from '../../job/shared/layout.js';
 import { parseStoredJson } from '../../job/shared/stored-json.js';
-import { sweepRecordSchema, type SweepRecord } from '../../job/shared/sweep-record.js';
+import { sweepRecordSchema, SWEEP_VERSIONS, type SweepRecord } from '../../job/shared/sweep-record.js';
 import { CONTENT_TYPES, type Storage } from '../../job/storage/storage.js';
 
 export interface SweepOutcome {
@@ -37,5 +37,5 @@ export async function readSweepRecord(base: Storage): Promise<SweepRecord> {
     }
     throw error;
   }
-  return parseStoredJson(base.uriOf(SWEEP_FILE), text, sweepRecordSchema, `a version 1 or 2 sweep record`);
+  return parseStoredJson(base.uriOf(SWEEP_FILE), text, sweepRecordSchema, SWEEP_VERSIONS);
 }

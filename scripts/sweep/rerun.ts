@@ -2,12 +2,11 @@
  * Running a sweep id again: the same plan continues (complete runs skipped, the others started
  * again, each resuming from its checkpoint); another plan under the same id is refused.
  */
-import { RUN_OPTIONS } from '../../job/config.js';
 import { SWEEP_RUNS_DIR } from '../../job/shared/layout.js';
+import { DEFAULT_METHOD, RUN_SETTINGS, type ForwardedSetting } from '../../job/shared/run-settings.js';
 import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import type { Storage } from '../../job/storage/storage.js';
-import type { ForwardedSetting } from './plan.js';
 
 /** What differs between the recorded sweep and the one asked for, as `what recorded → asked`. */
 export function sweepDifferences(recorded: SweepRecord, asked: SweepRecord): string[] {
@@ -16,13 +15,15 @@ export function sweepDifferences(recorded: SweepRecord, asked: SweepRecord): str
     if (before !== after) differences.push(`${what} ${before} → ${after}`);
   };
   compare('--executor', recorded.executor, asked.executor);
+  // Sweeps recorded before methods (version 2) compared MixUp alone.
+  compare('--methods', (recorded.grid.methods ?? [DEFAULT_METHOD]).join(','), (asked.grid.methods ?? [DEFAULT_METHOD]).join(','));
   compare('--alphas', recorded.grid.alphas.join(','), asked.grid.alphas.join(','));
   compare('seeds', recorded.grid.seeds.join(','), asked.grid.seeds.join(','));
   compare('--data', recorded.data ?? '(default)', asked.data ?? '(default)');
   compare('runs in', recorded.runsUri, asked.runsUri);
   const names = [...new Set([...Object.keys(recorded.settings), ...Object.keys(asked.settings)])].sort();
   for (const name of names) {
-    const flag = RUN_OPTIONS[name as ForwardedSetting]?.flag ?? name;
+    const flag = RUN_SETTINGS[name as ForwardedSetting]?.flag ?? name;
     const text = (value: string | number | undefined) => (value === undefined ? '(default)' : String(value));
     compare(flag, text(recorded.settings[name]), text(asked.settings[name]));
   }

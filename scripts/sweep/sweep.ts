@@ -11,12 +11,9 @@ import { MIN_ARRAY_SIZE } from '../../job/shared/grid.js';
 import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
 import { SWEEP_VERSION, type SweepRecord } from '../../job/shared/sweep-record.js';
 import type { Storage } from '../../job/storage/storage.js';
-import { preflight } from '../doctor/command.js';
-import { submitBatch } from './batch.js';
 import { resolveSweepData } from './data-location.js';
 import { defaultSweepDeps, type SweepDeps } from './deps.js';
 import { runLocal } from './local.js';
-import { resolveBatchTarget } from './queue.js';
 import { childEnvironment, DEFAULT_EXECUTOR, DEFAULT_LOCAL_RESULTS, localThreadEnvironment, planSweep, type SweepOptions } from './plan.js';
 import { readSweepRecord, writeRecord, type SweepOutcome } from './record.js';
 import { completeRuns, sweepDifferences } from './rerun.js';
@@ -27,12 +24,13 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
   const plan = planSweep(options, deps.now());
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
 
-  const target = executor === 'batch' ? await resolveBatchTarget(options, stackName, deps.ssm, deps.log) : null;
+  // The Batch side (its SDKs among them) loads for a Batch sweep only.
+  const target = executor === 'batch' ? await (await import('./queue.js')).resolveBatchTarget(options, stackName, deps.ssm, deps.log) : null;
   const results = target?.results ?? options.results ?? DEFAULT_LOCAL_RESULTS;
   const data = target?.data ?? resolveSweepData(options.data, executor, deps.env);
 
   const canOpen = !(options.dryRun && results.includes('(results bucket'));
-  const sweepStorage = canOpen ? deps.openStorage(results, '--results').child(`${SWEEPS_PREFIX}/${plan.sweepId}`) : null;
+  const sweepStorage = canOpen ? (await deps.openStorage(results, '--results')).child(`${SWEEPS_PREFIX}/${plan.sweepId}`) : null;
   const sweepUri = sweepStorage ? sweepStorage.uriOf(SWEEP_FILE) : `${results}/${SWEEPS_PREFIX}/${plan.sweepId}/${SWEEP_FILE}`;
   const runsUri = sweepStorage ? sweepStorage.child(SWEEP_RUNS_DIR).uri : `${results}/${SWEEPS_PREFIX}/${plan.sweepId}/${SWEEP_RUNS_DIR}`;
   const environment = { ...childEnvironment(plan, runsUri, data), ...(executor === 'local' ? localThreadEnvironment(plan) : {}) };
@@ -42,7 +40,13 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
     sweepId: plan.sweepId,
     createdAt: plan.createdAt,
     executor,
-    grid: { alphas: [...plan.alphas], seeds: [...plan.seeds], size: plan.runs.length, order: 'baselines first (index = seedIndex), then mixup arms for α > 0 (index = seeds + alphaIndex × seeds + seedIndex)' },
+    grid: {
+      methods: [...plan.methods],
+      alphas: [...plan.alphas],
+      seeds: [...plan.seeds],
+      size: plan.runs.length,
+      order: "baselines first (index = seedIndex), then one arm per method, α > 0 and seed (index = seeds + (methodIndex × α's + alphaIndex) × seeds + seedIndex)",
+    },
     runs: plan.runs,
     settings: plan.settings,
     environment,
@@ -67,13 +71,14 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
 
   if (executor === 'batch' && !options.skipChecks && deps.doctor) {
     // Before anything is written: a blocker (a 0 GPU quota, a missing image) would leave jobs RUNNABLE for hours.
-    const dataStorage = data!.startsWith('s3://') ? deps.openStorage(data!, '--data') : null;
+    const dataStorage = data!.startsWith('s3://') ? await deps.openStorage(data!, '--data') : null;
+    const { preflight } = await import('../doctor/doctor.js');
     await preflight({ stackName, jobQueueArn: target!.jobQueue, jobDefinitionArn: target!.jobDefinition, data: dataStorage }, deps.doctor(), deps.log);
   }
   const storage = sweepStorage!;
   if (await storage.exists(SWEEP_FILE)) return continueSweep(storage, record, sweepUri, plan.concurrency, deps);
   await writeRecord(storage, record);
-  if (executor === 'batch') return submitBatch(record, storage, sweepUri, options, deps);
+  if (executor === 'batch') return (await import('./batch.js')).submitBatch(record, storage, sweepUri, options, deps);
   return runLocal(record, sweepUri, deps, { concurrency: plan.concurrency });
 }
 

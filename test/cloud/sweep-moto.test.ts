@@ -158,12 +158,12 @@ describe('[slow][docker][cloud] cdk template → moto Batch array job in Docker 
     // The seed's baseline (index 0) and one mixup arm per α.
     assert.match(swept.stdout, /final: +FAILED 3 \(of 3\)/);
     for (const [alpha, index] of [['0.1', 1], ['0.4', 2]] as const) {
-      const block = new RegExp(`failed: α = ${escape(alpha)}, seed 1 \\(alpha-${escape(alpha)}_seed-1, job [^)]+:${index}\\): [^\\n]+\\n  last \\d+ log line\\(s\\) of \\S+ \\S+:\\n(    \\| .*\\n?)+`);
+      const block = new RegExp(`failed: α = ${escape(alpha)}, seed 1 \\(mixup_alpha-${escape(alpha)}_seed-1, job [^)]+:${index}\\): [^\\n]+\\n  last \\d+ log line\\(s\\) of \\S+ \\S+:\\n(    \\| .*\\n?)+`);
       assert.match(swept.stderr, block);
     }
     // moto gives no status reason or exit code in DescribeJobs (AWS does); the log says why.
     assert.match(swept.stderr, /\| mixup: not found: s3:\/\/\S+\/no-such-prefix\/train-images-idx3-ubyte\.gz/);
-    assert.match(swept.stderr, /3 of 3 runs failed: baseline_seed-1, alpha-0\.1_seed-1, alpha-0\.4_seed-1/);
+    assert.match(swept.stderr, /3 of 3 runs failed: baseline_seed-1, mixup_alpha-0\.1_seed-1, mixup_alpha-0\.4_seed-1/);
 
     const results = await mixup(['results', '--sweep', FAIL_SWEEP]);
     console.log(`$ mixup results --sweep ${FAIL_SWEEP}\n${results.stdout}${results.stderr}`);

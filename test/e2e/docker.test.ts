@@ -22,7 +22,7 @@ import { CPU_IMAGE_TARGET } from '../../job/shared/stack.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import { openStorage } from '../../job/storage/open.js';
 import type { Storage } from '../../job/storage/storage.js';
-import { seedData } from '../../scripts/seed-data.js';
+import { seedData } from '../../scripts/seed-data/seed-data.js';
 import {
   buildImage,
   GPU_IMAGE_TARGET,

@@ -65,12 +65,12 @@ describe('sweep report in Chromium', { skip: existsSync(CHROMIUM) ? false : `no 
     assert.equal(await page.title(), 'MixUp sweep rep');
     const rows = await page.$$eval('#results tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
     assert.equal(rows.length, 2);
-    assert.deepEqual(rows[0]!.slice(0, 2), ['0', '2']);
-    assert.match(rows[0]![2]!, /^86\.65 ± \d+\.\d\d$/);
-    assert.match(rows[0]![4]!, /^\+0\.45 ± \d+\.\d\d$/);
-    assert.equal(rows[0]![5], '2/2 complete');
-    assert.deepEqual(rows[1], ['0.2', '1', '86.60 (n=1)', '85.50 (n=1)', '+1.10 (n=1)', '1/2 complete, 1 missing']);
-    const runStates = await page.$$eval('#runs tbody tr', (trs) => trs.map((tr) => tr.querySelectorAll('td')[3]!.textContent));
+    assert.deepEqual(rows[0]!.slice(0, 3), ['mixup', '0', '2']);
+    assert.match(rows[0]![3]!, /^86\.65 ± \d+\.\d\d$/);
+    assert.match(rows[0]![5]!, /^\+0\.45 ± \d+\.\d\d$/);
+    assert.equal(rows[0]![6], '2/2 complete');
+    assert.deepEqual(rows[1], ['mixup', '0.2', '1', '86.60 (n=1)', '85.50 (n=1)', '+1.10 (n=1)', '1/2 complete, 1 missing']);
+    const runStates = await page.$$eval('#runs tbody tr', (trs) => trs.map((tr) => tr.querySelectorAll('td')[4]!.textContent));
     assert.deepEqual(runStates, ['complete', 'complete', 'complete', 'missing']);
     assert.deepEqual(requests, [], 'the report loads nothing from the network');
     await page.close();
@@ -119,24 +119,24 @@ describe('sweep report in Chromium', { skip: existsSync(CHROMIUM) ? false : `no 
     // refuses such files now, but the page must not depend on that: every field gets hostile text.
     const [a, b, c, d] = HOSTILE as [string, string, string, string];
     const run = (alpha: string, seed: string, runId: string, state: string) => ({
-      runId, alpha, seed, state, accuracy: { mixup: 0.5 }, problems: [d, a], uri: dir, objects: [],
+      runId, method: d, alpha, seed, state, accuracy: { augmented: 0.5 }, problems: [d, a], uri: dir, objects: [],
     });
     const summary = {
       kind: 'sweep', id: c, uri: b, level: 0.95, plot: null, report: null,
-      rows: [{ alpha: a, mixup: null, baseline: null, difference: null, total: 1, runs: { complete: 1, running: 0, failed: 0, incomplete: 0, invalid: 0, missing: 0 } }],
+      rows: [{ method: d, alpha: a, augmented: null, baseline: null, difference: null, total: 1, runs: { complete: 1, running: 0, failed: 0, incomplete: 0, invalid: 0, missing: 0 } }],
       runs: [run(a, b, c, 'complete'), run(a, d, b, a)],
     } as unknown as ResultsSummary;
     const file = path.join(dir, 'hostile.html');
     await writeFile(file, await renderReport(summary, new LocalStorage(dir), await readFile(path.join(dir, 'sweeps/rep/runs/alpha-0_seed-1/curves.png'))));
     const { page, ran } = await openWatched(file);
     assert.deepEqual(ran, [], 'no script ran');
-    assert.equal(await page.title(), `MixUp sweep ${c}`);
-    assert.equal(await page.locator('h1').textContent(), `MixUp sweep ${c}`);
+    assert.equal(await page.title(), `${d} sweep ${c}`);
+    assert.equal(await page.locator('h1').textContent(), `${d} sweep ${c}`);
     assert.equal(await page.$$eval('script, svg, img:not([src^="data:"])', (found) => found.length), 0, 'no element came from the text');
     const runs = await page.$$eval('#runs tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
-    assert.deepEqual(runs.map((cells) => cells.slice(0, 4)), [[c, a, b, 'complete'], [b, a, d, a]]);
-    assert.equal(runs[0]![6], `${d}; ${a}`);
-    assert.equal(await page.$eval('#results tbody td', (td) => td.textContent), a);
+    assert.deepEqual(runs.map((cells) => cells.slice(0, 5)), [[c, d, a, b, 'complete'], [b, d, a, d, a]]);
+    assert.equal(runs[0]![7], `${d}; ${a}`);
+    assert.deepEqual(await page.$$eval('#results tbody td', (tds) => tds.slice(0, 2).map((td) => td.textContent)), [d, a]);
     assert.match((await page.locator('.note').first().textContent())!, new RegExp(`^${b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} · `));
     await page.close();
   });
@@ -168,7 +168,7 @@ describe('sweep report in Chromium', { skip: existsSync(CHROMIUM) ? false : `no 
     await sweep.write('sweep.json', JSON.stringify(record), 'application/json');
     await assert.rejects(
       results({ sweep: 'textalpha', results: dir, report: true }, { openStorage, localExists: () => false, ssm: () => { throw new Error('no SSM'); } }),
-      /sweep\.json is not a version 1 or 2 sweep record: grid\.alphas\.0: .*expected number, received string$/,
+      /sweep\.json is not a version 1, 2 or 3 sweep record: grid\.alphas\.0: .*expected number, received string$/,
     );
     assert.equal(await sweep.exists('report.html'), false);
   });

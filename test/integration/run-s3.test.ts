@@ -16,7 +16,7 @@ import type { Metrics } from '../../job/shared/metrics.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import { openStorage } from '../../job/storage/open.js';
 import { createS3Client } from '../../job/storage/s3-client.js';
-import { seedData } from '../../scripts/seed-data.js';
+import { seedData } from '../../scripts/seed-data/seed-data.js';
 import { checkpointWhole } from '../support/checkpoint-state.js';
 import { FASHION_MNIST_FILES, writeFakeFashionMnist } from '../support/fake-dataset.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';

@@ -18,7 +18,7 @@ import { readManifest, verifyManifest, writeManifest } from '../../job/storage/m
 import { openStorage } from '../../job/storage/open.js';
 import { createS3Client } from '../../job/storage/s3-client.js';
 import { S3Storage } from '../../job/storage/s3.js';
-import { seedData } from '../../scripts/seed-data.js';
+import { seedData } from '../../scripts/seed-data/seed-data.js';
 import { FASHION_MNIST_FILES, writeFakeFashionMnist } from '../support/fake-dataset.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';

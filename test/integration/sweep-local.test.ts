@@ -16,7 +16,7 @@ import { LocalStorage } from '../../job/storage/local.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import { openStorage } from '../../job/storage/open.js';
 import type { ResultsSummary } from '../../scripts/results/aggregate.js';
-import { seedData } from '../../scripts/seed-data.js';
+import { seedData } from '../../scripts/seed-data/seed-data.js';
 import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
@@ -27,7 +27,7 @@ const BUCKET = 'mixup-sweeps';
 const RESULTS = `s3://${BUCKET}/results`;
 const DATA = `s3://${BUCKET}/data/fashion-mnist`;
 const SWEEP_ID = 'it-local';
-const RUN_IDS = ['baseline_seed-1', 'baseline_seed-2', 'alpha-0.4_seed-1', 'alpha-0.4_seed-2'];
+const RUN_IDS = ['baseline_seed-1', 'baseline_seed-2', 'mixup_alpha-0.4_seed-1', 'mixup_alpha-0.4_seed-2'];
 
 let server: S3Server;
 let work: string;
@@ -95,17 +95,17 @@ describe('local sweep on S3, then results', () => {
     const read = await mixup(['results', '--sweep', SWEEP_ID, '--results', RESULTS, '--format', 'json', '--report']);
     assert.equal(read.code, 0, read.stderr);
     const summary = JSON.parse(read.stdout) as ResultsSummary;
-    assert.deepEqual(summary.rows.map((row) => [row.alpha, row.runs.complete, row.mixup?.n, row.baseline?.n, row.difference?.n]), [
+    assert.deepEqual(summary.rows.map((row) => [row.alpha, row.runs.complete, row.augmented?.n, row.baseline?.n, row.difference?.n]), [
       [0, 2, 2, 2, 2],
       [0.4, 2, 2, 2, 2],
     ]);
     assert.equal(summary.report, `${RESULTS}/sweeps/${SWEEP_ID}/report.html`);
     const html = (await sweepStorage.read('report.html')).toString();
-    assert.equal((html.match(/<tr data-alpha=/g) ?? []).length, 2);
+    assert.equal((html.match(/<tr data-method="mixup" data-alpha=/g) ?? []).length, 2);
 
     const table = await mixup(['results', '--sweep', SWEEP_ID, '--results', RESULTS]);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^\s*0\.4\s+2\s+\d+\.\d\d ± \d+\.\d\d\s+\d+\.\d\d ± \d+\.\d\d\s+[+-]?\d+\.\d\d ± \d+\.\d\d\s+2\/2 complete$/m);
+    assert.match(table.stdout, /^mixup\s+0\.4\s+2\s+\d+\.\d\d ± \d+\.\d\d\s+\d+\.\d\d ± \d+\.\d\d\s+[+-]?\d+\.\d\d ± \d+\.\d\d\s+2\/2 complete$/m);
   });
 
   test('a bad grid is refused with exit code 2 and nothing written', async () => {
@@ -159,7 +159,7 @@ describe('a local sweep stopped by SIGTERM, then run again', () => {
     const first = runs.child('baseline_seed-1');
     assert.ok((await first.list('checkpoints/')).length > 0, 'the interrupted run has its checkpoint');
     assert.equal(await first.exists('manifest.json'), false);
-    assert.deepEqual(await runs.child('alpha-0.5_seed-1').list(), [], 'the second run never started');
+    assert.deepEqual(await runs.child('mixup_alpha-0.5_seed-1').list(), [], 'the second run never started');
 
     const other = await mixupIn(dir, sweepArgs('4'));
     assert.equal(other.code, 2);
@@ -171,7 +171,7 @@ describe('a local sweep stopped by SIGTERM, then run again', () => {
     assert.match(resumed.stderr, /continuing it \(0 of 2 runs complete/);
     assert.match(resumed.stderr, /\[baseline_seed-1\] \{.*"event":"resume"/);
     // The seed's shared baseline, then the one mixup arm (α = 0.5 > 0).
-    for (const [runId, arm] of [['baseline_seed-1', 'baseline'], ['alpha-0.5_seed-1', 'mixup']] as const) {
+    for (const [runId, arm] of [['baseline_seed-1', 'baseline'], ['mixup_alpha-0.5_seed-1', 'mixup']] as const) {
       const manifest = await readManifest(runs.child(runId));
       assert.ok(manifest, `${runId} is complete`);
       const metrics = JSON.parse((await runs.child(runId).read('metrics.json')).toString()) as Metrics;

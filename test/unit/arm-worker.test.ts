@@ -9,7 +9,7 @@ import { ArmWorker, startArmThread } from '../../job/commands/arm-thread.js';
 import { JobError } from '../../job/errors.js';
 import { freshProgress } from '../../job/train.js';
 
-const settings = { arm: 'baseline', alpha: 0, epochs: 1, batchSize: 8, seed: 1 } as const;
+const settings = { arm: 'baseline', augmentation: 'none', params: {}, epochs: 1, batchSize: 8, seed: 1 } as const;
 const noData = {
   train: { pixels: new Uint8Array(0), labels: new Uint8Array(0), count: 0 },
   val: { x: new Float32Array(0), y: new Float32Array(0), count: 0 },

@@ -125,6 +125,23 @@ describe('samples.png', () => {
     assert.equal(captionOf({ classA: 0, classB: 9, lamA: 1 }), 'T-shirt/top 1.00 / Ankle boot 0.00');
   });
 
+  test('an image left as it is (the baseline) is captioned with its class alone', () => {
+    assert.equal(captionOf({ classA: 7, classB: 7, lamA: 1 }), 'Sneaker');
+  });
+
+  test('a pasted region is outlined in red, where the box says, and only then', async () => {
+    const red = [0xe8, 0x43, 0x2e] as const;
+    const plain = await decode(renderSamplesGrid([{ pixels: grey, classA: 0, classB: 1, lamA: 0.75 }]));
+    assert.equal(countColor(plain, red, 60), 0);
+    const boxed = await decode(renderSamplesGrid([{ pixels: grey, classA: 0, classB: 1, lamA: 0.75, box: [7, 7, 14, 14] }]));
+    assert.ok(countColor(boxed, red, 60) > 4 * 14 * 10, 'a 14-pixel box is outlined all round');
+    // The outline's top-left corner: image at (14 + 55, 44) device pixels ×2, box from pixel 7, 5× zoom.
+    const x0 = (14 + 55 + 7 * 5) * 2;
+    const y0 = (44 + 7 * 5) * 2;
+    const [r, g] = pixel(boxed, x0, y0);
+    assert.ok(r! > 180 && g! < 120, `the corner pixel is red: ${r}, ${g}`);
+  });
+
   test('an empty list, more than nine samples or a wrong image size are refused', () => {
     assert.throws(() => renderSamplesGrid([]), /needs 1 to 9 samples, got 0/);
     const one = { pixels: grey, classA: 0, classB: 1, lamA: 0.5 };

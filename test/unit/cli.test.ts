@@ -1,72 +1,25 @@
+/** The user's program: one module per command in scripts/commands/, and a `--help` that loads none of their work. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { readdirSync } from 'node:fs';
+import { describe, test } from 'node:test';
 
-const CLI = path.resolve('scripts/cli.ts');
-
-function mixup(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { buildProgram, COMMANDS } from '../../scripts/cli.js';
+import { heavyPackagesLoaded } from '../support/user-cli.js';
 
 describe('the mixup CLI', () => {
-  let dir: string;
-  before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'mixup-cli-'));
-  });
-  after(() => rm(dir, { recursive: true, force: true }));
-
-  test('--help lists the commands and exits 0', () => {
-    const { code, stdout } = mixup(['--help']);
-    assert.equal(code, 0);
-    for (const command of ['run', 'seed-data', 'sweep', 'results']) assert.match(stdout, new RegExp(`\\n  ${command} `));
+  test('--help lists every command, and loads neither TensorFlow.js, nor an AWS SDK, nor the canvas', async () => {
+    const { result, heavy } = await heavyPackagesLoaded(['--help']);
+    assert.equal(result.code, 0);
+    for (const command of ['run', 'seed-data', 'sweep', 'results', 'doctor']) assert.match(result.stdout, new RegExp(`\\n  ${command} `));
+    assert.deepEqual(heavy, []);
   });
 
-  test('run --help names every option and its variable', () => {
-    const { code, stdout } = mixup(['run', '--help']);
-    assert.equal(code, 0);
-    assert.match(stdout, /--alpha <value>[\s\S]*MIXUP_ALPHA/);
-    assert.match(stdout, /--arms <value>[\s\S]*MIXUP_ARMS/);
-  });
-
-  const usage: [string, string[], Record<string, string>, RegExp][] = [
-    ['a negative α flag', ['run', '--alpha', '-1'], {}, /^mixup: --alpha "-1": must be ≥ 0/],
-    ['a bad α variable', ['run'], { MIXUP_ALPHA: 'x' }, /^mixup: --alpha \(from MIXUP_ALPHA="x"\): must be a number/],
-    ['an unknown backend', ['run', '--backend', 'tpu'], {}, /^mixup: --backend "tpu": must be one of/],
-    ['an unknown option', ['run', '--bogus'], {}, /^mixup: unknown option '--bogus'/],
-  ];
-  for (const [what, args, env, message] of usage) {
-    test(`${what} exits 2 with one line`, async () => {
-      const out = path.join(dir, 'untouched');
-      const { code, stderr } = mixup([...args, '--out', out], env);
-      assert.equal(code, 2);
-      assert.equal(stderr.trim().split('\n').length, 1, stderr);
-      assert.match(stderr, message);
-      await assert.rejects(readdir(out), 'nothing is written');
-    });
-  }
-
-  test('a bad S3 URI for --out or --data is one usage line naming the flag, not "location"', () => {
-    for (const flag of ['--out', '--data']) {
-      const args = ['run', '--backend', 'cpu', '--out', dir, flag, 's3://Bad_Bucket/x'];
-      const { code, stderr } = mixup(args, {});
-      assert.equal(code, 2, stderr);
-      assert.equal(stderr.trim().split('\n').length, 1, stderr);
-      assert.match(stderr, new RegExp(`^mixup: ${flag} 's3://Bad_Bucket/x': bucket name 'Bad_Bucket' `));
-    }
-  });
-
-  test('missing data exits 1 with one line naming the file', () => {
-    const { code, stderr } = mixup(['run', '--data', path.join(dir, 'nowhere'), '--out', dir, '--backend', 'cpu'], {});
-    assert.equal(code, 1);
-    assert.equal(stderr.trim().split('\n').length, 1, stderr);
-    // The four files are read at once; whichever is found missing first is named.
-    assert.match(stderr, /^mixup: not found: .*nowhere\/(train|t10k)-(images-idx3|labels-idx1)-ubyte\.gz\n$/);
+  test('every module of scripts/commands/ is a command of the program, with its test in test/unit/commands/', () => {
+    const modules = readdirSync(new URL('../../scripts/commands/', import.meta.url)).map((file) => file.replace(/\.ts$/, '')).sort();
+    const names = buildProgram().commands.map((command) => command.name()).sort();
+    assert.deepEqual(names, modules);
+    assert.equal(COMMANDS.length, modules.length);
+    const tests = readdirSync(new URL('./commands/', import.meta.url)).map((file) => file.replace(/\.test\.ts$/, '')).sort();
+    assert.deepEqual(tests, modules);
   });
 });

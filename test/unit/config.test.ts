@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { armsToTrain, envName, resolveRunConfig } from '../../job/config.js';
+import { envName, resolveRunConfig } from '../../job/config.js';
+import { armsToTrain } from '../../job/shared/run-settings.js';
 import { UsageError } from '../../job/errors.js';
 
 const NOW = new Date('2026-11-28T12:34:56.789Z');
@@ -18,6 +19,7 @@ describe('resolveRunConfig', () => {
     assert.equal(config.out, './runs');
     assert.equal(config.backend, 'auto');
     assert.equal(config.arms, 'both');
+    assert.equal(config.method, 'mixup');
     assert.match(config.runId, /^20261128-123456Z-a0\.2-s42-[0-9a-f]{4}$/);
   });
 
@@ -29,7 +31,7 @@ describe('resolveRunConfig', () => {
     });
     assert.deepEqual(config, {
       alpha: 0.4, epochs: 3, batchSize: 32, seed: 7, valSamples: 100, trainLimit: 1000, data: '/d', out: 's3://b/p',
-      runId: 'r1', backend: 'cpu', arms: 'mixup', parallelArms: 'off',
+      runId: 'r1', backend: 'cpu', arms: 'mixup', parallelArms: 'off', method: 'mixup',
     });
   });
 
@@ -47,7 +49,10 @@ describe('resolveRunConfig', () => {
     ['batch size 0', { batchSize: '0' }, {}, /--batch-size "0": must be ≥ 1/],
     ['fractional epochs', { epochs: '1.5' }, {}, /--epochs "1\.5": must be a whole number written in digits, such as 1000/],
     ['unknown backend', { backend: 'gpu' }, {}, /--backend "gpu": must be one of auto, tensorflow, wasm, cpu/],
-    ['unknown arms', { arms: 'all' }, {}, /--arms "all": must be one of both, mixup, baseline/],
+    ['unknown arms', { arms: 'all' }, {}, /--arms 'all': must be both, baseline or mixup \(the --method's arm\)/],
+    ['an unknown method', { method: 'blend' }, {}, /--method 'blend': must be one of .*mixup/],
+    ['a method spelled out of the rule', { method: 'Mix Up' }, {}, /--method "Mix Up": must be an augmentation: lower-case letters, digits and '-'/],
+    ['none with both arms', { method: 'none' }, {}, /--method none trains no augmented arm; it goes with --arms baseline only/],
     ['a run id with a slash', { runId: '../x' }, {}, /--run-id "\.\.\/x": must be/],
     ['a bad variable', {}, { MIXUP_BATCH_SIZE: '-3' }, /--batch-size \(from MIXUP_BATCH_SIZE="-3"\): must be ≥ 1/],
   ];
@@ -142,8 +147,8 @@ describe('resolveRunConfig edges', () => {
   });
 
   test('--arms picks the arms to train, in order', () => {
-    assert.deepEqual(armsToTrain('both'), ['mixup', 'baseline']);
-    assert.deepEqual(armsToTrain('mixup'), ['mixup']);
-    assert.deepEqual(armsToTrain('baseline'), ['baseline']);
+    assert.deepEqual(armsToTrain({ arms: 'both', method: 'mixup' }), ['mixup', 'baseline']);
+    assert.deepEqual(armsToTrain({ arms: 'mixup', method: 'mixup' }), ['mixup']);
+    assert.deepEqual(armsToTrain({ arms: 'baseline', method: 'mixup' }), ['baseline']);
   });
 });

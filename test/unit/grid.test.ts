@@ -15,6 +15,7 @@ import {
   gridRunId,
   MAX_ARRAY_SIZE,
   parseGridRunId,
+  armRunId,
   parseNumberList,
   seedRange,
   validateGrid,
@@ -52,8 +53,9 @@ describe('grid', () => {
     assert.equal(gridRunId(0.2, 1), 'alpha-0.2_seed-1');
     assert.equal(gridRunId(1.0, 12), 'alpha-1_seed-12');
     assert.equal(gridRunId(0, 3), 'alpha-0_seed-3');
-    assert.deepEqual(parseGridRunId('alpha-0.2_seed-1'), { alpha: 0.2, seed: 1 });
-    assert.deepEqual(parseGridRunId(gridRunId(1e-7, 4)), { alpha: 1e-7, seed: 4 });
+    assert.deepEqual(parseGridRunId('alpha-0.2_seed-1'), { method: null, alpha: 0.2, seed: 1 });
+    assert.deepEqual(parseGridRunId(gridRunId(1e-7, 4)), { method: null, alpha: 1e-7, seed: 4 });
+    assert.deepEqual(parseGridRunId(armRunId('cutmix', 0.2, 3)), { method: 'cutmix', alpha: 0.2, seed: 3 });
     assert.equal(parseGridRunId('my-run'), null);
   });
 
@@ -155,7 +157,8 @@ describe('grid edges', () => {
   });
 
   test('grid run ids parse only whole: no prefix, no suffix, seeds of several digits', () => {
-    assert.deepEqual(parseGridRunId('alpha-0.2_seed-12'), { alpha: 0.2, seed: 12 });
+    assert.deepEqual(parseGridRunId('alpha-0.2_seed-12'), { method: null, alpha: 0.2, seed: 12 });
+    assert.equal(parseGridRunId('Mix_alpha-0.2_seed-1'), null, 'a method is a lower-case name');
     assert.equal(parseGridRunId('xalpha-0.2_seed-1'), null);
     assert.equal(parseGridRunId('alpha-0.2_seed-1x'), null);
     assert.equal(parseGridRunId('alpha-1e999_seed-1'), null, 'α must be finite');
@@ -204,7 +207,7 @@ describe('a sweep with shared baselines: one arm job per index', () => {
 
   test('a child finds its arm, α, seed and run id from the layout and its index, and trains that arm only', () => {
     const env = { MIXUP_GRID_ALPHAS: '0,0.2', MIXUP_GRID_SEEDS: '1,2', MIXUP_GRID_LAYOUT: 'shared-baselines' };
-    assert.deepEqual(gridPointFromEnv({ ...env, AWS_BATCH_JOB_ARRAY_INDEX: '1' }), { index: 1, alpha: 0, seed: 2, arms: 'baseline', runId: 'baseline_seed-2' });
+    assert.deepEqual(gridPointFromEnv({ ...env, AWS_BATCH_JOB_ARRAY_INDEX: '1' }), { index: 1, method: 'mixup', alpha: 0, seed: 2, arms: 'baseline', runId: 'baseline_seed-2' });
     const child = resolveRunConfig({}, { ...env, AWS_BATCH_JOB_ARRAY_INDEX: '3', MIXUP_ARMS: 'both' });
     assert.deepEqual([child.arms, child.alpha, child.seed, child.runId], ['mixup', 0.2, 2, 'alpha-0.2_seed-2']);
     // A flag on the command line still wins over the grid, as --alpha and --seed do.
@@ -249,5 +252,44 @@ describe('grid: the array index and the layout, at their edges', () => {
     assert.equal(arrayIndexOf({ arrayProperties: {}, jobId: 'x:12' }), 12);
     assert.ok(Number.isNaN(arrayIndexOf({})));
     assert.ok(Number.isNaN(arrayIndexOf({ jobId: 'plain' })));
+  });
+});
+
+describe('a sweep of methods: shared baselines, then one arm per method, α > 0 and seed', () => {
+  test('the index order is baselines, then method major, α, seed; run ids name the method', () => {
+    const jobs = gridJobs([0, 0.2], [1, 2], ['mixup', 'cutmix']);
+    assert.deepEqual(
+      jobs.map((job) => [job.index, job.method, job.alpha, job.seed, job.arms, job.runId]),
+      [
+        [0, 'none', 0, 1, 'baseline', 'baseline_seed-1'],
+        [1, 'none', 0, 2, 'baseline', 'baseline_seed-2'],
+        [2, 'mixup', 0.2, 1, 'mixup', 'mixup_alpha-0.2_seed-1'],
+        [3, 'mixup', 0.2, 2, 'mixup', 'mixup_alpha-0.2_seed-2'],
+        [4, 'cutmix', 0.2, 1, 'cutmix', 'cutmix_alpha-0.2_seed-1'],
+        [5, 'cutmix', 0.2, 2, 'cutmix', 'cutmix_alpha-0.2_seed-2'],
+      ],
+    );
+  });
+
+  test('without methods (a sweep of MixUp alone, recorded before methods) the ids and baselines are as they were', () => {
+    const jobs = gridJobs([0.2], [1]);
+    assert.deepEqual(jobs.map((job) => [job.method, job.arms, job.runId]), [['mixup', 'baseline', 'baseline_seed-1'], ['mixup', 'mixup', 'alpha-0.2_seed-1']]);
+  });
+
+  test('a child of a sweep of methods takes its method, arm, α, seed and run id from its index', () => {
+    const env = { MIXUP_GRID_METHODS: 'mixup', MIXUP_GRID_ALPHAS: '0.2,0.4', MIXUP_GRID_SEEDS: '1,2', MIXUP_GRID_LAYOUT: 'shared-baselines' };
+    const child = resolveRunConfig({}, { ...env, AWS_BATCH_JOB_ARRAY_INDEX: '5' });
+    assert.deepEqual([child.method, child.arms, child.alpha, child.seed, child.runId], ['mixup', 'mixup', 0.4, 2, 'mixup_alpha-0.4_seed-2']);
+    const baseline = resolveRunConfig({}, { ...env, AWS_BATCH_JOB_ARRAY_INDEX: '0' });
+    assert.deepEqual([baseline.method, baseline.arms, baseline.alpha, baseline.runId], ['none', 'baseline', 0, 'baseline_seed-1']);
+  });
+
+  test('bad methods are refused in one line: unknown, repeated, none, or without the shared layout', () => {
+    const env = { MIXUP_GRID_ALPHAS: '0.2', MIXUP_GRID_SEEDS: '1', MIXUP_GRID_LAYOUT: 'shared-baselines', AWS_BATCH_JOB_ARRAY_INDEX: '0' };
+    assert.throws(() => gridPointFromEnv({ ...env, MIXUP_GRID_METHODS: 'mixup,mixup' }), /'methods' repeats mixup/);
+    assert.throws(() => gridPointFromEnv({ ...env, MIXUP_GRID_METHODS: 'none' }), /'methods' contains none; the baselines are trained anyway/);
+    assert.throws(() => gridPointFromEnv({ ...env, MIXUP_GRID_METHODS: 'Mix Up' }), /'Mix Up' is not a method name/);
+    assert.throws(() => gridPointFromEnv({ ...env, MIXUP_GRID_LAYOUT: '', MIXUP_GRID_METHODS: 'mixup' }), /MIXUP_GRID_LAYOUT must be 'shared-baselines'/);
+    assert.throws(() => resolveRunConfig({}, { ...env, MIXUP_GRID_METHODS: 'blend', AWS_BATCH_JOB_ARRAY_INDEX: '1' }), /--method 'blend': must be one of/);
   });
 });

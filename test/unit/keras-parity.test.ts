@@ -23,7 +23,6 @@ import { openDataSource, SYSTEM_DATA_DIR } from '../../job/data/source.js';
 import { prepareSplits, type Splits } from '../../job/data/splits.js';
 import { createModel } from '../../job/model.js';
 import { CLASS_COUNT, IMAGE_PIXELS } from '../../job/shared/fashion-mnist.js';
-import type { ArmName } from '../../job/shared/metrics.js';
 import { evaluateBatch } from '../../job/train-step.js';
 import { armDrift, changedInputs, fixtureSchema, weightStatistics, type KerasFixture } from '../../reference/keras/parity.js';
 import { recordTrace, TRACE_ARMS, traceDigests, type Trace } from '../../reference/keras/trace.js';
@@ -76,7 +75,7 @@ describe('parity with the Keras example', { skip: !hasRealData && 'dataset-fashi
     });
   });
 
-  for (const arm of TRACE_ARMS as ArmName[]) {
+  for (const arm of TRACE_ARMS) {
     test(`${arm}: each step's loss is Keras's within ${LOSS_TOLERANCE} (relative)`, () => {
       const { lossRelative } = armDrift(trace, fixture, arm);
       const worst = Math.max(...lossRelative);
@@ -101,7 +100,7 @@ describe('parity with the Keras example', { skip: !hasRealData && 'dataset-fashi
 
   test("the tolerances catch a changed default: tfjs' own Adam (ε on the bias-corrected √v̂) fails them", async () => {
     const tfjsAdam = await recordTrace(splits.train, fixture.trace.settings, { createOptimizer: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7) });
-    for (const arm of TRACE_ARMS as ArmName[]) {
+    for (const arm of TRACE_ARMS) {
       const { lossRelative, weightRelative } = armDrift(tfjsAdam, fixture, arm);
       assert.ok(Math.max(...lossRelative) > 10 * LOSS_TOLERANCE, `${arm}: losses only ${Math.max(...lossRelative).toExponential(2)} apart`);
       assert.ok(Math.max(...weightRelative) > 5 * WEIGHT_TOLERANCE, `${arm}: weights only ${Math.max(...weightRelative).toExponential(2)} apart`);

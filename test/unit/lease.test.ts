@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import type { RunConfig } from '../../job/shared/metrics.js';
+import type { RunConfig } from '../../job/shared/run-settings.js';
 import { initBackend } from '../../job/backend/select.js';
 import { runExperiment } from '../../job/commands/run.js';
 import { resolveRunConfig } from '../../job/config.js';

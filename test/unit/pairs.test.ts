@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { EpochBatches, sliceRows } from '../../job/batches.js';
-import { sampleLambda } from '../../job/mixup.js';
+import { sampleLambda } from '../../job/augmentations/mixup.js';
 import { batchCount, batchSlice, bufferedShuffle, epochOrder } from '../../job/pairs.js';
 import { Rng, rngFor } from '../../job/random.js';
 
@@ -81,10 +81,13 @@ describe('epochOrder', () => {
   });
 });
 
+/** An arm of `augmentation` with α (which the baseline's `none` does not read). */
+const arm = (augmentation: string, alpha: number) => ({ augmentation, params: { alpha } });
+
 describe('EpochBatches', () => {
   test('training bytes become pixels / 255 and one-hot labels as they are gathered', () => {
     const pixels = Uint8Array.from({ length: 3 * 784 }, (_, i) => (i * 7) % 256);
-    const batch = new EpochBatches({ pixels, labels: Uint8Array.from([3, 1, 4]), count: 3 }, 'baseline', 0, 8, 1, 1).batch(0);
+    const batch = new EpochBatches({ pixels, labels: Uint8Array.from([3, 1, 4]), count: 3 }, arm('none', 0), 8, 1, 1).batch(0);
     for (let i = 0; i < batch.size; i++) {
       const label = batch.y.subarray(i * 10, i * 10 + 10).indexOf(1);
       const row = [3, 1, 4].indexOf(label);
@@ -114,8 +117,8 @@ describe('EpochBatches', () => {
   }
 
   test('mixup mixes each baseline row with a row of an independent second stream, weighted by λ', () => {
-    const mixup = new EpochBatches(train, 'mixup', 1, 8, 9, 1);
-    const baseline = new EpochBatches(train, 'baseline', 1, 8, 9, 1);
+    const mixup = new EpochBatches(train, arm('mixup', 1), 8, 9, 1);
+    const baseline = new EpochBatches(train, arm('none', 1), 8, 9, 1);
     const secondRows: number[] = [];
     let lambdas: number[] = [];
     let identified = 0;
@@ -123,13 +126,13 @@ describe('EpochBatches', () => {
       const b = baseline.batch(step);
       const oneRows = Array.from({ length: b.size }, (_, i) => Math.round(b.x[i * 784]! * 255));
       const m = mixup.batch(step);
-      lambdas = lambdas.concat(Array.from(m.lam!));
+      lambdas = lambdas.concat(Array.from(m.lam));
       for (let i = 0; i < m.size; i++) {
         const found = unmix(m.x[i * 784]!, m.x[i * 784 + 1]!, oneRows[i]!);
         if (found === null) continue;
         identified++;
         secondRows.push(found.two);
-        assert.ok(Math.abs(found.lam - m.lam![i]!) < 1e-4, `step ${step} sample ${i}: λ ${found.lam} from the pixels, ${m.lam![i]} reported`);
+        assert.ok(Math.abs(found.lam - m.lam[i]!) < 1e-4, `step ${step} sample ${i}: λ ${found.lam} from the pixels, ${m.lam[i]} reported`);
         // Labels mix with the same λ: λ on stream one's class, 1 − λ on stream two's.
         const y = Array.from(m.y.subarray(i * 10, i * 10 + 10));
         const expected = new Array(10).fill(0);
@@ -145,24 +148,24 @@ describe('EpochBatches', () => {
   });
 
   test('at α > 0, most rows of stream two differ from stream one, and λ is not all 1', () => {
-    const batches = new EpochBatches(train, 'mixup', 0.2, 16, 9, 1);
+    const batches = new EpochBatches(train, arm('mixup', 0.2), 16, 9, 1);
     let same = 0;
     let total = 0;
     const lambdas: number[] = [];
     for (let step = 0; step < batches.steps; step++) {
       const b = batches.batch(step);
-      const [one, two] = b.rows!;
+      const [one, two] = b.rows;
       for (let i = 0; i < b.size; i++) same += one[i] === two[i] ? 1 : 0;
       total += b.size;
-      lambdas.push(...b.lam!);
+      lambdas.push(...b.lam);
     }
     assert.ok(same <= total / 4, `${same} of ${total} samples mixed with themselves`);
     assert.ok(lambdas.filter((l) => l < 0.999).length >= total / 4, `λ: ${lambdas.join(', ')}`);
   });
 
   test('at α = 0 the mixup arm sees exactly the baseline batches', () => {
-    const mixup = new EpochBatches(train, 'mixup', 0, 16, 9, 2);
-    const baseline = new EpochBatches(train, 'baseline', 0, 16, 9, 2);
+    const mixup = new EpochBatches(train, arm('mixup', 0), 16, 9, 2);
+    const baseline = new EpochBatches(train, arm('none', 0), 16, 9, 2);
     for (let step = 0; step < mixup.steps; step++) {
       const a = mixup.batch(step);
       const b = baseline.batch(step);
@@ -172,21 +175,22 @@ describe('EpochBatches', () => {
   });
 
   test('the streams and λ are the named draws of the run seed: shuffle one, shuffle two, lambda per step', () => {
-    const batches = new EpochBatches(train, 'mixup', 0.4, 16, 9, 2);
+    const batches = new EpochBatches(train, arm('mixup', 0.4), 16, 9, 2);
     const one = epochOrder(count, 16, 9, 'one', 2);
     const two = epochOrder(count, 16, 9, 'two', 2);
     for (let step = 0; step < batches.steps; step++) {
       const b = batches.batch(step);
-      assert.deepEqual([...b.rows![0]], [...batchSlice(one, 16, step)]);
-      assert.deepEqual([...b.rows![1]], [...batchSlice(two, 16, step)]);
-      assert.deepEqual([...b.lam!], [...sampleLambda(0.4, b.size, rngFor(9, 'lambda', 2, step))]);
+      assert.deepEqual([...b.rows[0]], [...batchSlice(one, 16, step)]);
+      assert.deepEqual([...b.rows[1]], [...batchSlice(two, 16, step)]);
+      assert.deepEqual([...b.lam], [...sampleLambda(0.4, b.size, rngFor(9, 'lambda', 2, step))]);
     }
   });
 
   test('the baseline never mixes, whatever α it is given', () => {
-    const b = new EpochBatches(train, 'baseline', 0.4, 16, 9, 2).batch(0);
-    assert.equal(b.lam, undefined);
-    assert.equal(b.rows, undefined);
+    const b = new EpochBatches(train, arm('none', 0.4), 16, 9, 2).batch(0);
+    assert.ok(b.lam.every((l) => l === 1));
+    assert.equal(b.rows[1], b.rows[0], 'no second stream is drawn');
+    assert.equal(b.boxes, undefined);
     const rows = batchSlice(epochOrder(count, 16, 9, 'one', 2), 16, 0);
     rows.forEach((r, i) => assert.equal(b.x[i * 784], Math.fround(r / 255)));
   });

@@ -44,7 +44,8 @@ describe('results: compute seconds and estimated cost', () => {
     const { openStorage } = memoryOpener();
     const sweep = openStorage('s3://results').child('sweeps/c2');
     const local = fixtureSweepRecord('c2', [0.2], [1], sweep.child('runs').uri);
-    const runs = gridJobs([0.2], [1]);
+    // As version 2 wrote it: no method per run.
+    const runs = gridJobs([0.2], [1]).map(({ method: _method, ...job }) => job);
     const batch = { jobName: 'mixup-sweep-c2', jobQueue: 'arn:q', jobDefinition: 'arn:d', arraySize: 2, jobId: null, jobArn: null, queue: 'cpu' };
     const record = { ...local, version: 2, executor: 'batch', local: null, batch, runs, grid: { ...local.grid, size: runs.length } } as SweepRecord;
     await sweep.write('sweep.json', JSON.stringify(record), 'application/json');

@@ -64,13 +64,13 @@ describe('results refuse numbers that cannot be measurements', () => {
     const summary = await results({ sweep: 'm', results: dir }, deps);
     const states = summary.runs.map((run) => [run.seed, run.state, run.problems.join('; ')]);
     assert.deepEqual(states[0], [1, 'complete', '']);
-    assert.match(String(states[1]), /^2,invalid,.*metrics\.json is not a version 1 metrics\.json: arms\.mixup\.test\.accuracy: must be a fraction from 0 to 1$/);
-    assert.match(String(states[2]), /^3,invalid,.*metrics\.json is not a version 1 metrics\.json: arms\.baseline\.test\.accuracy: .*expected number, received null$/);
+    assert.match(String(states[1]), /^2,invalid,.*metrics\.json is not a version 1 or 2 metrics\.json: arms\.mixup\.test\.accuracy: must be a fraction from 0 to 1$/);
+    assert.match(String(states[2]), /^3,invalid,.*metrics\.json is not a version 1 or 2 metrics\.json: arms\.baseline\.test\.accuracy: .*expected number, received null$/);
     assert.match(String(states[3]), /^4,invalid,.*arms\.mixup\.history\.1\.loss: .*received null$/);
     assert.match(String(states[4]), /^5,invalid,.*metrics\.json has no baseline arm, though config\.arms is 'both'$/);
     const [row] = summary.rows;
     assert.deepEqual(row!.runs, { complete: 1, running: 0, failed: 0, incomplete: 0, invalid: 4, missing: 0 });
-    assert.equal(row!.mixup!.n, 1);
+    assert.equal(row!.augmented!.n, 1);
     const table = formatResults(summary, 'table');
     assert.doesNotMatch(table, /500\.00|267/);
     assert.match(table, /86\.00 \(n=1\)\s+85\.00 \(n=1\)\s+\+1\.00 \(n=1\)\s+1\/5 complete, 4 invalid/);
@@ -112,7 +112,7 @@ describe('results refuse a sweep.json that points outside the sweep or repeats a
       assert.equal(code, 1, stderr);
       assert.equal(stdout, '');
       assert.equal(stderr.trim().split('\n').length, 1, stderr);
-      assert.match(stderr.trim(), new RegExp(`^mixup: .*sweeps/${id}/sweep\\.json is not a version 1 or 2 sweep record: ${message.source}`));
+      assert.match(stderr.trim(), new RegExp(`^mixup: .*sweeps/${id}/sweep\\.json is not a version 1, 2 or 3 sweep record: ${message.source}`));
     });
   }
 

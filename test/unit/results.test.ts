@@ -15,8 +15,8 @@ import { CSV_COLUMNS, formatResults } from '../../scripts/results/format.js';
 import { renderAccuracyPlot } from '../../scripts/results/plot.js';
 import type { RunResult } from '../../scripts/results/read.js';
 import { results, type ResultsDeps } from '../../scripts/results/results.js';
-import { fixtureSweepRecord, memoryOpener, writeFixtureRun } from './sweep-fixtures.js';
-import { baselineRunId, gridJobs, gridRunId } from '../../job/shared/grid.js';
+import { fixtureMethodsRecord, fixtureSweepRecord, memoryOpener, writeFixtureRun } from './sweep-fixtures.js';
+import { armRunId, baselineRunId, gridJobs, gridRunId } from '../../job/shared/grid.js';
 
 const T2_975 = 4.302652729749464; // t(0.975, 2)
 const T1_975 = 12.706204736174705; // t(0.975, 1)
@@ -26,8 +26,8 @@ function near(actual: number | null | undefined, expected: number, what: string)
 }
 
 function run(alpha: number, seed: number, mixup?: number, baseline?: number, state: RunResult['state'] = 'complete'): RunResult {
-  const accuracy = { ...(mixup !== undefined ? { mixup } : {}), ...(baseline !== undefined ? { baseline } : {}) };
-  return { runId: `alpha-${alpha}_seed-${seed}`, alpha, seed, state, accuracy, problems: [], uri: '', objects: [], backend: null, wallSeconds: null };
+  const accuracy = { ...(mixup !== undefined ? { augmented: mixup } : {}), ...(baseline !== undefined ? { baseline } : {}) };
+  return { runId: `alpha-${alpha}_seed-${seed}`, method: 'mixup', alpha, seed, state, accuracy, problems: [], uri: '', objects: [], backend: null, wallSeconds: null };
 }
 
 describe('aggregation', () => {
@@ -42,15 +42,15 @@ describe('aggregation', () => {
     ]);
     assert.deepEqual(rows.map((r) => r.alpha), [0, 0.2]);
     const [zero, fifth] = rows as [(typeof rows)[0], (typeof rows)[0]];
-    near(zero.mixup!.mean, 0.87, 'α 0 mixup mean');
-    near(zero.mixup!.halfWidth, (T2_975 * 0.01) / Math.sqrt(3), 'α 0 mixup half-width');
+    near(zero.augmented!.mean, 0.87, 'α 0 mixup mean');
+    near(zero.augmented!.halfWidth, (T2_975 * 0.01) / Math.sqrt(3), 'α 0 mixup half-width');
     near(zero.baseline!.mean, 0.86, 'α 0 baseline mean');
     near(zero.difference!.mean, 0.01, 'α 0 difference mean'); // [0.01, 0, 0.02]
     near(zero.difference!.halfWidth, (T2_975 * 0.01) / Math.sqrt(3), 'α 0 difference half-width');
     assert.equal(zero.runs.complete, 3);
 
-    near(fifth.mixup!.mean, 0.82, 'α 0.2 mixup mean');
-    near(fifth.mixup!.halfWidth, (T1_975 * Math.sqrt(0.0008)) / Math.sqrt(2), 'α 0.2 mixup half-width');
+    near(fifth.augmented!.mean, 0.82, 'α 0.2 mixup mean');
+    near(fifth.augmented!.halfWidth, (T1_975 * Math.sqrt(0.0008)) / Math.sqrt(2), 'α 0.2 mixup half-width');
     near(fifth.baseline!.halfWidth, 0, 'α 0.2 baseline half-width (equal values)');
     near(fifth.difference!.mean, -0.01, 'α 0.2 difference mean'); // [-0.03, 0.01]
     assert.equal(fifth.difference!.n, 2);
@@ -61,7 +61,7 @@ describe('aggregation', () => {
 
   test('the difference pairs seeds with both arms only', () => {
     const [row] = aggregate([run(0.4, 1, 0.9, 0.8), run(0.4, 2, 0.7, undefined), run(0.4, 3, undefined, 0.6)]);
-    assert.equal(row!.mixup!.n, 2);
+    assert.equal(row!.augmented!.n, 2);
     assert.equal(row!.baseline!.n, 2);
     assert.equal(row!.difference!.n, 1);
     near(row!.difference!.mean, 0.1, 'difference');
@@ -70,7 +70,7 @@ describe('aggregation', () => {
 
   test('an α with no complete run has no intervals', () => {
     const [row] = aggregate([run(1, 1, undefined, undefined, 'missing'), run(1, 2, undefined, undefined, 'failed')]);
-    assert.equal(row!.mixup, null);
+    assert.equal(row!.augmented, null);
     assert.equal(row!.difference, null);
     assert.equal(row!.runs.missing, 1);
     assert.equal(row!.runs.failed, 1);
@@ -125,9 +125,9 @@ describe('results over run directories', () => {
     const wrongPoint = summary.runs.find((r) => r.runId === 'alpha-0.4_seed-3')!;
     assert.match(wrongPoint.problems[0]!, /records α = 0.2, seed = 3; the grid point is α = 0.4, seed = 3/);
     const [zero, fifth, fourth] = summary.rows;
-    near(zero!.mixup!.mean, 0.87, 'α 0 mixup');
+    near(zero!.augmented!.mean, 0.87, 'α 0 mixup');
     near(fifth!.difference!.mean, -0.01, 'α 0.2 difference');
-    assert.equal(fourth!.mixup, null);
+    assert.equal(fourth!.augmented, null);
     assert.deepEqual(fourth!.runs, { complete: 0, running: 0, failed: 0, incomplete: 0, invalid: 2, missing: 1 });
   });
 
@@ -135,11 +135,11 @@ describe('results over run directories', () => {
     const text = formatResults(await results({ sweep: 's1', results: dir }, localDeps()), 'table');
     const lines = text.split('\n');
     assert.match(lines[0]!, /sweep s1 .*mean ± 95 % CI over seeds \(Student t\)/);
-    assert.match(text, /α\s+seeds\s+mixup acc %\s+baseline acc %\s+mixup − baseline \(pp\)\s+runs/);
+    assert.match(text, /method\s+α\s+seeds\s+method acc %\s+baseline acc %\s+method − baseline \(pp\)\s+runs/);
     const hw0 = ((T2_975 * 0.01) / Math.sqrt(3)) * 100; // 2.48
-    assert.ok(lines.some((l) => new RegExp(`^\\s*0\\s+3\\s+87\\.00 ± ${hw0.toFixed(2)}\\s+86\\.00 ± ${hw0.toFixed(2)}\\s+\\+1\\.00 ± ${hw0.toFixed(2)}\\s+3/3 complete$`).test(l)), text);
-    assert.ok(lines.some((l) => /^\s*0\.2\s+2\s+82\.00 ± 25\.41\s+83\.00 ± 0\.00\s+-1\.00 ± \d+\.\d\d\s+2\/3 complete, 1 incomplete$/.test(l)), text);
-    assert.ok(lines.some((l) => /^\s*0\.4\s+0\s+—\s+—\s+—\s+0\/3 complete, 2 invalid, 1 missing$/.test(l)), text);
+    assert.ok(lines.some((l) => new RegExp(`^mixup\\s+0\\s+3\\s+87\\.00 ± ${hw0.toFixed(2)}\\s+86\\.00 ± ${hw0.toFixed(2)}\\s+\\+1\\.00 ± ${hw0.toFixed(2)}\\s+3/3 complete$`).test(l)), text);
+    assert.ok(lines.some((l) => /^mixup\s+0\.2\s+2\s+82\.00 ± 25\.41\s+83\.00 ± 0\.00\s+-1\.00 ± \d+\.\d\d\s+2\/3 complete, 1 incomplete$/.test(l)), text);
+    assert.ok(lines.some((l) => /^mixup\s+0\.4\s+0\s+—\s+—\s+—\s+0\/3 complete, 2 invalid, 1 missing$/.test(l)), text);
     assert.match(text, /Invalid runs \(left out\):\n\s+alpha-0\.4_seed-1: .*history\.csv/);
   });
 
@@ -149,10 +149,10 @@ describe('results over run directories', () => {
     assert.equal(header, CSV_COLUMNS.join(','));
     assert.equal(rows.length, 9);
     const mixupZero = rows[0]!.split(',');
-    assert.deepEqual(mixupZero.slice(0, 3), ['0', 'mixup', '3']);
-    near(Number(mixupZero[3]), 0.87, 'csv mean');
-    near(Number(mixupZero[5]), 0.87 - (T2_975 * 0.01) / Math.sqrt(3), 'csv ci_low');
-    assert.deepEqual(rows[7]!.split(',').slice(0, 4), ['0.4', 'baseline', '0', '']);
+    assert.deepEqual(mixupZero.slice(0, 4), ['mixup', '0', 'mixup', '3']);
+    near(Number(mixupZero[4]), 0.87, 'csv mean');
+    near(Number(mixupZero[6]), 0.87 - (T2_975 * 0.01) / Math.sqrt(3), 'csv ci_low');
+    assert.deepEqual(rows[7]!.split(',').slice(0, 5), ['mixup', '0.4', 'baseline', '0', '']);
     assert.deepEqual(rows[4]!.split(',').slice(-6), ['2', '0', '0', '1', '0', '0']);
   });
 
@@ -169,8 +169,8 @@ describe('results over run directories', () => {
     // The α table is the first block after the caption; the compute table follows it.
     const rows = md.split('\n\n')[1]!.split('\n').filter((l) => l.startsWith('|'));
     assert.equal(rows.length, 5);
-    assert.equal(rows[1], '| ---: | ---: | --- | --- | --- | --- |');
-    assert.match(rows[3]!, /^\| 0\.2 \| 2 \| 82\.00 ± 25\.41 \|/);
+    assert.equal(rows[1], '| --- | ---: | ---: | --- | --- | --- | --- |');
+    assert.match(rows[3]!, /^\| mixup \| 0\.2 \| 2 \| 82\.00 ± 25\.41 \|/);
   });
 
   test('--plot writes a PNG that decodes', async () => {
@@ -203,10 +203,10 @@ describe('results over run directories', () => {
     const summary = await results({ sweep: 's1', results: dir, report: true }, localDeps());
     assert.equal(summary.report, path.join(dir, 'sweeps', 's1', 'report.html'));
     const html = await readFile(summary.report!, 'utf8');
-    assert.equal((html.match(/<tr data-alpha=/g) ?? []).length, 3);
+    assert.equal((html.match(/<tr data-method="mixup" data-alpha=/g) ?? []).length, 3);
     assert.equal((html.match(/src="data:image\/png;base64,/g) ?? []).length, 1 + 2 * 2, 'plot + curves and samples of α 0 and 0.2');
     assert.doesNotMatch(html, /(src|href)="https?:/, 'self-contained');
-    assert.match(html, /α = 0.4<\/h3><p>No complete run yet/);
+    assert.match(html, /mixup, α = 0.4<\/h3><p>No complete run yet/);
   });
 
   test('a single run reports one row without an interval', async () => {
@@ -296,7 +296,9 @@ describe('results of a sweep with shared baselines (sweep.json version 2)', () =
     const sweep = new LocalStorage(dir).child('sweeps/s2');
     const record = { ...fixtureSweepRecord('s2', [0, 0.2, 0.4], [1, 2, 3], sweep.child('runs').uri), version: 2 as const };
     const jobs = gridJobs(record.grid.alphas, record.grid.seeds);
-    await sweep.write('sweep.json', JSON.stringify({ ...record, runs: jobs, grid: { ...record.grid, size: jobs.length } }), 'application/json');
+    // As version 2 wrote it: no methods, no method per run.
+    const runs2 = jobs.map(({ method: _method, ...job }) => job);
+    await sweep.write('sweep.json', JSON.stringify({ ...record, runs: runs2, grid: { ...record.grid, size: jobs.length } }), 'application/json');
     const runs = sweep.child('runs');
     const baselines = [0.85, 0.87, 0.86];
     for (const [i, accuracy] of baselines.entries()) {
@@ -314,17 +316,62 @@ describe('results of a sweep with shared baselines (sweep.json version 2)', () =
     const summary = await results({ sweep: 's2', results: dir }, { openStorage, ssm: () => { throw new Error('no SSM'); }, localExists: () => false });
     const [zero, fifth, fourth] = summary.rows;
     // α = 0: the mixup arm is the baseline, so the difference is exactly 0.
-    near(zero!.mixup!.mean, 0.86, 'α 0 mixup');
+    near(zero!.augmented!.mean, 0.86, 'α 0 mixup');
     near(zero!.baseline!.mean, 0.86, 'α 0 baseline');
     assert.equal(zero!.difference!.mean, 0);
     assert.equal(zero!.runs.complete, 3);
     // α = 0.2: (0.86 − 0.85, 0.89 − 0.87, 0.87 − 0.86) paired by seed.
-    near(fifth!.mixup!.mean, (0.86 + 0.89 + 0.87) / 3, 'α 0.2 mixup');
+    near(fifth!.augmented!.mean, (0.86 + 0.89 + 0.87) / 3, 'α 0.2 mixup');
     near(fifth!.baseline!.mean, 0.86, 'α 0.2 baseline: the same three baselines');
     near(fifth!.difference!.mean, (0.01 + 0.02 + 0.01) / 3, 'α 0.2 difference');
     // α = 0.4: seed 2's mixup arm never ran.
     assert.equal(fourth!.runs.complete, 2);
     assert.equal(fourth!.runs.missing, 1);
     near(fourth!.difference!.mean, ((0.84 - 0.85) + (0.88 - 0.86)) / 2, 'α 0.4 difference');
+  });
+});
+
+describe('results of a sweep of methods (sweep.json version 3)', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'mixup-results-v3-'));
+    const sweep = new LocalStorage(dir).child('sweeps/s3');
+    // Any method name reads back: results group by what the runs record, whatever this version can train.
+    const record = fixtureMethodsRecord('s3', ['mixup', 'blend'], [0, 0.5], [1, 2], sweep.child('runs').uri);
+    await sweep.write('sweep.json', JSON.stringify(record), 'application/json');
+    const runs = sweep.child('runs');
+    for (const [i, accuracy] of [0.85, 0.87].entries()) {
+      await writeFixtureRun(runs.child(baselineRunId(i + 1)), { method: 'none', alpha: 0, seed: i + 1, baseline: accuracy }, baselineRunId(i + 1));
+    }
+    const arms: [string, number, number][] = [['mixup', 1, 0.86], ['mixup', 2, 0.89], ['blend', 1, 0.84], ['blend', 2, 0.88]];
+    for (const [method, seed, accuracy] of arms) {
+      await writeFixtureRun(runs.child(armRunId(method, 0.5, seed)), { method, alpha: 0.5, seed, augmented: accuracy }, armRunId(method, 0.5, seed));
+    }
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('rows per method and α, each method paired with the same baselines; α = 0 is the baseline for every method', async () => {
+    const summary = await results({ sweep: 's3', results: dir }, { openStorage, ssm: () => { throw new Error('no SSM'); }, localExists: () => false });
+    assert.deepEqual(summary.rows.map((row) => [row.method, row.alpha]), [['mixup', 0], ['mixup', 0.5], ['blend', 0], ['blend', 0.5]]);
+    const [mixupZero, mixupHalf, blendZero, blendHalf] = summary.rows;
+    assert.equal(mixupZero!.difference!.mean, 0);
+    assert.equal(blendZero!.difference!.mean, 0);
+    near(mixupHalf!.difference!.mean, (0.01 + 0.02) / 2, 'mixup 0.5: paired with the baseline of its seed');
+    near(blendHalf!.difference!.mean, (-0.01 + 0.01) / 2, 'blend 0.5');
+    near(blendHalf!.baseline!.mean, 0.86, 'the same two baselines');
+    assert.equal(summary.compute.runs.length, 6, 'time is counted per arm job: 2 baselines + 4 arms');
+    const text = formatResults(summary, 'table');
+    assert.match(text, /^blend\s+0\.5\s+2\s+86\.00 ± /m);
+    const csv = formatResults(summary, 'csv').split('\n');
+    assert.ok(csv.some((line) => line.startsWith('blend,0.5,blend,2,')), 'the method names its own rows in the CSV');
+  });
+
+  test('a run that records another method than the sweep planned is invalid, named', async () => {
+    const runs = new LocalStorage(dir).child('sweeps/s3/runs');
+    await writeFixtureRun(runs.child(armRunId('blend', 0.5, 2)), { method: 'mixup', alpha: 0.5, seed: 2, augmented: 0.9 }, armRunId('blend', 0.5, 2));
+    const summary = await results({ sweep: 's3', results: dir }, { openStorage, ssm: () => { throw new Error('no SSM'); }, localExists: () => false });
+    const run = summary.runs.find((r) => r.runId === armRunId('blend', 0.5, 2))!;
+    assert.equal(run.state, 'invalid');
+    assert.match(run.problems[0]!, /records method mixup, α = 0.5, seed = 2; the grid point is method blend, α = 0.5, seed = 2/);
   });
 });

@@ -14,7 +14,7 @@ import { runExperiment } from '../../job/commands/run.js';
 import { resolveRunConfig } from '../../job/config.js';
 import { JobError } from '../../job/errors.js';
 import type { Reporter } from '../../job/progress.js';
-import type { RunConfig } from '../../job/shared/metrics.js';
+import type { RunConfig } from '../../job/shared/run-settings.js';
 import { LocalStorage } from '../../job/storage/local.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';

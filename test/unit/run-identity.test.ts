@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import type { RunConfig } from '../../job/shared/metrics.js';
+import type { RunConfig } from '../../job/shared/run-settings.js';
 import { initBackend } from '../../job/backend/select.js';
 import { runExperiment } from '../../job/commands/run.js';
 import { resolveRunConfig } from '../../job/config.js';
@@ -99,7 +99,7 @@ describe('run identity', () => {
   });
 
   test('differences are listed in one phrase each', () => {
-    const settings = { alpha: 0.2, epochs: 1, batchSize: 64, seed: 5, valSamples: 64, trainLimit: null, arms: 'both', data: '/d' };
+    const settings = { method: 'mixup', alpha: 0.2, epochs: 1, batchSize: 64, seed: 5, valSamples: 64, trainLimit: null, arms: 'both', data: '/d' };
     assert.deepEqual(identityDifferences({ settings, backend: 'wasm' }, { settings: { ...settings, trainLimit: 10 }, backend: 'cpu' }), [
       'trainLimit none → 10',
       'backend wasm → cpu',

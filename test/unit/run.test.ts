@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs';
 
-import type { ArmName, Metrics, RunConfig } from '../../job/shared/metrics.js';
+import type { ArmName, Metrics } from '../../job/shared/metrics.js';
+import type { RunConfig } from '../../job/shared/run-settings.js';
 import { loadModel } from '../../job/artifacts/model-io.js';
 import { initBackend } from '../../job/backend/select.js';
 import { runExperiment } from '../../job/commands/run.js';
@@ -240,7 +241,7 @@ describe('mixup run on small generated data', () => {
     const model = createModel(1);
     const optimizer = createOptimizer();
     const counts: number[] = [];
-    await trainArm(model, optimizer, splits, { arm: 'mixup', alpha: 0.2, epochs: 4, batchSize: 32, seed: 1 }, freshProgress('mixup'), {
+    await trainArm(model, optimizer, splits, { arm: 'mixup', augmentation: 'mixup', params: { alpha: 0.2 }, epochs: 4, batchSize: 32, seed: 1 }, freshProgress('mixup'), {
       onEpochEnd: async () => {
         counts.push(tf.memory().numTensors);
       },

@@ -51,12 +51,12 @@ describe('JSON read back from storage', () => {
     await sweep.write(SWEEP_FILE, JSON.stringify({ ...record, runs: [{ index: 0, alpha: 'zero', seed: 1, runId: 'r' }] }), 'application/json');
     await assert.rejects(readSweepRecord(sweep), (error: Error) => {
       assert.ok(error instanceof JobError);
-      assert.equal(error.message, `${sweep.uriOf(SWEEP_FILE)} is not a version 1 or 2 sweep record: runs.0.alpha: Invalid input: expected number, received string`);
+      assert.equal(error.message, `${sweep.uriOf(SWEEP_FILE)} is not a version 1, 2 or 3 sweep record: runs.0.alpha: Invalid input: expected number, received string`);
       return true;
     });
     const { code, stderr } = await cli(['results', '--sweep', 'foreign', '--results', dir]);
     assert.equal(code, 1);
-    assert.match(stderr, /^mixup: .*sweep\.json is not a version 1 or 2 sweep record: runs\.0\.alpha: .*\n$/);
+    assert.match(stderr, /^mixup: .*sweep\.json is not a version 1, 2 or 3 sweep record: runs\.0\.alpha: .*\n$/);
   });
 
   test('a damaged sweep.json (not JSON) is one line too', async () => {
@@ -64,7 +64,7 @@ describe('JSON read back from storage', () => {
     await sweep.write(SWEEP_FILE, '{"version": 1, "runs": [', 'application/json');
     const { code, stderr } = await cli(['results', '--sweep', 'damaged', '--results', dir]);
     assert.equal(code, 1);
-    assert.match(stderr, /^mixup: .*sweep\.json is not valid JSON, so not a version 1 or 2 sweep record \(damaged or cut short\?\): .*\n$/);
+    assert.match(stderr, /^mixup: .*sweep\.json is not valid JSON, so not a version 1, 2 or 3 sweep record \(damaged or cut short\?\): .*\n$/);
   });
 
   test('a foreign metrics.json behind a sound manifest leaves the run out as invalid, naming the field', async () => {
@@ -76,7 +76,7 @@ describe('JSON read back from storage', () => {
     const result = await readRun(run, 'alpha-0.2_seed-1', { alpha: 0.2, seed: 1 });
     assert.equal(result.state, 'invalid');
     assert.deepEqual(result.problems, [
-      `${run.uriOf(RUN_FILES.metrics)} is not a version 1 metrics.json: arms.mixup.history: Invalid input: expected array, received undefined`,
+      `${run.uriOf(RUN_FILES.metrics)} is not a version 1 or 2 metrics.json: arms.mixup.history: Invalid input: expected array, received undefined`,
     ]);
   });
 
@@ -88,11 +88,11 @@ describe('JSON read back from storage', () => {
     const config = resolveRunConfig({ out, runId: 'done' }, {});
     // Not "already complete": a run with a manifest is complete only when it verifies, and this one names why not.
     await assert.rejects(runExperiment(config, { reporter: { event() {}, step() {}, epoch() {}, close() {} } }), (error: unknown) =>
-      (error as Error).message.includes(`${run.uriOf(RUN_FILES.metrics)} is not a version 1 metrics.json: config: Invalid input: expected object, received undefined`) &&
+      (error as Error).message.includes(`${run.uriOf(RUN_FILES.metrics)} is not a version 1 or 2 metrics.json: config: Invalid input: expected object, received undefined`) &&
       (error as Error).message.includes('--discard-checkpoint'));
     const { code, stderr } = await cli(['run', '--out', out, '--run-id', 'done']);
     assert.equal(code, 1);
-    assert.match(stderr, /metrics\.json is not a version 1 metrics\.json: config: /);
+    assert.match(stderr, /metrics\.json is not a version 1 or 2 metrics\.json: config: /);
     assert.equal(stderr.trim().split('\n').filter((line) => line.startsWith('mixup: ')).length, 1);
     assert.doesNotMatch(stderr, /\n\s+at /, 'no stack');
   });

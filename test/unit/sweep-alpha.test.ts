@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { resolveRunConfig } from '../../job/config.js';
 import { UsageError } from '../../job/errors.js';
 import { gridPointFromEnv, parseNumberList, validateGrid } from '../../job/shared/grid.js';
-import { sweepOptionsFromFlags } from '../../scripts/sweep/command.js';
+import { sweepOptionsFromFlags } from '../../scripts/commands/sweep.js';
 import { planSweep } from '../../scripts/sweep/plan.js';
 
 /** Why the sweep refuses `--alphas text` (null: accepted), through the same steps as the command. */

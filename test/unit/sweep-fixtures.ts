@@ -3,7 +3,7 @@ import { createCanvas } from '@napi-rs/canvas';
 
 import type { Metrics } from '../../job/shared/metrics.js';
 import { NotFoundError } from '../../job/errors.js';
-import { gridPoints, gridRunId } from '../../job/shared/grid.js';
+import { gridJobs, gridPoints, gridRunId } from '../../job/shared/grid.js';
 import { writeManifest } from '../../job/storage/manifest.js';
 import type { Storage, StoredObject } from '../../job/storage/storage.js';
 import type { SweepRecord } from '../../job/shared/sweep-record.js';
@@ -84,6 +84,9 @@ export interface FixtureRun {
   readonly seed: number;
   readonly mixup?: number;
   readonly baseline?: number;
+  /** Writes a version 2 metrics.json of a run of this method, whose arm holds `augmented`; absent: version 1 (MixUp's arm holds `mixup`). */
+  readonly method?: string;
+  readonly augmented?: number;
   /** 'complete' writes a manifest last; 'incomplete' stops before it. @default 'complete' */
   readonly state?: 'complete' | 'incomplete';
   /** metrics.json's wallSeconds and backend. @default 60, 'cpu' */
@@ -98,13 +101,17 @@ export async function writeFixtureRun(run: Storage, fixture: FixtureRun, runId =
     test: { loss: 0.4, accuracy },
     imagesPerSecond: 1000,
   });
-  const metrics: Metrics = {
-    version: 1,
+  const method = fixture.method ?? 'mixup';
+  const treated = fixture.method === undefined ? fixture.mixup : fixture.augmented;
+  // Version 1, as written when MixUp was the only method (no config.method), unless a method is given.
+  const metrics = {
+    version: fixture.method === undefined ? 1 : 2,
     runId,
     config: {
+      ...(fixture.method === undefined ? {} : { method }),
       alpha: fixture.alpha, epochs: 2, batchSize: 64, seed: fixture.seed, valSamples: 100, trainLimit: 200,
       data: '/data', out: '/out', runId, backend: 'cpu', parallelArms: 'auto',
-      arms: fixture.mixup === undefined ? 'baseline' : fixture.baseline === undefined ? 'mixup' : 'both',
+      arms: treated === undefined ? 'baseline' : fixture.baseline === undefined ? method : 'both',
     },
     backend: fixture.backend ?? 'cpu',
     versions: { node: process.versions.node },
@@ -113,10 +120,10 @@ export async function writeFixtureRun(run: Storage, fixture: FixtureRun, runId =
     finishedAt: '2026-01-01T00:01:00.000Z',
     wallSeconds: fixture.wallSeconds ?? 60,
     arms: {
-      ...(fixture.mixup !== undefined ? { mixup: arm(fixture.mixup) } : {}),
+      ...(treated !== undefined ? { [method]: arm(treated) } : {}),
       ...(fixture.baseline !== undefined ? { baseline: arm(fixture.baseline) } : {}),
     },
-  };
+  } satisfies Omit<Metrics, 'config'> & { config: Omit<Metrics['config'], 'method'> & { method?: string } };
   await run.write('metrics.json', JSON.stringify(metrics), 'application/json');
   await run.write('history.csv', 'arm,epoch\n', 'text/csv');
   await run.write('curves.png', tinyPng('#1f77b4'), 'image/png');
@@ -146,5 +153,16 @@ export function fixtureSweepRecord(sweepId: string, alphas: number[], seeds: num
     data: null,
     batch: null,
     local: { concurrency: 1 },
+  };
+}
+
+/** A sweep.json of a local sweep of methods (version 3, shared baselines), as `mixup sweep` writes it. */
+export function fixtureMethodsRecord(sweepId: string, methods: string[], alphas: number[], seeds: number[], runsUri: string): SweepRecord {
+  const runs = gridJobs(alphas, seeds, methods);
+  return {
+    ...fixtureSweepRecord(sweepId, alphas, seeds, runsUri),
+    version: 3,
+    grid: { methods, alphas, seeds, size: runs.length, order: 'baselines, then method × α × seed' },
+    runs,
   };
 }

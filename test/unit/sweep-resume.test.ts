@@ -20,6 +20,7 @@ class Child extends EventEmitter implements ChildLike {
   readonly stderr = new PassThrough();
   readonly signals: NodeJS.Signals[] = [];
   args: readonly string[] = [];
+  env: NodeJS.ProcessEnv = {};
   constructor(readonly index: string) {
     super();
   }
@@ -49,6 +50,7 @@ function harness() {
     spawn: (_command, args, { env }) => {
       const child = new Child(env.AWS_BATCH_JOB_ARRAY_INDEX!);
       child.args = args;
+      child.env = env;
       children.push(child);
       return child;
     },
@@ -88,7 +90,7 @@ describe('a local sweep and SIGTERM', () => {
     assert.equal(h.children.length, 2, 'the third run never started');
     assert.deepEqual(h.children.map((c) => c.signals), [['SIGTERM'], ['SIGTERM']]);
     assert.equal(result.stoppedBy, 'SIGTERM');
-    assert.deepEqual(result.interrupted, ['baseline_seed-1', 'alpha-0.2_seed-1']);
+    assert.deepEqual(result.interrupted, ['baseline_seed-1', 'mixup_alpha-0.2_seed-1']);
     assert.deepEqual(result.failed, []);
     assert.deepEqual(result.final, { INTERRUPTED: 2, PENDING: 1 });
     assert.ok(h.logs.some((l) => /SIGTERM: asking 2 running runs to checkpoint and stop; 1 not started/.test(l)), h.logs.join('\n'));
@@ -116,7 +118,7 @@ describe('a local sweep and SIGTERM', () => {
     h.signal('SIGTERM');
     const result = await outcome;
     assert.deepEqual(result.interrupted, ['baseline_seed-1']);
-    assert.deepEqual(result.failed, ['alpha-0.2_seed-1']);
+    assert.deepEqual(result.failed, ['mixup_alpha-0.2_seed-1']);
   });
 });
 
@@ -126,7 +128,7 @@ describe('running a sweep id again', () => {
     const outcome = sweep(OPTIONS, h.deps);
     await h.started(2);
     // The first run had finished before the signal: its manifest makes it complete.
-    await writeFixtureRun(h.deps.openStorage('mem://r').child('sweeps/stop-me/runs/baseline_seed-1'), { alpha: 0, seed: 1, baseline: 0.8 }, 'baseline_seed-1');
+    await writeFixtureRun((await h.deps.openStorage('mem://r')).child('sweeps/stop-me/runs/baseline_seed-1'), { alpha: 0, seed: 1, baseline: 0.8 }, 'baseline_seed-1');
     h.signal('SIGTERM');
     await outcome;
     return h;
@@ -154,8 +156,8 @@ describe('running a sweep id again', () => {
     const second = harness();
     for (const [key, value] of first.objects) second.objects.set(key, value);
     // A complete run, then one of its objects changed: its manifest is there but does not verify.
-    const run = second.deps.openStorage('mem://r').child('sweeps/stop-me/runs/alpha-0.2_seed-1');
-    await writeFixtureRun(run, { alpha: 0.2, seed: 1, mixup: 0.9 }, 'alpha-0.2_seed-1');
+    const run = (await second.deps.openStorage('mem://r')).child('sweeps/stop-me/runs/mixup_alpha-0.2_seed-1');
+    await writeFixtureRun(run, { alpha: 0.2, seed: 1, mixup: 0.9 }, 'mixup_alpha-0.2_seed-1');
     await run.write('metrics.json', '{"changed": true}', 'application/json');
     const outcome = sweep(OPTIONS, second.deps);
     await second.started(2);
@@ -163,7 +165,30 @@ describe('running a sweep id again', () => {
     await outcome;
     const byIndex = Object.fromEntries(second.children.map((c) => [c.index, c.args]));
     assert.deepEqual(byIndex, { '1': ['cli.js', 'run', '--discard-checkpoint'], '2': ['cli.js', 'run'] });
-    assert.ok(second.logs.some((l) => /1 whose manifest does not verify \(alpha-0\.2_seed-1\) repaired or trained again/.test(l)), second.logs.join('\n'));
+    assert.ok(second.logs.some((l) => /1 whose manifest does not verify \(mixup_alpha-0\.2_seed-1\) repaired or trained again/.test(l)), second.logs.join('\n'));
+  });
+
+  test('a sweep recorded before methods (version 2) continues as it was planned: its run ids, no methods variable', async () => {
+    const first = await stoppedSweep();
+    const v3 = JSON.parse(first.objects.get(SWEEP_JSON)!.toString());
+    const legacyId = (id: string) => id.replace(/^mixup_/, '');
+    const v2 = {
+      ...v3,
+      version: 2,
+      grid: { ...v3.grid, methods: undefined },
+      runs: v3.runs.map(({ method: _method, ...run }: { method: string; runId: string }) => ({ ...run, runId: legacyId(run.runId) })),
+      environment: Object.fromEntries(Object.entries(v3.environment as Record<string, string>).filter(([name]) => name !== 'MIXUP_GRID_METHODS')),
+    };
+    const second = harness();
+    for (const [key, value] of first.objects) second.objects.set(key, value);
+    second.objects.set(SWEEP_JSON, Buffer.from(JSON.stringify(v2)));
+    const outcome = sweep(OPTIONS, second.deps);
+    await second.started(2);
+    for (const child of second.children) child.finish(0);
+    const result = await outcome;
+    assert.deepEqual(result.skipped, ['baseline_seed-1']);
+    assert.deepEqual(result.record.runs.map((run) => run.runId), ['baseline_seed-1', 'alpha-0.2_seed-1', 'alpha-0.4_seed-1']);
+    assert.ok(second.children.every((child) => child.env.MIXUP_GRID_METHODS === undefined), 'children of a version 2 sweep get no methods variable');
   });
 
   test('a rerun may change how many run at once', async () => {

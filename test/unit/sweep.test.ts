@@ -4,89 +4,19 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 
-import type { SubmitJobCommandInput } from '@aws-sdk/client-batch';
 import { DescribeJobsCommand, ListJobsCommand, SubmitJobCommand } from '@aws-sdk/client-batch';
 import { GetParametersCommand } from '@aws-sdk/client-ssm';
 import { Command } from 'commander';
 
 import { JobError, UsageError } from '../../job/errors.js';
-import { createBatchApi, createSsmApi, type BatchApi, type SsmApi } from '../../scripts/batch-client.js';
-import { describeSweep, registerSweepCommand, sweepOptionsFromFlags } from '../../scripts/sweep/command.js';
-import type { ChildLike, SweepDeps } from '../../scripts/sweep/deps.js';
+import { createBatchApi, createSsmApi } from '../../scripts/batch-client.js';
+import { describeSweep, register as registerSweepCommand, sweepOptionsFromFlags } from '../../scripts/commands/sweep.js';
+import type { ChildLike } from '../../scripts/sweep/deps.js';
 import { defaultConcurrency, localThreadEnvironment, planSweep, type SweepOptions } from '../../scripts/sweep/plan.js';
 import { sweep } from '../../scripts/sweep/sweep.js';
 import { resolveSweepData } from '../../scripts/sweep/data-location.js';
 import { sweepRecordSchema } from '../../job/shared/sweep-record.js';
-import { memoryOpener } from './sweep-fixtures.js';
-
-const NOW = new Date('2026-03-04T05:06:07.890Z');
-const QUEUE = 'arn:aws:batch:eu-west-1:123456789012:job-queue/mixup';
-const JOB_DEF = 'arn:aws:batch:eu-west-1:123456789012:job-definition/mixup:3';
-
-interface Recorder {
-  deps: SweepDeps;
-  objects: Map<string, Buffer>;
-  submitted: SubmitJobCommandInput[];
-  ssmNames: string[][];
-  logs: string[];
-  statusLines: string[];
-  /** sweep.json as it was when SubmitJob was called. */
-  recordAtSubmit: unknown;
-}
-
-function recorder(overrides: Partial<Omit<SweepDeps, 'batch'>> & { batch?: Partial<BatchApi>; ssmValues?: Record<string, string> } = {}): Recorder {
-  const { objects, openStorage } = memoryOpener();
-  const rec: Recorder = {
-    objects,
-    submitted: [],
-    ssmNames: [],
-    logs: [],
-    statusLines: [],
-    recordAtSubmit: undefined,
-    deps: undefined as unknown as SweepDeps,
-  };
-  const batch: BatchApi = {
-    submitJob: async (input) => {
-      rec.submitted.push(input);
-      const sweepFile = [...objects.keys()].find((key) => key.endsWith('/sweep.json'));
-      rec.recordAtSubmit = sweepFile ? JSON.parse(objects.get(sweepFile)!.toString()) : undefined;
-      return { jobId: 'job-123', jobArn: 'arn:aws:batch:eu-west-1:123456789012:job/job-123', jobName: input.jobName, $metadata: {} };
-    },
-    describeJobs: async () => {
-      throw new Error('describeJobs not expected');
-    },
-    listJobs: async () => [],
-    ...overrides.batch,
-  };
-  const ssm: SsmApi = {
-    getParameters: async (names) => {
-      rec.ssmNames.push(names);
-      const values = overrides.ssmValues ?? {
-        '/MixupBatch/job-queue-arn': QUEUE,
-        '/MixupBatch/job-definition-arn': JOB_DEF,
-        '/MixupBatch/results-bucket': 'mixup-results-123',
-        '/MixupBatch/data-bucket': 'mixup-data-123',
-      };
-      return Object.fromEntries(names.filter((n) => values[n] !== undefined).map((n) => [n, values[n]!]));
-    },
-  };
-  const { batch: _ignored, ssmValues: _values, ...rest } = overrides;
-  rec.deps = {
-    ssm: () => ssm,
-    openStorage,
-    now: () => NOW,
-    spawn: () => {
-      throw new Error('spawn not expected');
-    },
-    cli: { command: '/usr/bin/node', args: ['cli.js'] },
-    env: {},
-    log: (line) => rec.logs.push(line),
-    sleep: async () => {},
-    ...rest,
-    batch: () => batch,
-  };
-  return rec;
-}
+import { JOB_DEF, NOW, QUEUE, recorder } from './sweep-recorder.js';
 
 const flagsGiven: SweepOptions = {
   alphas: [0, 0.2],
@@ -114,6 +44,7 @@ describe('sweep on AWS Batch', () => {
           { name: 'MIXUP_GRID_ALPHAS', value: '0,0.2' },
           { name: 'MIXUP_GRID_SEEDS', value: '1,2,3' },
           { name: 'MIXUP_GRID_LAYOUT', value: 'shared-baselines' },
+          { name: 'MIXUP_GRID_METHODS', value: 'mixup' },
           { name: 'MIXUP_OUT', value: 's3://my-results/team/sweeps/alpha-study/runs' },
           { name: 'MIXUP_DATA', value: 's3://my-data/fashion-mnist' },
           { name: 'MIXUP_EPOCHS', value: '10' },
@@ -137,10 +68,16 @@ describe('sweep on AWS Batch', () => {
     const after = JSON.parse(rec.objects.get('s3://my-results/team/sweeps/alpha-study/sweep.json')!.toString());
     assert.equal(after.batch.jobId, 'job-123');
     assert.equal(after.createdAt, NOW.toISOString());
-    assert.equal(after.version, 2);
-    assert.deepEqual(after.grid, { alphas: [0, 0.2], seeds: [1, 2, 3], size: 6, order: 'baselines first (index = seedIndex), then mixup arms for α > 0 (index = seeds + alphaIndex × seeds + seedIndex)' });
-    assert.deepEqual(after.runs[1], { index: 1, alpha: 0, seed: 2, arms: 'baseline', runId: 'baseline_seed-2' });
-    assert.deepEqual(after.runs[4], { index: 4, alpha: 0.2, seed: 2, arms: 'mixup', runId: 'alpha-0.2_seed-2' });
+    assert.equal(after.version, 3);
+    assert.deepEqual(after.grid, {
+      methods: ['mixup'],
+      alphas: [0, 0.2],
+      seeds: [1, 2, 3],
+      size: 6,
+      order: "baselines first (index = seedIndex), then one arm per method, α > 0 and seed (index = seeds + (methodIndex × α's + alphaIndex) × seeds + seedIndex)",
+    });
+    assert.deepEqual(after.runs[1], { index: 1, method: 'none', alpha: 0, seed: 2, arms: 'baseline', runId: 'baseline_seed-2' });
+    assert.deepEqual(after.runs[4], { index: 4, method: 'mixup', alpha: 0.2, seed: 2, arms: 'mixup', runId: 'mixup_alpha-0.2_seed-2' });
     assert.deepEqual(after.settings, { epochs: 10, batchSize: 128 });
   });
 
@@ -158,7 +95,7 @@ describe('sweep on AWS Batch', () => {
     const input = rec.submitted[0]!;
     assert.equal(input.jobQueue, QUEUE);
     assert.equal(input.jobDefinition, JOB_DEF);
-    assert.deepEqual(input.containerOverrides?.environment?.slice(3), [
+    assert.deepEqual(input.containerOverrides?.environment?.slice(4), [
       { name: 'MIXUP_OUT', value: 's3://mixup-results-123/sweeps/s1/runs' },
       { name: 'MIXUP_DATA', value: 's3://mixup-data-123/fashion-mnist' },
     ]);
@@ -275,7 +212,7 @@ describe('sweep on AWS Batch', () => {
     assert.equal(polls, 3);
     assert.deepEqual(slept, [5000, 5000]);
     assert.deepEqual(listInputs, [{ arrayJobId: 'job-123', jobStatus: 'FAILED' }]);
-    assert.deepEqual(outcome.failed, ['alpha-0.2_seed-3']);
+    assert.deepEqual(outcome.failed, ['mixup_alpha-0.2_seed-3']);
     assert.deepEqual(outcome.final, { SUCCEEDED: 5, FAILED: 1 });
     const countLines = rec.logs.filter((line) => line.includes('(of 6)'));
     assert.deepEqual(countLines, ['RUNNABLE 6 (of 6)', 'RUNNING 4 · SUCCEEDED 2 (of 6)', 'SUCCEEDED 5 · FAILED 1 (of 6)']);
@@ -297,8 +234,8 @@ describe('sweep on AWS Batch', () => {
     rec.deps = { ...rec.deps, reportFailures: async (record, jobId, failed) => void explained.push([record.sweepId, jobId, failed]) };
     const outcome = await sweep({ ...flagsGiven, wait: true }, rec.deps);
     assert.equal(polls, 1);
-    assert.deepEqual(outcome.failed, ['baseline_seed-1', 'alpha-0.2_seed-3']);
-    assert.deepEqual(explained, [['alpha-study', 'job-123', ['baseline_seed-1', 'alpha-0.2_seed-3']]]);
+    assert.deepEqual(outcome.failed, ['baseline_seed-1', 'mixup_alpha-0.2_seed-3']);
+    assert.deepEqual(explained, [['alpha-study', 'job-123', ['baseline_seed-1', 'mixup_alpha-0.2_seed-3']]]);
   });
 
   test('--wait tolerates a job that DescribeJobs does not show yet, but not for ever', async () => {
@@ -389,11 +326,11 @@ describe('sweep on this machine', () => {
     assert.equal(env.AWS_BATCH_JOB_ID, undefined);
     assert.equal(env.AWS_REGION, 'eu-west-1');
     assert.equal(env.PATH, '/bin');
-    assert.deepEqual(outcome.failed, ['alpha-0.2_seed-1']);
+    assert.deepEqual(outcome.failed, ['mixup_alpha-0.2_seed-1']);
     assert.deepEqual(outcome.final, { SUCCEEDED: 3, FAILED: 1 });
     assert.ok(rec.logs.includes('[baseline_seed-2] training 1'));
     assert.equal(env.MIXUP_GRID_LAYOUT, 'shared-baselines');
-    assert.ok(rec.logs.some((line) => /\[alpha-0.2_seed-1\] exited with code 1/.test(line)));
+    assert.ok(rec.logs.some((line) => /\[mixup_alpha-0.2_seed-1\] exited with code 1/.test(line)));
     assert.ok(rec.objects.has('/tmp/res/sweeps/loc/sweep.json'));
     assert.equal(rec.submitted.length, 0);
   });
@@ -448,86 +385,6 @@ describe('local sweep and the cores', () => {
     assert.deepEqual(localThreadEnvironment(plan(1), 2), {}, '1 child on 2 cores: both arms at once');
     assert.deepEqual(localThreadEnvironment(plan(4), 8), {});
     assert.deepEqual(localThreadEnvironment(plan(2, { parallelArms: 'on' }), 2), {}, 'an explicit --parallel-arms goes through as given');
-  });
-});
-
-describe('sweep flags', () => {
-  test('--seeds N means seeds 1…N', () => {
-    assert.deepEqual(sweepOptionsFromFlags({ alphas: '0,0.2', seeds: 3, executor: 'batch', stackName: 'S' }).seeds, [1, 2, 3]);
-  });
-
-  test('--seed-list gives explicit seeds; both at once is refused', () => {
-    assert.deepEqual(sweepOptionsFromFlags({ alphas: '0', seedList: '7,8', executor: 'batch', stackName: 'S' }).seeds, [7, 8]);
-    assert.throws(() => sweepOptionsFromFlags({ alphas: '0', seeds: 2, seedList: '7', executor: 'batch', stackName: 'S' }), /--seeds and --seed-list both given/);
-  });
-
-  async function parse(args: string[]): Promise<{ outcome?: unknown; error?: unknown; out: string }> {
-    const rec = recorder();
-    const program = new Command().exitOverride();
-    program.configureOutput({ writeErr: () => {}, writeOut: () => {} });
-    registerSweepCommand(program, () => rec.deps);
-    const write = process.stdout.write;
-    let out = '';
-    process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
-    try {
-      await program.parseAsync(['node', 'mixup', 'sweep', ...args]);
-      return { out };
-    } catch (error) {
-      return { error, out };
-    } finally {
-      process.stdout.write = write;
-    }
-  }
-
-  test('the command parses the documented flags', async () => {
-    const { error, out } = await parse(['--alphas', '0,0.1,0.2', '--seeds', '3', '--epochs', '2', '--dry-run',
-      '--job-queue', QUEUE, '--job-definition', JOB_DEF, '--results', 's3://r-bucket', '--data', 's3://d-bucket/fm', '--sweep-id', 'cli']);
-    assert.equal(error, undefined);
-    assert.match(out, /sweep cli, batch executor/);
-    assert.match(out, /α = 0, 0.1, 0.2 × seeds = 1, 2, 3 → 9 arm trainings \(3 baselines, one per seed and shared by every α, \+ 6 mixup arms; α = 0 reads the baseline\) instead of 18/);
-    assert.match(out, /--epochs 2/);
-  });
-
-  test('--dry-run of 5 α × 3 seeds plans 15 arm trainings, not 30: the baselines are shared', async () => {
-    const { error, out } = await parse(['--alphas', '0,0.1,0.2,0.4,1', '--seeds', '3', '--dry-run',
-      '--job-queue', QUEUE, '--job-definition', JOB_DEF, '--results', 's3://r-bucket', '--data', 's3://d-bucket/fm', '--sweep-id', 'five']);
-    assert.equal(error, undefined);
-    assert.match(out, /→ 15 arm trainings \(3 baselines, one per seed and shared by every α, \+ 12 mixup arms; α = 0 reads the baseline\) instead of 30/);
-    assert.match(out, /job: {6}mixup-sweep-five \(array of 15\)/);
-  });
-
-  test('--dry-run of 1 α × 1 seed says one baseline and one mixup arm, in the singular', async () => {
-    const { error, out } = await parse(['--alphas', '0.2', '--seeds', '1', '--dry-run',
-      '--job-queue', QUEUE, '--job-definition', JOB_DEF, '--results', 's3://r-bucket', '--data', 's3://d-bucket/fm', '--sweep-id', 'one']);
-    assert.equal(error, undefined);
-    assert.match(out, /→ 2 arm trainings \(1 baseline, one per seed and shared by every α, \+ 1 mixup arm\) instead of 2/);
-  });
-
-  test('a bad number names the flag, the value and the rule', async () => {
-    const { error } = await parse(['--alphas', '0.2', '--seeds', 'three']);
-    assert.ok(error instanceof UsageError);
-    assert.equal(error.message, "--seeds 'three': must be a whole number from 1 to 10000");
-    const bad = await parse(['--alphas', '0.2,x', '--seeds', '2']);
-    assert.match(String(bad.error), /--alphas = '0.2,x': 'x' is not a number/);
-  });
-
-  test('counts past their ceilings are one usage line, not a RangeError from an array allocation', async () => {
-    for (const [flags, message] of [
-      [['--seeds', '99999999999', '--dry-run'], "--seeds '99999999999': must be a whole number from 1 to 10000"],
-      [['--seeds', '2', '--executor', 'local', '--concurrency', '100000', '--dry-run'], "--concurrency '100000': must be a whole number from 1 to 256"],
-      [['--seeds', '2', '--poll-seconds', '1e9', '--dry-run'], "--poll-seconds '1e9': must be > 0 and ≤ 3600"],
-    ] as const) {
-      const { error } = await parse(['--alphas', '0.2', ...flags]);
-      assert.ok(error instanceof UsageError, `${flags.join(' ')}: ${String(error)}`);
-      assert.equal(error.message, message);
-    }
-  });
-
-  test('--json prints the plan as JSON', async () => {
-    const { out } = await parse(['--alphas', '0.2', '--seeds', '2', '--dry-run', '--json', '--job-queue', 'q', '--job-definition', 'd', '--results', 's3://x-bucket', '--data', 's3://d-bucket/fm']);
-    const parsed = JSON.parse(out);
-    assert.equal(parsed.record.grid.size, 4);
-    assert.equal(parsed.dryRun, true);
   });
 });
 

@@ -10,13 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import type { RunConfig } from '../../job/shared/metrics.js';
+import type { RunConfig } from '../../job/shared/run-settings.js';
 import { initBackend } from '../../job/backend/select.js';
 import { runExperiment } from '../../job/commands/run.js';
 import { resolveRunConfig } from '../../job/config.js';
 import { JobError } from '../../job/errors.js';
 import { assertFiniteLoss } from '../../job/finite-loss.js';
-import { sampleLambda } from '../../job/mixup.js';
+import { sampleLambda } from '../../job/augmentations/mixup.js';
 import type { Reporter } from '../../job/progress.js';
 import { rngFor } from '../../job/random.js';
 import { writeFakeFashionMnist } from '../support/fake-dataset.js';

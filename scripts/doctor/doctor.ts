@@ -2,11 +2,8 @@
  * `mixup doctor`: the deployed stack's checklist, with the fix for each failure; exit 1 on a blocker.
  * `mixup sweep` runs the same checks before it submits (`preflight`), unless `--skip-checks`.
  */
-import { type Command, Option } from 'commander';
-
 import { JobError } from '../../job/errors.js';
-import { describeQueues } from '../../job/shared/queues.js';
-import { DEFAULT_STACK_NAME, QUEUES, type QueueName } from '../../job/shared/stack.js';
+import { DEFAULT_STACK_NAME, type QueueName } from '../../job/shared/stack.js';
 import { openStorage as openStorageDefault } from '../../job/storage/open.js';
 import type { Storage } from '../../job/storage/storage.js';
 import { createSsmApi, type SsmApi } from '../batch-client.js';
@@ -85,22 +82,4 @@ async function resolveTarget(options: DoctorOptions, deps: DoctorDeps): Promise<
     jobDefinitionArn: target.jobDefinition,
     data: deps.openStorage(target.data, '--data'),
   };
-}
-
-export function registerDoctorCommand(program: Command, deps?: () => DoctorDeps): Command {
-  return program
-    .command('doctor')
-    .description('check the deployed stack before a sweep: queue, compute environments, job definition, image, data, GPU quotas')
-    .option('--stack-name <name>', 'deployed stack whose SSM parameters name the queue and buckets', DEFAULT_STACK_NAME)
-    .addOption(new Option('--queue <queue>', `which of the stack's queues to check: ${describeQueues()} (default: gpu, or the stack's first)`).choices(QUEUES))
-    .option('--job-queue <arn>', "a job queue ARN to check instead of the stack's")
-    .option('--job-definition <arn>', "the job definition to check (default: the stack's, from SSM)")
-    .option('--data <location>', "the dataset prefix (default: the stack's data bucket)")
-    .action(async (flags: DoctorOptions) => {
-      const resolved = deps?.() ?? defaultDoctorDeps();
-      const checks = await doctor(flags, resolved);
-      resolved.out(formatChecklist(checks));
-      const blockers = checks.filter((check) => check.status === 'fail');
-      if (blockers.length > 0) throw new JobError(`${blockers.length} blocker(s): jobs would not run until they are fixed`);
-    });
 }

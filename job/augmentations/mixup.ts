@@ -1,4 +1,8 @@
-import type { Rng } from './random.js';
+import { z } from 'zod';
+
+import type { Augmentation } from '../augmentation.js';
+import type { Rng } from '../random.js';
+import { alphaSchema } from '../shared/alpha.js';
 
 /**
  * MixUp: H. Zhang, M. Cisse, Y. N. Dauphin, D. Lopez-Paz, "mixup: Beyond Empirical Risk
@@ -50,7 +54,8 @@ export function mixBatch(
   return out;
 }
 
-function mixRows(a: Float32Array, b: Float32Array, lam: Float32Array, width: number, out: Float32Array): void {
+/** out = λ·a + (1 − λ)·b, row by row (one λ per row of `width` floats). */
+export function mixRows(a: Float32Array, b: Float32Array, lam: Float32Array, width: number, out: Float32Array): void {
   for (let i = 0; i < lam.length; i++) {
     const l = lam[i]!;
     const m = 1 - l;
@@ -66,3 +71,20 @@ function mixRows(a: Float32Array, b: Float32Array, lam: Float32Array, width: num
     for (; j < end; j++) out[j] = l * a[j]! + m * b[j]!;
   }
 }
+
+/** The Keras MixUp example's augmentation: every pixel and label a convex combination of two samples. */
+const mixup: Augmentation<{ alpha: number }> = {
+  name: 'mixup',
+  title: 'MixUp',
+  samplesTitle: 'MixUp training samples (λ·image A + (1 − λ)·image B)',
+  color: '#1f77b4',
+  params: z.object({ alpha: alphaSchema }),
+  pairs: true,
+  combine(one, two, { alpha }, random, _shape, out) {
+    const lam = sampleLambda(alpha, one.size, random('lambda'));
+    mixBatch(one.x, one.y, two.x, two.y, lam, out);
+    return { x: out.x, y: out.y, lam };
+  },
+};
+
+export default mixup;

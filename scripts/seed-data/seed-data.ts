@@ -7,14 +7,12 @@
  * and `SHA256SUMS` is written last, so it only ever lists verified objects. A file whose checksum is
  * already in the destination's SHA256SUMS and whose stored size matches is skipped.
  */
-import type { Command } from 'commander';
-
-import { JobError, NotFoundError, UsageError } from '../job/errors.js';
-import { FILES, loadFashionMnist } from '../job/data/fashion-mnist.js';
-import { SHA256SUMS_NAME, formatSha256Sums, parseSha256Sums, sha256Hex } from '../job/data/sha256sums.js';
-import { openDataSource, type DataSource } from '../job/data/source.js';
-import { openStorage } from '../job/storage/open.js';
-import { CONTENT_TYPES, type Storage } from '../job/storage/storage.js';
+import { JobError, NotFoundError, UsageError } from '../../job/errors.js';
+import { FILES, loadFashionMnist } from '../../job/data/fashion-mnist.js';
+import { SHA256SUMS_NAME, formatSha256Sums, parseSha256Sums, sha256Hex } from '../../job/data/sha256sums.js';
+import { openDataSource, type DataSource } from '../../job/data/source.js';
+import { openStorage } from '../../job/storage/open.js';
+import { CONTENT_TYPES, type Storage } from '../../job/storage/storage.js';
 
 export interface SeedDataOptions {
   /** Destination: `s3://bucket/prefix` (a local directory works too). */
@@ -100,17 +98,4 @@ async function readSums(storage: Storage): Promise<Map<string, string>> {
     if (error instanceof NotFoundError) return new Map();
     throw error;
   }
-}
-
-/** Adds `mixup seed-data` to the CLI. */
-export function registerSeedDataCommand(program: Command): Command {
-  return program
-    .command('seed-data')
-    .description('upload the four Fashion-MNIST files to S3 (or a directory), verifying checksums; skips files already there')
-    .requiredOption('--to <uri>', 'destination: s3://bucket/prefix or a directory')
-    .option('--from <location>', 'source: a directory or https:// base URL (default: as for `run --data`)')
-    .action(async (flags: { to: string; from?: string }) => {
-      const report = await seedData({ to: flags.to, from: flags.from });
-      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    });
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { mixBatch, sampleLambda } from '../../job/mixup.js';
-import { deriveSeed, Rng, rngFor } from '../../job/random.js';
+import { mixBatch, sampleLambda } from '../../../job/augmentations/mixup.js';
+import { deriveSeed, Rng, rngFor } from '../../../job/random.js';
 
 function moments(values: Float32Array): { mean: number; variance: number } {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;

@@ -1,25 +1,26 @@
-/** `mixup sweep`: flags to options, the summary a user reads, and the commander registration. */
+/**
+ * `mixup sweep`: flags to options, the summary a user reads, and the commander registration. The sweep
+ * itself (scripts/sweep/) loads when the command runs, and its AWS side only for a Batch sweep.
+ */
 import { Command, Option } from 'commander';
 
-import { RUN_OPTIONS } from '../../job/config.js';
+import { methodNames } from '../../job/augmentation-registry.js';
 import { JobError, UsageError } from '../../job/errors.js';
-import { MAX_ARRAY_SIZE, parseNumberList, seedRange } from '../../job/shared/grid.js';
+import { MAX_ARRAY_SIZE, parseMethodList, parseNumberList, seedRange } from '../../job/shared/grid.js';
 import { describeQueues } from '../../job/shared/queues.js';
+import { DEFAULT_METHOD, FORWARDED_SETTINGS, RUN_SETTINGS, type ForwardedSetting } from '../../job/shared/run-settings.js';
 import { DEFAULT_STACK_NAME, QUEUES, type QueueName } from '../../job/shared/stack.js';
 import { EXECUTORS, type Executor } from '../../job/shared/sweep-record.js';
-import type { SweepDeps } from './deps.js';
+import type { SweepDeps } from '../sweep/deps.js';
 import {
   armTrainings,
   DEFAULT_EXECUTOR,
   DEFAULT_POLL_SECONDS,
-  FORWARDED_SETTINGS,
-  type ForwardedSetting,
   type SweepOptions,
   type SweepSettings,
-} from './plan.js';
-import type { SweepOutcome } from './record.js';
-import { sweep } from './sweep.js';
-import { formatCounts } from './wait.js';
+} from '../sweep/plan.js';
+import type { SweepOutcome } from '../sweep/record.js';
+import { formatCounts } from '../sweep/wait.js';
 
 
 /** A human summary of the plan (dry run) or the submission. */
@@ -27,7 +28,7 @@ export function describeSweep(outcome: SweepOutcome): string {
   const { record } = outcome;
   const lines = [
     `${outcome.dryRun ? 'Dry run (nothing written or submitted): ' : ''}sweep ${record.sweepId}, ${record.executor} executor`,
-    `  grid:     α = ${record.grid.alphas.join(', ')} × seeds = ${record.grid.seeds.join(', ')} → ${armTrainings(record.grid.alphas, record.grid.seeds, record.runs)}`,
+    `  grid:     methods = ${(record.grid.methods ?? [DEFAULT_METHOD]).join(', ')} × α = ${record.grid.alphas.join(', ')} × seeds = ${record.grid.seeds.join(', ')} → ${armTrainings(record.grid, record.runs)}`,
     `  plan:     ${outcome.sweepUri}`,
     `  runs:     ${record.runsUri}/<run-id>  (${record.runs
       .slice(0, 3)
@@ -36,7 +37,7 @@ export function describeSweep(outcome: SweepOutcome): string {
     `  data:     ${record.data ?? "mixup run's default"}`,
   ];
   if (Object.keys(record.settings).length > 0) {
-    lines.push(`  settings: ${Object.entries(record.settings).map(([k, v]) => `${RUN_OPTIONS[k as ForwardedSetting].flag} ${v}`).join(' ')}`);
+    lines.push(`  settings: ${Object.entries(record.settings).map(([k, v]) => `${RUN_SETTINGS[k as ForwardedSetting].flag} ${v}`).join(' ')}`);
   }
   if (record.batch) {
     const b = record.batch;
@@ -90,7 +91,8 @@ export function numberOption(flag: string, rule: (n: number) => boolean, ruleTex
   };
 }
 
-interface SweepFlags {
+interface SweepOwnFlags {
+  methods?: string;
   alphas: string;
   seeds?: number;
   seedList?: string;
@@ -109,14 +111,10 @@ interface SweepFlags {
   json?: boolean;
   skipChecks?: boolean;
   timeout?: number;
-  epochs?: string;
-  batchSize?: string;
-  valSamples?: string;
-  trainLimit?: string;
-  backend?: string;
-  arms?: string;
-  parallelArms?: string;
 }
+
+/** Every setting a sweep forwards is a flag of its own (typed from the settings table, so none is left out). */
+type SweepFlags = SweepOwnFlags & Partial<Record<ForwardedSetting, string>>;
 
 /** Turns parsed flags into `SweepOptions`; exported so tests can check it without a process. */
 export function sweepOptionsFromFlags(flags: SweepFlags): SweepOptions {
@@ -129,6 +127,7 @@ export function sweepOptionsFromFlags(flags: SweepFlags): SweepOptions {
     if (flags[name] !== undefined) settings[name] = flags[name];
   }
   return {
+    methods: flags.methods === undefined ? undefined : parseMethodList('--methods', flags.methods),
     alphas: parseNumberList('--alphas', flags.alphas),
     seeds,
     settings,
@@ -150,10 +149,11 @@ export function sweepOptionsFromFlags(flags: SweepFlags): SweepOptions {
 }
 
 /** Adds `mixup sweep` to the CLI. Failures surface as UsageError / JobError for the entry to print. */
-export function registerSweepCommand(program: Command, deps?: () => SweepDeps): Command {
+export function register(program: Command, deps?: () => SweepDeps): Command {
   const command = program
     .command('sweep')
-    .description('run a grid of α values × seeds: one AWS Batch array job, or child processes here (--executor local)')
+    .description('run a grid of methods × α values × seeds against shared baselines: one AWS Batch array job, or child processes here (--executor local)')
+    .option('--methods <list>', `comma list of augmentations compared with the baseline, e.g. mixup,cutmix (one of ${methodNames().join(', ')})`, DEFAULT_METHOD)
     .requiredOption('--alphas <list>', 'comma list of α values, e.g. 0,0.1,0.2,0.4,1')
     .option('--seeds <n>', 'seeds 1…n for every α (default: 1)', integerOption('--seeds', 1, MAX_SEEDS))
     .option('--seed-list <list>', 'explicit seeds instead of --seeds, e.g. 7,8,9')
@@ -173,11 +173,13 @@ export function registerSweepCommand(program: Command, deps?: () => SweepDeps): 
     .option('--timeout <s>', 'batch --wait: stop waiting after this many seconds (exit 1; the jobs keep running)', numberOption('--timeout', (n) => n > 0, '> 0'))
     .option('--json', "print the sweep record as JSON instead of a summary");
   for (const name of FORWARDED_SETTINGS) {
-    const option = RUN_OPTIONS[name];
+    const option = RUN_SETTINGS[name];
     command.option(`${option.flag} <value>`, `every run: ${option.help}`);
   }
   command.action(async (flags: SweepFlags) => {
-    const outcome = await sweep(sweepOptionsFromFlags(flags), deps?.());
+    const options = sweepOptionsFromFlags(flags);
+    const { sweep } = await import('../sweep/sweep.js');
+    const outcome = await sweep(options, deps?.());
     process.stdout.write(`${flags.json ? JSON.stringify(outcome, null, 2) : describeSweep(outcome)}\n`);
     // 128 + the signal's number, as a shell reports a command the signal ended.
     if (outcome.stoppedBy) process.exitCode = outcome.stoppedBy === 'SIGINT' ? 130 : 143;
