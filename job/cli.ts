@@ -10,6 +10,10 @@ import { resolveRunConfig } from './config.js';
 import { createProgram, isEntry, runProgram } from './program.js';
 import { envName, RUN_SETTINGS, type RunSettingName } from './shared/run-settings.js';
 
+/** The shell's convention, 128 + the signal's number: what `kill` and Ctrl-C lead a caller to expect. */
+const SIGNAL_EXIT = { SIGTERM: 143, SIGINT: 130 } as const;
+type StopSignal = keyof typeof SIGNAL_EXIT;
+
 export function registerRunCommand(program: Command): Command {
   const run = program
     .command('run')
@@ -31,17 +35,27 @@ export function registerRunCommand(program: Command): Command {
     const { discardCheckpoint, ...flags } = allFlags;
     const config = resolveRunConfig(flags as Record<string, string | undefined>);
     const stopSignal = { stopped: false };
-    const onTerm = () => {
-      if (stopSignal.stopped) process.exit(143);
+    // Aborts what cannot wait for a step boundary: a download, the data load.
+    const abort = new AbortController();
+    let stoppedBy: StopSignal | undefined;
+    const onSignal = (signal: StopSignal) => {
+      if (stoppedBy) {
+        process.stderr.write(
+          `mixup: ${signal} again: exiting at once, without a checkpoint; the run's lease.json is taken over by the next start on this host, else after it goes stale\n`,
+        );
+        process.exit(SIGNAL_EXIT[stoppedBy]);
+      }
       // AWS Batch sends SIGTERM before SIGKILL: stop at the next step and write a checkpoint.
+      stoppedBy = signal;
       stopSignal.stopped = true;
+      abort.abort(signal);
     };
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onTerm);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
     // TensorFlow.js loads here, when a run starts, not when the program is built.
     const { runExperiment } = await import('./commands/run.js');
-    const result = await runExperiment(config, { stopSignal, discardCheckpoint: discardCheckpoint === true });
-    if (result.status === 'interrupted') process.exitCode = 143;
+    const result = await runExperiment(config, { stopSignal, abortSignal: abort.signal, discardCheckpoint: discardCheckpoint === true });
+    if (result.status === 'interrupted') process.exitCode = SIGNAL_EXIT[stoppedBy ?? 'SIGTERM'];
   });
   return run;
 }

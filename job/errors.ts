@@ -28,3 +28,11 @@ export class NotFoundError extends JobError {
     this.name = 'NotFoundError';
   }
 }
+
+/** The run was asked to stop (SIGTERM, SIGINT) before it could finish what it was doing. */
+export class InterruptedError extends JobError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InterruptedError';
+  }
+}

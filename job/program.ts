@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Command, CommanderError } from 'commander';
 
+import { ignoreClosedPipe } from './closed-pipe.js';
 import { JobError, UsageError } from './errors.js';
 import { describeFsError } from './fs-errors.js';
 import { packageVersion } from './shared/package-root.js';
@@ -30,6 +31,9 @@ export function createProgram(description: string): Command {
 export async function runProgram(program: Command, argv: string[] = process.argv): Promise<number> {
   // The pinned SDK supports Node 20; its 7-line notice about releases after January 2027 would bury our one-line errors.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // `mixup … | head`: a reader that has seen enough is no error; the rest of the output is dropped.
+  ignoreClosedPipe(process.stdout);
+  ignoreClosedPipe(process.stderr);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 
+import { ignoreClosedPipe } from './closed-pipe.js';
 import type { EpochRecord } from './shared/metrics.js';
 import type { StepProgress } from './train.js';
 
@@ -18,22 +19,6 @@ export function createReporter(stream: NodeJS.WriteStream = process.stderr, json
   ignoreClosedPipe(process.stdout);
   ignoreClosedPipe(stream);
   return json ? new JsonReporter() : new BarReporter(stream);
-}
-
-const guarded = new WeakSet<NodeJS.WritableStream>();
-
-/**
- * A reader that went away (`mixup run | head`) makes writes fail with EPIPE, emitted as an 'error'
- * event that would otherwise kill the process mid-training: logging is not worth a run. Other write
- * errors still surface.
- */
-export function ignoreClosedPipe(stream: NodeJS.WritableStream): void {
-  if (guarded.has(stream)) return;
-  guarded.add(stream);
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
-    throw error;
-  });
 }
 
 class JsonReporter implements Reporter {

@@ -2,22 +2,23 @@ import * as tf from '@tensorflow/tfjs';
 
 import { renderCurves } from '../artifacts/curves-png.js';
 import { renderHistoryCsv } from '../artifacts/history-csv.js';
-import { METRICS_VERSION, METRICS_VERSIONS, metricsSchema, type ArmMetrics, type ArmName, type Metrics } from '../shared/metrics.js';
+import { METRICS_VERSION, type ArmMetrics, type ArmName, type Metrics } from '../shared/metrics.js';
 import { armsToTrain, type RunConfig } from '../shared/run-settings.js';
 import { armSpec, augmentation } from '../augmentation-registry.js';
-import { parseStoredJson } from '../shared/stored-json.js';
 import { loadModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../artifacts/model-io.js';
 import { renderSamplesGrid } from '../artifacts/samples-png.js';
 import { assertGpu, describeDevice, detectDevice, gpuRequired, type DeviceProbe } from '../backend/device.js';
 import { initBackend } from '../backend/select.js';
 import { EpochBatches } from '../batches.js';
 import { assertSameExperiment, discardCheckpoint, readCheckpoint } from '../checkpoint.js';
+import { InterruptedError, JobError } from '../errors.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { openDataSource } from '../data/source.js';
 import { prepareSplits } from '../data/splits.js';
 import { createModel } from '../model.js';
 import { createReporter, type Reporter } from '../progress.js';
-import { assertSameIdentity, IDENTITY_KEY, identityOf, readIdentity, settingsOf, writeIdentity } from '../run-identity.js';
+import { assertSameIdentity, IDENTITY_KEY, identityOf, readIdentity, settingsOf, writeIdentity, type RunIdentity } from '../run-identity.js';
+import { checkCompletion } from '../run-completion.js';
 import { acquireLease, type RunLease } from '../storage/lease.js';
 import { readManifest, writeManifest } from '../storage/manifest.js';
 import { openStorage } from '../storage/open.js';
@@ -25,13 +26,13 @@ import { CONTENT_TYPES, type Storage } from '../storage/storage.js';
 import type { ArmWorker } from './arm-thread.js';
 import { startArmWorkers, trainArms, useParallelArms } from './arms.js';
 import { IMAGE_PIXELS as PIXELS } from '../shared/fashion-mnist.js';
-import { CHECKPOINT_DIR, RUN_FILES } from '../shared/layout.js';
+import { CHECKPOINT_DIR, RUN_FILES, RUN_LEASE } from '../shared/layout.js';
 
 export const SAMPLE_GRID_SIZE = 9;
 
 
 export interface RunResult {
-  readonly status: 'completed' | 'already-complete' | 'interrupted';
+  readonly status: 'completed' | 'already-complete' | 'repaired' | 'interrupted';
   readonly uri: string;
   readonly metrics: Metrics | null;
 }
@@ -40,6 +41,8 @@ export interface RunDeps {
   readonly reporter?: Reporter;
   /** Set when the process is asked to stop (SIGTERM); training stops at the next step boundary. */
   readonly stopSignal?: { readonly stopped: boolean };
+  /** Aborted with the stopSignal: what cannot wait for a step boundary (a download) stops at once. */
+  readonly abortSignal?: AbortSignal;
   /** Drop the run's checkpoint (`--discard-checkpoint`) and train from scratch. */
   readonly discardCheckpoint?: boolean;
   /** nvidia-smi, the native binding and the environment; tests give recorded answers. */
@@ -72,11 +75,36 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     const requireGpu = gpuRequired(deps.deviceProbe?.env);
     const backend = await initBackend(config.backend);
     if (saved) assertSameIdentity(saved, { backend: backend.backend }, config.runId, run.uri);
-    if (await readManifest(run)) {
-      reporter.event('already-complete', { runId: config.runId, uri: run.uri });
-      const text = (await run.read(RUN_FILES.metrics)).toString('utf8');
-      const metrics = parseStoredJson(run.uriOf(RUN_FILES.metrics), text, metricsSchema, METRICS_VERSIONS);
-      return { status: 'already-complete', uri: run.uri, metrics };
+    const manifest = await readManifest(run).catch((error: unknown) => {
+      // A damaged manifest is a run that cannot vouch for itself: trained again when asked to.
+      if (error instanceof JobError && deps.discardCheckpoint) return 'damaged' as const;
+      if (error instanceof JobError) throw new JobError(`${error.message}; start again with --discard-checkpoint to train this run from scratch`);
+      throw error;
+    });
+    let retrain = manifest === 'damaged';
+    if (manifest && manifest !== 'damaged') {
+      const completion = await checkCompletion(run, manifest, { runId: config.runId, settings, backend: backend.backend });
+      if (completion.problems.length === 0) {
+        reporter.event('already-complete', { runId: config.runId, uri: run.uri });
+        return { status: 'already-complete', uri: run.uri, metrics: completion.metrics };
+      }
+      reporter.event('damaged', { runId: config.runId, uri: run.uri, problems: completion.problems });
+      if (!completion.needsTraining && completion.metrics) {
+        return await repairRun(run, config, source, completion.metrics, completion.rewrite, manifest.objects.map((o) => o.key), saved, { ...deps, reporter });
+      }
+      if (!deps.discardCheckpoint) {
+        throw new JobError(
+          `run ${config.runId} at ${run.uri} has a manifest but is not complete: ${completion.problems.join('; ')}; ` +
+            `only training makes these again: start it again with --discard-checkpoint to train it from scratch (same settings, same numbers)`,
+        );
+      }
+      retrain = true;
+    }
+    if (retrain) {
+      // Everything but the lease (and a sound run.json) goes: the run starts from nothing, as a new one.
+      const keep = new Set([RUN_LEASE, ...(saved ? [IDENTITY_KEY] : [])]);
+      await Promise.all((await run.list()).filter((o) => !keep.has(o.key)).map((o) => run.delete(o.key)));
+      reporter.event('retrain', { runId: config.runId, uri: run.uri, note: 'the complete run did not verify; training it again from scratch' });
     }
     const device = await detectDevice(backend, deps.deviceProbe);
     reporter.event('device', { kind: device.kind, detail: describeDevice(device) });
@@ -97,7 +125,14 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     workers = parallel ? startArmWorkers(armsLeft, backend.backend) : [];
     const startedAt = new Date();
     reporter.event('start', { runId: config.runId, uri: run.uri, backend: backend.backend, data: source.location, parallelArms: parallel });
-    const raw = await loadFashionMnist(source);
+    let raw: Awaited<ReturnType<typeof loadFashionMnist>>;
+    try {
+      raw = await untilAborted(loadFashionMnist(source, { signal: deps.abortSignal }), deps.abortSignal);
+    } catch (error) {
+      if (!(error instanceof InterruptedError)) throw error;
+      reporter.event('interrupted', { runId: config.runId, phase: 'data', note: 'stopped while loading the data, before any training; start again with the same --run-id' });
+      return { status: 'interrupted', uri: run.uri, metrics: null };
+    }
     const data = prepareSplits(raw, config);
     reporter.event('data', {
       train: data.train.count,
@@ -195,6 +230,54 @@ export async function runExperiment(config: RunConfig, deps: RunDeps = {}): Prom
     await lease?.release().catch(() => {});
     reporter.close();
   }
+}
+
+/**
+ * A complete run whose damage is only in objects made without training (run.json, history.csv,
+ * curves.png, samples.png): each is made again (run.json from the data's checksums, the pictures and
+ * the table from metrics.json and the data), and the manifest is written again over what is now stored.
+ */
+async function repairRun(
+  run: Storage,
+  config: RunConfig,
+  source: ReturnType<typeof openDataSource>,
+  metrics: Metrics,
+  rewrite: readonly string[],
+  keys: readonly string[],
+  saved: RunIdentity | null,
+  deps: RunDeps & { reporter: Reporter },
+): Promise<RunResult> {
+  const histories = Object.fromEntries(Object.entries(metrics.arms).map(([arm, m]) => [arm, m.history]));
+  if (rewrite.includes(IDENTITY_KEY) || rewrite.includes(RUN_FILES.samples)) {
+    const raw = await untilAborted(loadFashionMnist(source, { signal: deps.abortSignal }), deps.abortSignal);
+    if (rewrite.includes(IDENTITY_KEY)) {
+      const identity = identityOf(config.runId, settingsOf(config, source.location), metrics.backend, raw.contentSha256);
+      if (saved) assertSameIdentity(saved, identity, config.runId, run.uri);
+      await writeIdentity(run, identity);
+    }
+    if (rewrite.includes(RUN_FILES.samples)) {
+      await run.write(RUN_FILES.samples, sampleGrid(prepareSplits(raw, config).train, config), CONTENT_TYPES.png);
+    }
+  }
+  if (rewrite.includes(RUN_FILES.history)) await run.write(RUN_FILES.history, renderHistoryCsv(histories), CONTENT_TYPES.csv);
+  if (rewrite.includes(RUN_FILES.curves)) await run.write(RUN_FILES.curves, renderCurves(histories), CONTENT_TYPES.png);
+  await writeManifest(run, config.runId, [...keys, ...rewrite]);
+  deps.reporter.event('repaired', { runId: config.runId, uri: run.uri, rewritten: rewrite });
+  return { status: 'repaired', uri: run.uri, metrics };
+}
+
+/**
+ * `work`, or an InterruptedError as soon as `signal` aborts: an http download stops itself, but a read
+ * from a directory or S3 cannot be cancelled and is left to finish unobserved.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new InterruptedError(`stopped by ${String(signal.reason)}`));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Stops training when asked to, and throws (writing nothing more) when the lease has been lost. */

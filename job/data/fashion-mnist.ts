@@ -9,38 +9,10 @@ import { performance } from 'node:perf_hooks';
 import { JobError, NotFoundError } from '../errors.js';
 import { checkSameCount, decompressIdx, parseIdxImages, parseIdxLabels } from './idx.js';
 import { SHA256SUMS_NAME, parseSha256Sums, sha256Hex } from './sha256sums.js';
-import type { DataSource } from './source.js';
+import { FILES, MAGIC_OF, STANDARD_COUNTS, STANDARD_SHA256, type FileRole } from './standard.js';
+import type { DataSource, ReadOptions } from './source.js';
 
-export const FILES = {
-  trainImages: 'train-images-idx3-ubyte.gz',
-  trainLabels: 'train-labels-idx1-ubyte.gz',
-  testImages: 't10k-images-idx3-ubyte.gz',
-  testLabels: 't10k-labels-idx1-ubyte.gz',
-} as const;
-
-export type FileRole = keyof typeof FILES;
-
-/** Sample counts of the standard files; a header with these counts claims to be the standard set. */
-export const STANDARD_COUNTS: Record<FileRole, number> = {
-  trainImages: 60_000,
-  trainLabels: 60_000,
-  testImages: 10_000,
-  testLabels: 10_000,
-};
-
-/**
- * SHA-256 of the standard files' DECOMPRESSED IDX bytes. Zalando publishes MD5s of its .gz files
- * (8d4fb7e6…, 25c81989…, bef4ecab…, bb300cfd…); Debian's dataset-fashion-mnist recompressed them, so its
- * .gz bytes differ while the IDX contents are identical (their MD5s, f4a8712d…, 9018921c…, 8181f547…,
- * 15d48437…, are the ones published for the uncompressed originals). Hashing the contents accepts both
- * copies and any honest recompression, and still rejects a single changed pixel or label.
- */
-export const STANDARD_SHA256: Record<FileRole, string> = {
-  trainImages: 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888',
-  trainLabels: 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9',
-  testImages: '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b',
-  testLabels: '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34',
-};
+export { FILES, STANDARD_COUNTS, STANDARD_SHA256, type FileRole } from './standard.js';
 
 export interface RawSplit {
   /** count × 784 pixels, 0–255. */
@@ -67,12 +39,12 @@ export interface RawDataset {
  * mismatch, when a file claiming the standard size does not match its published checksum, or when the
  * source's SHA256SUMS disagrees.
  */
-export async function loadFashionMnist(source: DataSource): Promise<RawDataset> {
+export async function loadFashionMnist(source: DataSource, options: ReadOptions = {}): Promise<RawDataset> {
   const started = performance.now();
   const roles = Object.keys(FILES) as FileRole[];
   // Read in parallel, but fail on the first failure in file order, not the first in time: the same bad
   // source gives the same one-line error every run.
-  const [sumsRead, ...bodiesRead] = await Promise.allSettled([readSums(source), ...roles.map((role) => source.read(FILES[role]))]);
+  const [sumsRead, ...bodiesRead] = await Promise.allSettled([readSums(source, options), ...roles.map((role) => source.read(FILES[role], options))]);
   const failed = [sumsRead, ...bodiesRead].find((r) => r.status === 'rejected');
   if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
   const sums = (sumsRead as PromiseFulfilledResult<Awaited<ReturnType<typeof readSums>>>).value;
@@ -96,7 +68,7 @@ export async function loadFashionMnist(source: DataSource): Promise<RawDataset> 
 
   const hashes = Object.fromEntries(roles.map((role) => [role, createHash('sha256')])) as Record<FileRole, Hash>;
   const idx = await Promise.all(
-    roles.map((role) => decompressIdx(raw[role], where(source, FILES[role]), (chunk) => hashes[role].update(chunk))),
+    roles.map((role) => decompressIdx(raw[role], where(source, FILES[role]), (chunk) => hashes[role].update(chunk), MAGIC_OF[role])),
   );
   const files = Object.fromEntries(roles.map((role, i) => [role, idx[i]!])) as Record<FileRole, Buffer>;
   const name = (role: FileRole) => where(source, FILES[role]);
@@ -114,6 +86,7 @@ export async function loadFashionMnist(source: DataSource): Promise<RawDataset> 
     testLabels: testLabels.count,
   };
   const contentSha256 = Object.fromEntries(roles.map((role) => [role, hashes[role].digest('hex')])) as Record<FileRole, string>;
+  checkNotSwapped(counts, contentSha256, name);
   let standard = true;
   for (const role of roles) {
     if (counts[role] !== STANDARD_COUNTS[role]) {
@@ -139,9 +112,34 @@ export async function loadFashionMnist(source: DataSource): Promise<RawDataset> 
   };
 }
 
-async function readSums(source: DataSource): Promise<Map<string, string> | undefined> {
+const ROLE_NAMES: Record<FileRole, string> = {
+  trainImages: 'training images', trainLabels: 'training labels', testImages: 'test images', testLabels: 'test labels',
+};
+
+/**
+ * Training and test files in each other's places would train on the 10,000 test images and report
+ * accuracy on the training set, and every check above passes: a standard file is known by its
+ * contents' SHA-256, and a split of the standard sizes swapped (10,000 to train, 60,000 to test) by those.
+ */
+function checkNotSwapped(counts: Record<FileRole, number>, sha256: Record<FileRole, string>, name: (role: FileRole) => string): void {
+  const roles = Object.keys(FILES) as FileRole[];
+  for (const role of roles) {
+    const other = roles.find((candidate) => candidate !== role && STANDARD_SHA256[candidate] === sha256[role]);
+    if (other) {
+      throw new JobError(`${name(role)} is the standard ${ROLE_NAMES[other]} file (by its SHA-256), in the place of the ${ROLE_NAMES[role]}; are the files swapped?`);
+    }
+  }
+  if (counts.trainImages === STANDARD_COUNTS.testImages && counts.testImages === STANDARD_COUNTS.trainImages) {
+    throw new JobError(
+      `${name('trainImages')} holds ${counts.trainImages} images and ${name('testImages')} ${counts.testImages}: ` +
+        `the sizes of the standard test and training sets, swapped; refusing to train on the test set`,
+    );
+  }
+}
+
+async function readSums(source: DataSource, options: ReadOptions): Promise<Map<string, string> | undefined> {
   try {
-    return parseSha256Sums((await source.read(SHA256SUMS_NAME)).toString('utf8'), where(source, SHA256SUMS_NAME));
+    return parseSha256Sums((await source.read(SHA256SUMS_NAME, options)).toString('utf8'), where(source, SHA256SUMS_NAME));
   } catch (error) {
     if (error instanceof NotFoundError) return undefined;
     throw error;

@@ -39,7 +39,12 @@ export function isGzip(body: Uint8Array): boolean {
  * decompressed bytes as they arrive, so a checksum of the contents overlaps with decompression (which runs
  * on the thread pool) instead of adding a second pass.
  */
-export function decompressIdx(body: Buffer, name: string, onChunk?: (chunk: Buffer) => void): Promise<Buffer> {
+export function decompressIdx(
+  body: Buffer,
+  name: string,
+  onChunk?: (chunk: Buffer) => void,
+  expectedMagic?: number,
+): Promise<Buffer> {
   if (!isGzip(body)) {
     onChunk?.(body);
     return Promise.resolve(body);
@@ -64,7 +69,10 @@ export function decompressIdx(body: Buffer, name: string, onChunk?: (chunk: Buff
       // for the parser's exact message): a 2 MB file that inflates to gigabytes is never held whole.
       if (limit !== null && total > limit + TRAILING_SLACK_BYTES) {
         gunzip.destroy();
-        if (limit === 0) return finish();
+        // A header that is not this file's (an edited or swapped magic) implies a length that means
+        // nothing: what has come so far is enough for the parser to name the wrong magic number.
+        const magic = chunks[0]!.readUInt32BE(0);
+        if (limit === 0 || magic !== (expectedMagic ?? magic) || (magic !== IMAGES_MAGIC && magic !== LABELS_MAGIC)) return finish();
         reject(new JobError(`${name}: decompresses to more than the ${limit} bytes its IDX header implies; corrupt, or a decompression bomb`));
         done = true;
       }

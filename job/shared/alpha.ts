@@ -10,10 +10,23 @@ export const MAX_ALPHA = 1e6;
 /** Plain decimal notation (`0.2`, `.5`, `1e-3`); `Number()` would also take `0x10`, `0b1` or `Infinity`. */
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
+/** Zero as written: `0`, `0.0`, `.0`, `0e5`. */
+const ZERO = /^[+-]?(0+\.?0*|\.0+)(e[+-]?\d+)?$/i;
+
 /** The number a decimal text spells, or null when it is not plain decimal notation. */
 export function parseDecimal(text: string): number | null {
   const trimmed = text.trim();
   return DECIMAL.test(trimmed) ? Number(trimmed) : null;
+}
+
+/**
+ * Why a decimal text cannot stand for the number it parses to, or null: `1e-400` is a positive number
+ * that a double rounds to 0, and for α, 0 means "no mixing", which is not what was written.
+ */
+export function roundsToZero(text: string): string | null {
+  const trimmed = text.trim();
+  if (!DECIMAL.test(trimmed) || Number(trimmed) !== 0 || ZERO.test(trimmed)) return null;
+  return `${trimmed} rounds to 0, which means no mixing; write 0 for that, or a value ≥ 5e-324`;
 }
 
 /** Why `alpha` is not an acceptable α (completing "α …"), or null when it is. */
@@ -37,6 +50,11 @@ export const alphaTextSchema = z
     const value = parseDecimal(text);
     if (value === null) {
       ctx.addIssue({ code: 'custom', message: 'must be a number' });
+      return z.NEVER;
+    }
+    const zero = roundsToZero(text);
+    if (zero) {
+      ctx.addIssue({ code: 'custom', message: zero });
       return z.NEVER;
     }
     const problem = alphaProblem(value);

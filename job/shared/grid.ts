@@ -6,7 +6,7 @@
  * For α = [0, 0.2] and seeds = [1, 2, 3]: 0 → (0, 1), 1 → (0, 2), 2 → (0, 3), 3 → (0.2, 1), …
  */
 import { UsageError } from '../errors.js';
-import { alphaProblem, parseDecimal } from './alpha.js';
+import { alphaProblem, parseDecimal, roundsToZero } from './alpha.js';
 import { BASELINE_ARM, DEFAULT_METHOD, MAX_SEED, METHOD_NAME_PATTERN, NO_AUGMENTATION } from './run-settings.js';
 
 /** AWS Batch's largest array job. */
@@ -188,6 +188,8 @@ export function parseNumberList(flag: string, value: string): number[] {
     if (!Number.isFinite(number)) {
       throw new UsageError(`${flag} = '${value}': '${part}' is not a number; give a comma list such as 0,0.1,0.2`);
     }
+    const zero = roundsToZero(part);
+    if (zero) throw new UsageError(`${flag} = '${value}': ${zero}`);
     return number;
   });
 }

@@ -63,7 +63,7 @@ export interface RunSetting<T> {
 }
 
 const integer = (min: number, rule: string) =>
-  z.string().trim().regex(/^[+-]?\d+$/, 'must be an integer').transform(Number).pipe(z.number().min(min, rule).max(Number.MAX_SAFE_INTEGER, 'is too large'));
+  z.string().trim().regex(/^[+-]?\d+$/, 'must be a whole number written in digits, such as 1000').transform(Number).pipe(z.number().min(min, rule).max(Number.MAX_SAFE_INTEGER, 'is too large'));
 const text = () => z.string().trim().min(1, 'must not be empty');
 const name = (what: string) => z.string().trim().regex(METHOD_NAME_PATTERN, `must be ${what}: lower-case letters, digits and '-'`);
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` });

@@ -7,13 +7,14 @@
  * one with O_EXCL.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 
 import { NotFoundError } from '../errors.js';
 import { LocalStorage } from './local.js';
+import { makeDirectory, withPath } from './make-dir.js';
 import { S3Storage } from './s3.js';
 import type { Storage } from './storage.js';
 import { CONTENT_TYPES } from './storage.js';
@@ -62,13 +63,14 @@ class FileConditional implements ConditionalObject {
   constructor(readonly uri: string) {}
 
   async create(body: string): Promise<string | null> {
-    await mkdir(path.dirname(this.uri), { recursive: true });
+    await makeDirectory(path.dirname(this.uri));
     try {
       await writeFile(this.uri, body, { flag: 'wx' });
       return hash(body);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
-      throw error;
+      await rm(this.uri, { force: true });
+      throw withPath(error, this.uri);
     }
   }
 

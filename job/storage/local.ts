@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { NotFoundError } from '../errors.js';
+import { makeDirectory, withPath } from './make-dir.js';
 import type { Storage, StoredObject } from './storage.js';
 
 /** A local directory. Writes go to a temporary file that is renamed into place (atomic on POSIX). */
@@ -37,14 +38,15 @@ export class LocalStorage implements Storage {
 
   async write(key: string, body: Buffer | string, _contentType: string): Promise<void> {
     const file = this.uriOf(key);
-    await mkdir(path.dirname(file), { recursive: true });
+    await makeDirectory(path.dirname(file));
     const temp = `${file}.${randomBytes(6).toString('hex')}.partial`;
     try {
       await writeFile(temp, body);
       await rename(temp, file);
     } catch (error) {
       await rm(temp, { force: true });
-      throw error;
+      // A full disk fails the write itself, whose error names no file: name the one being written.
+      throw withPath(error, file);
     }
   }
 
@@ -83,13 +85,6 @@ export class LocalStorage implements Storage {
   child(sub: string): Storage {
     return new LocalStorage(path.join(this.uri, ...sub.split('/').filter(Boolean)));
   }
-}
-
-/** readFile on a directory fails with EISDIR and no path; the message needs one. */
-function withPath(error: unknown, file: string): unknown {
-  const e = error as NodeJS.ErrnoException;
-  if (e && typeof e === 'object' && typeof e.code === 'string' && e.path === undefined) e.path = file;
-  return error;
 }
 
 function isMissing(error: unknown): boolean {

@@ -69,24 +69,35 @@ export async function readManifest(storage: Storage): Promise<Manifest | null> {
 
 /** Every listed object's size and SHA-256 against storage; one sentence per problem, empty when sound. */
 export async function verifyManifest(storage: Storage, manifest: Manifest): Promise<string[]> {
-  const problems: string[] = [];
+  return (await verifyManifestObjects(storage, manifest)).map((mismatch) => mismatch.problem);
+}
+
+export interface ManifestMismatch {
+  readonly key: string;
+  readonly problem: string;
+}
+
+/** The listed objects that are missing or differ from the manifest, each with its sentence. */
+export async function verifyManifestObjects(storage: Storage, manifest: Manifest): Promise<ManifestMismatch[]> {
+  const mismatches: ManifestMismatch[] = [];
   for (const object of manifest.objects) {
     const uri = storage.uriOf(object.key);
+    const add = (problem: string) => mismatches.push({ key: object.key, problem });
     let bytes: Buffer;
     try {
       bytes = await storage.read(object.key);
     } catch (error) {
       if (error instanceof NotFoundError) {
-        problems.push(`${uri} is listed in the manifest but missing`);
+        add(`${uri} is listed in the manifest but missing`);
         continue;
       }
       throw error;
     }
     if (bytes.length !== object.size) {
-      problems.push(`${uri} has ${bytes.length} bytes; the manifest says ${object.size}`);
+      add(`${uri} has ${bytes.length} bytes; the manifest says ${object.size}`);
     } else if (sha256(bytes) !== object.sha256) {
-      problems.push(`${uri} has SHA-256 ${sha256(bytes)}; the manifest says ${object.sha256}`);
+      add(`${uri} has SHA-256 ${sha256(bytes)}; the manifest says ${object.sha256}`);
     }
   }
-  return problems;
+  return mismatches;
 }

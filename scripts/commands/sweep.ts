@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 
 import { methodNames } from '../../job/augmentation-registry.js';
 import { JobError, UsageError } from '../../job/errors.js';
-import { parseMethodList, parseNumberList, seedRange } from '../../job/shared/grid.js';
+import { MAX_ARRAY_SIZE, parseMethodList, parseNumberList, seedRange } from '../../job/shared/grid.js';
 import { describeQueues } from '../../job/shared/queues.js';
 import { DEFAULT_METHOD, FORWARDED_SETTINGS, RUN_SETTINGS, type ForwardedSetting } from '../../job/shared/run-settings.js';
 import { DEFAULT_STACK_NAME, QUEUES, type QueueName } from '../../job/shared/stack.js';
@@ -63,15 +63,25 @@ export function describeSweep(outcome: SweepOutcome): string {
 }
 
 
-/** Parses a flag as a whole number ≥ `min`, naming the flag, the value and the rule when it is not. */
-export function integerOption(flag: string, min: number): (value: string) => number {
+/**
+ * Parses a flag as a whole number from `min` to `max`, naming the flag, the value and the rule when it is
+ * not. Every count has a ceiling: `--seeds 99999999999` would otherwise reach an array allocation.
+ */
+export function integerOption(flag: string, min: number, max: number): (value: string) => number {
   return (value) => {
-    if (!/^\s*[+-]?\d+\s*$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
-      throw new UsageError(`${flag} '${value}': must be a whole number ≥ ${min}`);
+    if (!/^\s*[+-]?\d+\s*$/.test(value) || Number(value) < min || Number(value) > max) {
+      throw new UsageError(`${flag} '${value}': must be a whole number from ${min} to ${max}`);
     }
     return Number(value);
   };
 }
+
+/** A grid holds at most one AWS Batch array, so no more seeds than that. */
+export const MAX_SEEDS = MAX_ARRAY_SIZE;
+/** Local runs at once: each is a process training a CNN, so more than this is a typo, not a plan. */
+export const MAX_CONCURRENCY = 256;
+/** Polls further apart than an hour would leave `--wait` blind to a whole run. */
+export const MAX_POLL_SECONDS = 3600;
 
 export function numberOption(flag: string, rule: (n: number) => boolean, ruleText: string): (value: string) => number {
   return (value) => {
@@ -145,13 +155,13 @@ export function register(program: Command, deps?: () => SweepDeps): Command {
     .description('run a grid of methods × α values × seeds against shared baselines: one AWS Batch array job, or child processes here (--executor local)')
     .option('--methods <list>', `comma list of augmentations compared with the baseline, e.g. mixup,cutmix (one of ${methodNames().join(', ')})`, DEFAULT_METHOD)
     .requiredOption('--alphas <list>', 'comma list of α values, e.g. 0,0.1,0.2,0.4,1')
-    .option('--seeds <n>', 'seeds 1…n for every α (default: 1)', integerOption('--seeds', 1))
+    .option('--seeds <n>', 'seeds 1…n for every α (default: 1)', integerOption('--seeds', 1, MAX_SEEDS))
     .option('--seed-list <list>', 'explicit seeds instead of --seeds, e.g. 7,8,9')
     .addOption(new Option('--executor <name>', 'where the runs execute').choices(EXECUTORS).default(DEFAULT_EXECUTOR))
-    .option('--concurrency <n>', 'local executor: runs at once (default: the number of cores)', integerOption('--concurrency', 1))
+    .option('--concurrency <n>', 'local executor: runs at once (default: the number of cores)', integerOption('--concurrency', 1, MAX_CONCURRENCY))
     .option('--dry-run', 'print the plan; write and submit nothing')
     .option('--wait', 'batch: follow the array job to its end; exit 1 if any child failed')
-    .option('--poll-seconds <s>', `batch --wait: seconds between polls (default: ${DEFAULT_POLL_SECONDS})`, numberOption('--poll-seconds', (n) => n > 0, '> 0'))
+    .option('--poll-seconds <s>', `batch --wait: seconds between polls (default: ${DEFAULT_POLL_SECONDS})`, numberOption('--poll-seconds', (n) => n > 0 && n <= MAX_POLL_SECONDS, `> 0 and ≤ ${MAX_POLL_SECONDS}`))
     .option('--results <location>', "directory or s3://bucket/prefix receiving sweeps/<id>/ (default: the stack's results bucket; local: .)")
     .option('--data <location>', "Fashion-MNIST for the children (default: the stack's data bucket; local: mixup run's default)")
     .addOption(new Option('--queue <name>', `batch: which of the stack's queues: ${describeQueues()} (default: gpu, or the stack's first)`).choices(QUEUES))

@@ -95,7 +95,13 @@ function formatMarkdown(summary: ResultsSummary): string {
 function problemLines(summary: ResultsSummary): string[] {
   const invalid = summary.runs.filter((run) => run.state === 'invalid');
   if (invalid.length === 0) return [];
-  return ['', 'Invalid runs (left out):', ...invalid.map((run) => `  ${run.runId}: ${run.problems.join('; ')}`)];
+  // A shared baseline's problem belongs to every row it pairs with: said once, with every row it leaves out.
+  const byProblem = new Map<string, string[]>();
+  for (const run of invalid) {
+    const problem = run.problems.join('; ');
+    byProblem.set(problem, [...(byProblem.get(problem) ?? []), run.runId]);
+  }
+  return ['', 'Invalid runs (left out):', ...[...byProblem].map(([problem, ids]) => `  ${ids.join(', ')}: ${problem}`)];
 }
 
 export const CSV_COLUMNS = [

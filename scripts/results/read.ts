@@ -6,6 +6,8 @@ import type { JobSummary } from '@aws-sdk/client-batch';
 
 import { armsToTrain, BASELINE_ARM, DEFAULT_METHOD, NO_AUGMENTATION } from '../../job/shared/run-settings.js';
 import { JobError } from '../../job/errors.js';
+import { describeFsError } from '../../job/fs-errors.js';
+import { IDENTITY_KEY, readIdentity } from '../../job/run-identity.js';
 import { arrayIndexOf, parseGridRunId } from '../../job/shared/grid.js';
 import { MANIFEST_KEY, RUN_FILES } from '../../job/shared/layout.js';
 import { metricsSchema, METRICS_VERSIONS, type Metrics } from '../../job/shared/metrics.js';
@@ -14,6 +16,7 @@ import type { SweepRecord } from '../../job/shared/sweep-record.js';
 import { readManifest, verifyManifest } from '../../job/storage/manifest.js';
 import type { Storage } from '../../job/storage/storage.js';
 import type { BatchApi } from '../batch-client.js';
+import { settingsMismatches } from './sweep-settings.js';
 
 /**
  * complete: manifest present and every object verifies. incomplete: objects but no manifest
@@ -41,16 +44,41 @@ export interface RunResult {
   /** The backend that trained it and the job's wall time, from metrics.json (complete runs only). */
   readonly backend: string | null;
   readonly wallSeconds: number | null;
+  /** run.json's SHA-256 of each data file's contents (complete runs that have one). */
+  readonly dataSha256?: Readonly<Record<string, string>> | null;
 }
 
 /**
  * One run's state and test accuracies; `point` is the grid point it should be (null: a lone run), its
- * `method` the arm's augmentation where the sweep recorded one (version 3).
+ * `method` the arm's augmentation where the sweep recorded one (version 3), `sweep` the sweep whose
+ * settings it must record. A run folder that cannot be read as one (a file in its place) is invalid,
+ * named, rather than the end of the command.
  */
 export async function readRun(
   storage: Storage,
   runId: string,
   point: { method?: string; alpha: number; seed: number } | null,
+  sweep?: SweepRecord,
+): Promise<RunResult> {
+  try {
+    return await readRunOrThrow(storage, runId, point, sweep);
+  } catch (error) {
+    const problem = describeFsError(error);
+    if (problem === null) throw error;
+    const parsed = parseGridRunId(runId);
+    const fallback = point ?? parsed ?? { alpha: Number.NaN, seed: Number.NaN };
+    return {
+      runId, method: point?.method ?? parsed?.method ?? DEFAULT_METHOD, alpha: fallback.alpha, seed: fallback.seed, state: 'invalid', accuracy: {},
+      problems: [`${storage.uri} is not a run folder: ${problem}`], uri: storage.uri, objects: [], backend: null, wallSeconds: null,
+    };
+  }
+}
+
+async function readRunOrThrow(
+  storage: Storage,
+  runId: string,
+  point: { method?: string; alpha: number; seed: number } | null,
+  sweep: SweepRecord | undefined,
 ): Promise<RunResult> {
   const parsed = parseGridRunId(runId);
   const fallback = point ?? parsed ?? { alpha: Number.NaN, seed: Number.NaN };
@@ -98,6 +126,10 @@ export async function readRun(
     const expected = `${point.method !== undefined ? `method ${point.method}, ` : ''}α = ${point.alpha}, seed = ${point.seed}`;
     return result('invalid', { problems: [`${storage.uriOf(RUN_FILES.metrics)} records ${recorded}; the grid point is ${expected}`] });
   }
+  const differences = sweep ? settingsMismatches(sweep, metrics) : [];
+  if (differences.length > 0) {
+    return result('invalid', { problems: [`${storage.uriOf(RUN_FILES.metrics)} records other settings than the sweep's: ${differences.join('; ')}`] });
+  }
   // A complete run has every arm it was asked for; one without is not complete, however it verifies.
   const absent = armsToTrain(metrics.config).filter((arm) => metrics.arms[arm] === undefined);
   if (absent.length > 0) {
@@ -115,6 +147,8 @@ export async function readRun(
       objects: manifest.objects.map((object) => object.key),
       backend: metrics.backend,
       wallSeconds: metrics.wallSeconds,
+      // The manifest vouched for run.json's bytes; a run from before run.json has none.
+      dataSha256: manifest.objects.some((object) => object.key === IDENTITY_KEY) ? ((await readIdentity(storage))?.dataSha256 ?? null) : null,
     }),
     method,
     alpha,

@@ -22,6 +22,7 @@ import { pairArmRuns } from './pairing.js';
 import { computeSummary, type RunPlace } from './cost.js';
 import { DEFAULT_FORMAT, RESULT_FORMATS, type ResultFormat } from './format.js';
 import { readRun, withBatchStates, type RunResult } from './read.js';
+import { outliers } from './outliers.js';
 
 /** Beside the sweep, with `--report`. */
 export const REPORT_FILE = 'report.html';
@@ -84,9 +85,9 @@ export async function results(options: ResultsOptions, deps: ResultsDeps = defau
     const record = await readSweepRecord(base);
     place = record.batch ? record.batch.queue : 'local';
     runs = await Promise.all(
-      record.runs.map((point) => readRun(base.child(`${SWEEP_RUNS_DIR}/${point.runId}`), point.runId, point)),
+      record.runs.map((point) => readRun(base.child(`${SWEEP_RUNS_DIR}/${point.runId}`), point.runId, point, record)),
     );
-    runs = await withBatchStates(runs, record, deps);
+    runs = outliers(await withBatchStates(runs, record, deps));
     jobs = runs;
     if (record.version >= 2) runs = pairArmRuns(record, runs);
     else arms = 2;

@@ -1,6 +1,7 @@
 /** The local executor: every grid point as a `mixup run` child process on this machine. */
 import { GRID_ENV } from '../../job/shared/grid.js';
 import type { SweepRecord, SweepRun } from '../../job/shared/sweep-record.js';
+import { DOWNLOAD_IDLE_ENV } from '../../job/data/download.js';
 import { ALLOW_UNSAFE_STORE_ENV } from '../../job/shared/unsafe-store.js';
 import type { ChildLike, SweepDeps } from './deps.js';
 import type { SweepOutcome } from './record.js';
@@ -14,6 +15,8 @@ export interface LocalRunOptions {
   readonly concurrency: number;
   /** Run ids already complete (a rerun of the sweep id): not started again. */
   readonly skip?: ReadonlySet<string>;
+  /** Run ids whose manifest does not verify: started with --discard-checkpoint. */
+  readonly retrain?: ReadonlySet<string>;
 }
 
 /**
@@ -53,7 +56,7 @@ export async function runLocal(record: SweepRecord, sweepUri: string, deps: Swee
     for (let run = queue.shift(); run && !stoppedBy; run = queue.shift()) {
       state.set(run.runId, 'RUNNING');
       show();
-      const code = await runChild(run, record, deps, running);
+      const code = await runChild(run, record, deps, running, options.retrain?.has(run.runId) ?? false);
       state.set(run.runId, code === 0 ? 'SUCCEEDED' : stoppedBy && code === CHECKPOINTED_EXIT ? 'INTERRUPTED' : 'FAILED');
       show();
     }
@@ -82,19 +85,21 @@ export async function runLocal(record: SweepRecord, sweepUri: string, deps: Swee
 }
 
 /** Resolves with the child's exit code (null: killed by a signal it did not handle; -1: never started). */
-function runChild(run: SweepRun, record: SweepRecord, deps: SweepDeps, running: Map<string, ChildLike>): Promise<number | null> {
+function runChild(run: SweepRun, record: SweepRecord, deps: SweepDeps, running: Map<string, ChildLike>, retrain: boolean): Promise<number | null> {
   const env: NodeJS.ProcessEnv = {};
   // The sweep's settings are the whole truth for its children: a stray MIXUP_ALPHA in the user's
   // shell must not change one point of the grid. MIXUP_ALLOW_UNSAFE_STORE is no run setting but the
-  // user's word about the store they chose, so it reaches the children.
+  // user's word about the store they chose, so it reaches the children; so does the download
+  // inactivity limit, which is about the user's link, not the experiment.
   for (const [name, value] of Object.entries(deps.env)) {
-    if ((!name.startsWith('MIXUP_') || name === ALLOW_UNSAFE_STORE_ENV) && !name.startsWith('AWS_BATCH_')) env[name] = value;
+    const passed = !name.startsWith('MIXUP_') || name === ALLOW_UNSAFE_STORE_ENV || name === DOWNLOAD_IDLE_ENV;
+    if (passed && !name.startsWith('AWS_BATCH_')) env[name] = value;
   }
   Object.assign(env, record.environment, { [GRID_ENV.index]: String(run.index) });
   return new Promise((resolve) => {
     let child: ChildLike;
     try {
-      child = deps.spawn(deps.cli.command, [...deps.cli.args, 'run'], { env });
+      child = deps.spawn(deps.cli.command, [...deps.cli.args, 'run', ...(retrain ? ['--discard-checkpoint'] : [])], { env });
     } catch (error) {
       deps.log(`[${run.runId}] could not start: ${(error as Error).message}`);
       resolve(-1);

@@ -30,16 +30,23 @@ export function sweepDifferences(recorded: SweepRecord, asked: SweepRecord): str
   return differences;
 }
 
-/** The runs of `record` whose manifest is there and verifies: complete, so not run again. */
-export async function completeRuns(sweep: Storage, record: SweepRecord): Promise<Set<string>> {
+/**
+ * The runs of `record` whose manifest is there and verifies (complete, so not run again), and those
+ * whose manifest is there but does not (damaged: started again with --discard-checkpoint, so a run whose
+ * training results no longer match is trained again, while one whose damage the run can mend is mended).
+ */
+export async function completeRuns(sweep: Storage, record: SweepRecord): Promise<{ complete: Set<string>; damaged: Set<string> }> {
   const complete = new Set<string>();
+  const damaged = new Set<string>();
   await Promise.all(
     record.runs.map(async ({ runId }) => {
       const run = sweep.child(`${SWEEP_RUNS_DIR}/${runId}`);
       // A damaged manifest is the child's to report: it starts again and says what is wrong.
-      const manifest = await readManifest(run).catch(() => null);
-      if (manifest && (await verifyManifest(run, manifest)).length === 0) complete.add(runId);
+      const manifest = await readManifest(run).catch(() => 'damaged' as const);
+      if (manifest === null) return;
+      if (manifest !== 'damaged' && (await verifyManifest(run, manifest)).length === 0) complete.add(runId);
+      else damaged.add(runId);
     }),
   );
-  return complete;
+  return { complete, damaged };
 }

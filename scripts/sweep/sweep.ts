@@ -11,6 +11,7 @@ import { MIN_ARRAY_SIZE } from '../../job/shared/grid.js';
 import { DEFAULT_STACK_NAME } from '../../job/shared/stack.js';
 import { SWEEP_VERSION, type SweepRecord } from '../../job/shared/sweep-record.js';
 import type { Storage } from '../../job/storage/storage.js';
+import { resolveSweepData } from './data-location.js';
 import { defaultSweepDeps, type SweepDeps } from './deps.js';
 import { runLocal } from './local.js';
 import { childEnvironment, DEFAULT_EXECUTOR, DEFAULT_LOCAL_RESULTS, localThreadEnvironment, planSweep, type SweepOptions } from './plan.js';
@@ -26,7 +27,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps = defaultSwee
   // The Batch side (its SDKs among them) loads for a Batch sweep only.
   const target = executor === 'batch' ? await (await import('./queue.js')).resolveBatchTarget(options, stackName, deps.ssm, deps.log) : null;
   const results = target?.results ?? options.results ?? DEFAULT_LOCAL_RESULTS;
-  const data = target?.data ?? options.data ?? null;
+  const data = target?.data ?? resolveSweepData(options.data, executor, deps.env);
 
   const canOpen = !(options.dryRun && results.includes('(results bucket'));
   const sweepStorage = canOpen ? (await deps.openStorage(results, '--results')).child(`${SWEEPS_PREFIX}/${plan.sweepId}`) : null;
@@ -101,10 +102,11 @@ async function continueSweep(
     // Batch retries its own children; a second array job would race the first for the same runs.
     throw new UsageError(`--sweep-id '${asked.sweepId}' is taken: ${sweepUri} is a Batch sweep, which is not submitted again; choose another id`);
   }
-  const skip = await completeRuns(storage, recorded);
+  const { complete: skip, damaged } = await completeRuns(storage, recorded);
   deps.log(
     `sweep ${recorded.sweepId} exists with this plan: continuing it (${skip.size} of ${recorded.runs.length} runs complete; ` +
-      'the others start again, resuming from their checkpoints)',
+      'the others start again, resuming from their checkpoints' +
+      `${damaged.size > 0 ? `; ${damaged.size} whose manifest does not verify (${[...damaged].join(', ')}) repaired or trained again` : ''})`,
   );
-  return runLocal(recorded, sweepUri, deps, { concurrency, skip });
+  return runLocal(recorded, sweepUri, deps, { concurrency, skip, retrain: damaged });
 }

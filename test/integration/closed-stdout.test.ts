@@ -34,4 +34,22 @@ describe('a closed stdout', () => {
     assert.match(stderr, /run exit 0\n$/, stderr);
     assert.ok((await stat(path.join(out, 'p', 'manifest.json'))).isFile(), stderr);
   });
+
+  for (const [what, args] of [
+    ['mixup run --help', ['job/cli.ts', 'run', '--help']],
+    ['mixup sweep --dry-run (a long plan)', ['scripts/cli.ts', 'sweep', '--executor', 'local', '--alphas', '0,0.1,0.2,0.3,0.4,0.5,0.6,0.7', '--seeds', '400', '--dry-run', '--results', 'PLAN']],
+  ] as const) {
+    test(`\`${what}\` into a pipe its reader has closed: ends quietly, exit 0, no stack`, async () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', ...args.map((arg) => (arg === 'PLAN' ? path.join(dir, 'plan') : arg))], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      // Closed before the program has started (hundreds of ms): its first write meets EPIPE, like `| head -0`.
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      assert.equal(stderr, '');
+      assert.equal(code, 0);
+    });
+  }
 });

@@ -129,6 +129,21 @@ describe('mixup run against S3', () => {
     assert.ok((await openStorage(`${OUT}/full`).read('manifest.json')).equals(before));
   });
 
+  test('a completed run whose object on S3 no longer matches its manifest is not complete: named, then trained again under --discard-checkpoint', async () => {
+    const run = openStorage(`${OUT}/full`);
+    const weights = await run.read('models/mixup/weights.bin');
+    weights[100] ^= 0xff; // same size, other bytes: only the SHA-256 tells
+    await run.write('models/mixup/weights.bin', weights, 'application/octet-stream');
+    const refused = await mixup(['run', ...RUN_ARGS, '--run-id', 'full']);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`^mixup: run full at ${OUT}/full has a manifest but is not complete: ${OUT}/full/models/mixup/weights\\.bin has SHA-256 [0-9a-f]{64}; the manifest says [0-9a-f]{64}; .*--discard-checkpoint.*\n$`));
+    const retrained = await mixup(['run', ...RUN_ARGS, '--run-id', 'full', '--discard-checkpoint']);
+    assert.equal(retrained.code, 0, retrained.stderr);
+    assert.ok(events(retrained.stdout).some((e) => e.event === 'retrain'), retrained.stdout);
+    assert.deepEqual(await verifyManifest(run, (await readManifest(run))!), []);
+    assert.deepEqual(results(JSON.parse((await run.read('metrics.json')).toString()) as Metrics), results(uninterrupted));
+  });
+
   test('a run killed with SIGKILL mid-epoch resumes from its checkpoint and ends with the same metrics', async () => {
     const run = openStorage(`${OUT}/killed`);
     const killed = await mixup(['run', ...RUN_ARGS, '--run-id', 'killed'], async (child) => {

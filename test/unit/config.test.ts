@@ -47,7 +47,7 @@ describe('resolveRunConfig', () => {
     ['negative α', { alpha: '-0.1' }, {}, /--alpha "-0\.1": must be ≥ 0/],
     ['non-numeric α', { alpha: 'abc' }, {}, /--alpha "abc": must be a number/],
     ['batch size 0', { batchSize: '0' }, {}, /--batch-size "0": must be ≥ 1/],
-    ['fractional epochs', { epochs: '1.5' }, {}, /--epochs "1\.5": must be an integer/],
+    ['fractional epochs', { epochs: '1.5' }, {}, /--epochs "1\.5": must be a whole number written in digits, such as 1000/],
     ['unknown backend', { backend: 'gpu' }, {}, /--backend "gpu": must be one of auto, tensorflow, wasm, cpu/],
     ['unknown arms', { arms: 'all' }, {}, /--arms 'all': must be both, baseline or mixup \(the --method's arm\)/],
     ['an unknown method', { method: 'blend' }, {}, /--method 'blend': must be one of .*mixup/],
@@ -125,9 +125,10 @@ describe('resolveRunConfig edges', () => {
     }
   });
 
-  test('integers are trimmed; a fraction is "must be an integer"', () => {
+  test('integers are trimmed; a fraction or an exponent is "must be a whole number written in digits"', () => {
+    assert.throws(() => resolveRunConfig({}, { MIXUP_EPOCHS: '1e3' }), /^UsageError: --epochs \(from MIXUP_EPOCHS="1e3"\): must be a whole number written in digits, such as 1000$/);
     assert.equal(resolveRunConfig({ epochs: ' 3 ' }, {}).epochs, 3);
-    assert.throws(() => resolveRunConfig({ epochs: '1.5' }, {}), /^UsageError: --epochs "1\.5": must be an integer$/);
+    assert.throws(() => resolveRunConfig({ epochs: '1.5' }, {}), /^UsageError: --epochs "1\.5": must be a whole number written in digits, such as 1000$/);
   });
 
   test('an empty variable is unset: the default applies', () => {

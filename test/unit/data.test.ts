@@ -81,6 +81,41 @@ describe('loadFashionMnist', () => {
     await assert.rejects(load(dir), /t10k-images-idx3-ubyte\.gz: magic number 2049, expected 2051.*labels file in the place of the images file/);
   });
 
+  test('a wrong magic number in a file large enough to pass the header\'s implied length is reported as a wrong magic number, not a bomb', async () => {
+    const dir = await fakeDir('magic', 2000, 20);
+    const images = gunzipSync(await readFile(path.join(dir, FILES.trainImages)));
+    for (const magic of [2049, 2052]) {
+      images.writeUInt32BE(magic, 0);
+      await writeFile(path.join(dir, FILES.trainImages), gzipSync(images, { level: 1 }));
+      await assert.rejects(load(dir), (error: unknown) =>
+        error instanceof JobError && error.message.startsWith(`${path.join(dir, FILES.trainImages)}: magic number ${magic}, expected 2051 (IDX images)`) &&
+        !/bomb/.test(error.message));
+    }
+  });
+
+  test('a training set of the standard test size and a test set of the standard training size are refused as swapped', async () => {
+    const idx = (magic: number, count: number, item: number) => {
+      const header = magic === IMAGES_MAGIC ? [magic, count, 28, 28] : [magic, count];
+      const body = Buffer.alloc(4 * header.length + count * item);
+      header.forEach((word, i) => body.writeUInt32BE(word, 4 * i));
+      return body;
+    };
+    const files: Record<string, Buffer> = {
+      [FILES.trainImages]: idx(IMAGES_MAGIC, 10_000, 784),
+      [FILES.trainLabels]: idx(2049, 10_000, 1),
+      [FILES.testImages]: idx(IMAGES_MAGIC, 60_000, 784),
+      [FILES.testLabels]: idx(2049, 60_000, 1),
+    };
+    const source = {
+      location: 'memory://swapped',
+      read: async (name: string) => {
+        if (!files[name]) throw new NotFoundError(`memory://swapped/${name}`);
+        return files[name];
+      },
+    };
+    await assert.rejects(loadFashionMnist(source), /train-images-idx3-ubyte\.gz holds 10000 images and .*t10k-images-idx3-ubyte\.gz 60000: the sizes of the standard test and training sets, swapped/);
+  });
+
   test('a truncated gz file is refused, naming the file', async () => {
     const dir = await fakeDir('truncated');
     const body = await readFile(path.join(dir, FILES.trainImages));
@@ -151,6 +186,19 @@ describe('the real Fashion-MNIST training files', () => {
     assert.equal(data.standard, true);
     assert.equal(data.train.count, 60_000);
     assert.equal(data.test.count, 10_000);
+  });
+
+  test('the training and test files swapped are refused by their checksums, naming both roles', { skip: skipReal }, async () => {
+    const dir = path.join(root, 'real-swapped');
+    await fakeDir('real-swapped');
+    const swap: [string, string][] = [[FILES.trainImages, FILES.testImages], [FILES.trainLabels, FILES.testLabels]];
+    for (const [a, b] of swap) {
+      await copyFile(path.join(SYSTEM_DIR, a), path.join(dir, b));
+      await copyFile(path.join(SYSTEM_DIR, b), path.join(dir, a));
+    }
+    await assert.rejects(load(dir), (error: unknown) =>
+      error instanceof JobError &&
+      error.message === `${path.join(dir, FILES.trainImages)} is the standard test images file (by its SHA-256), in the place of the training images; are the files swapped?`);
   });
 
   test('one changed training label fails with "wrong checksum" naming the training labels', { skip: skipReal }, async () => {

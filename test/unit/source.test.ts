@@ -125,21 +125,22 @@ describe('http(s) data source', () => {
   });
 
   test('downloads a file once, then serves it from the cache', async () => {
-    const source = openDataSource(base, {}, { cacheDir: cacheRoot });
+    const source = openDataSource(base, {}, { cacheDir: cacheRoot, retryDelaysMs: [1, 1, 1] });
     assert.equal(source.location, `${base}/`);
     hits.length = 0;
     assert.deepEqual(await source.read('b.gz'), files['b.gz']);
     assert.deepEqual(await source.read('b.gz'), files['b.gz']);
     // A fresh source (a later run) finds the cache too.
-    assert.deepEqual(await openDataSource(base, {}, { cacheDir: cacheRoot }).read('b.gz'), files['b.gz']);
-    assert.deepEqual(hits, ['b.gz']);
+    assert.deepEqual(await openDataSource(base, {}, { cacheDir: cacheRoot, retryDelaysMs: [1, 1, 1] }).read('b.gz'), files['b.gz']);
+    // SHA256SUMS too, once: a file the source's own sums list must match them before it is cached.
+    assert.deepEqual(hits, ['b.gz', 'SHA256SUMS']);
     const cacheDir = (source as HttpDataSource).cacheDir;
     assert.ok(cacheDir.startsWith(path.join(cacheRoot, '127.0.0.1-')));
-    assert.deepEqual(await readdir(cacheDir), ['b.gz'], 'no temporary file is left behind');
+    assert.deepEqual((await readdir(cacheDir)).sort(), ['b.gz', 'b.gz.sha256'], 'no temporary file is left behind');
   });
 
   test('a 200 answer that is not gzip or IDX (an HTML page) is refused naming the URL and the cache file, and is not cached', async () => {
-    const source = openDataSource(base, {}, { cacheDir: cacheRoot }) as HttpDataSource;
+    const source = openDataSource(base, {}, { cacheDir: cacheRoot, retryDelaysMs: [1, 1, 1] }) as HttpDataSource;
     const cached = path.join(source.cacheDir, 'html.gz');
     await assert.rejects(source.read('html.gz'), (error: unknown) =>
       error instanceof JobError &&
@@ -148,18 +149,18 @@ describe('http(s) data source', () => {
   });
 
   test('a bad file already in the cache is removed and fetched again, once', async () => {
-    const source = openDataSource(base, {}, { cacheDir: cacheRoot }) as HttpDataSource;
+    const source = openDataSource(base, {}, { cacheDir: cacheRoot, retryDelaysMs: [1, 1, 1] }) as HttpDataSource;
     await mkdir(source.cacheDir, { recursive: true });
     await writeFile(path.join(source.cacheDir, 'c.gz'), '<html>cached error page</html>');
     hits.length = 0;
     assert.deepEqual(await source.read('c.gz'), files['c.gz']);
     assert.deepEqual(await source.read('c.gz'), files['c.gz']);
-    assert.deepEqual(hits, ['c.gz']);
+    assert.deepEqual(hits.filter((name) => name !== 'SHA256SUMS'), ['c.gz']);
     assert.deepEqual(await readFile(path.join(source.cacheDir, 'c.gz')), files['c.gz']);
   });
 
   test('messages about a downloaded file name its URL and its cache file', () => {
-    const source = openDataSource(base, {}, { cacheDir: cacheRoot }) as HttpDataSource;
+    const source = openDataSource(base, {}, { cacheDir: cacheRoot, retryDelaysMs: [1, 1, 1] }) as HttpDataSource;
     assert.equal(source.describe('t.gz'), `${base}/t.gz (cached as ${path.join(source.cacheDir, 't.gz')})`);
   });
 
@@ -170,24 +171,24 @@ describe('http(s) data source', () => {
   });
 
   test('a missing file (404) is a NotFoundError naming the URL', async () => {
-    const source = openDataSource(base, {}, { cacheDir: cacheRoot });
+    const source = openDataSource(base, {}, { cacheDir: cacheRoot, retryDelaysMs: [1, 1, 1] });
     await assert.rejects(source.read('nope.gz'), (error: unknown) => error instanceof NotFoundError && error.message === `not found: ${base}/nope.gz`);
   });
 
   test("S3 website's 403 for a missing key is also a NotFoundError", async () => {
-    const source = openDataSource(base, {}, { cacheDir: cacheRoot });
+    const source = openDataSource(base, {}, { cacheDir: cacheRoot, retryDelaysMs: [1, 1, 1] });
     await assert.rejects(source.read('denied.gz'), NotFoundError);
   });
 
   test('a server error is a JobError with the status, and nothing is cached', async () => {
-    const source = openDataSource(base, {}, { cacheDir: cacheRoot }) as HttpDataSource;
-    await assert.rejects(source.read('broken.gz'), (error: unknown) => error instanceof JobError && error.message === `download ${base}/broken.gz: HTTP 500 Internal Server Error`);
+    const source = openDataSource(base, {}, { cacheDir: cacheRoot, retryDelaysMs: [1, 1, 1] }) as HttpDataSource;
+    await assert.rejects(source.read('broken.gz'), (error: unknown) => error instanceof JobError && error.message === `download ${base}/broken.gz: HTTP 500 Internal Server Error (4 tries)`);
     assert.equal(existsSync(path.join(source.cacheDir, 'broken.gz')), false);
   });
 
   test('a stalled download times out with a clear error', async () => {
-    const source = openDataSource(base, {}, { cacheDir: cacheRoot, timeoutMs: 300 }) as HttpDataSource;
-    await assert.rejects(source.read('slow.gz'), new RegExp(`download ${base}/slow\\.gz: timed out after 0\\.3 s`));
+    const source = openDataSource(base, {}, { cacheDir: cacheRoot, idleMs: 300 }) as HttpDataSource;
+    await assert.rejects(source.read('slow.gz'), new RegExp(`download ${base}/slow\\.gz: no data for 0\\.3 s`));
     assert.equal(existsSync(path.join(source.cacheDir, 'slow.gz')), false);
   });
 
@@ -196,7 +197,7 @@ describe('http(s) data source', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const source = openDataSource(`http://127.0.0.1:${port}/`, {}, { cacheDir: cacheRoot });
-    await assert.rejects(source.read('a.gz'), /download http:\/\/127\.0\.0\.1:\d+\/a\.gz: ECONNREFUSED.*pass --data <dir>/);
+    const source = openDataSource(`http://127.0.0.1:${port}/`, {}, { cacheDir: cacheRoot, retryDelaysMs: [1, 1, 1] });
+    await assert.rejects(source.read('a.gz'), /download http:\/\/127\.0\.0\.1:\d+\/a\.gz: ECONNREFUSED.*\(4 tries\); check the network, or pass --data <dir>/);
   });
 });

@@ -38,7 +38,19 @@ describe('α: one parser and one rule for run and sweep', () => {
     assert.match(runRefusal('2e6')!, /^--alpha "2e6": must be ≤ 1e6$/);
   });
 
-  const texts = ['0', '0.2', '.5', '1e-3', '1E2', '1e6', '+0.4', '1e-320', '0x10', '0b1', '0o7', 'Infinity', '2e6', '1e400', '-0.1', '1_0', ' ', 'abc'];
+  test('an α that a double rounds to 0 is refused by both, unless it is written as 0', () => {
+    assert.equal(runRefusal('1e-400'), '--alpha "1e-400": 1e-400 rounds to 0, which means no mixing; write 0 for that, or a value ≥ 5e-324');
+    assert.equal(sweepRefusal('0,1e-400'), "--alphas = '0,1e-400': 1e-400 rounds to 0, which means no mixing; write 0 for that, or a value ≥ 5e-324");
+    assert.throws(() => resolveRunConfig({}, { MIXUP_ALPHA: '1e-400' }), /--alpha \(from MIXUP_ALPHA="1e-400"\): 1e-400 rounds to 0/);
+    assert.throws(() => gridPointFromEnv({ MIXUP_GRID_ALPHAS: '1e-999', MIXUP_GRID_SEEDS: '1' }), /MIXUP_GRID_ALPHAS = '1e-999': 1e-999 rounds to 0/);
+    for (const zero of ['0', '0.0', '.0', '0e5', '-0', '00']) {
+      assert.equal(runRefusal(zero), null, zero);
+      assert.equal(sweepRefusal(zero), null, zero);
+    }
+    assert.equal(resolveRunConfig({ alpha: '5e-324' }, {}).alpha, 5e-324);
+  });
+
+  const texts = ['1e-400', '0', '0.2', '.5', '1e-3', '1E2', '1e6', '+0.4', '1e-320', '0x10', '0b1', '0o7', 'Infinity', '2e6', '1e400', '-0.1', '1_0', ' ', 'abc'];
   for (const text of texts) {
     test(`'${text}' is accepted by both or refused by both`, () => {
       assert.equal(sweepRefusal(text) === null, runRefusal(text) === null, `sweep: ${sweepRefusal(text)}; run: ${runRefusal(text)}`);

@@ -133,6 +133,9 @@ export async function writeFixtureRun(run: Storage, fixture: FixtureRun, runId =
   }
 }
 
+/** The settings of every fixture run, as a sweep that asked for them records them. */
+export const FIXTURE_SETTINGS = { epochs: 2, batchSize: 64, valSamples: 100, trainLimit: 200 } as const;
+
 /** A sweep.json for a local sweep of this grid. */
 export function fixtureSweepRecord(sweepId: string, alphas: number[], seeds: number[], runsUri: string): SweepRecord {
   return {
@@ -142,7 +145,8 @@ export function fixtureSweepRecord(sweepId: string, alphas: number[], seeds: num
     executor: 'local',
     grid: { alphas, seeds, size: alphas.length * seeds.length, order: 'index = alphaIndex × seeds + seedIndex' },
     runs: gridPoints(alphas, seeds).map((p) => ({ ...p, runId: gridRunId(p.alpha, p.seed), arms: 'both' as const })),
-    settings: {},
+    // What `writeFixtureRun`'s runs record: results checks every run against its sweep's settings.
+    settings: FIXTURE_SETTINGS,
     environment: {},
     results: '.',
     runsUri,

@@ -19,6 +19,7 @@ class Child extends EventEmitter implements ChildLike {
   readonly stdout = new PassThrough();
   readonly stderr = new PassThrough();
   readonly signals: NodeJS.Signals[] = [];
+  args: readonly string[] = [];
   env: NodeJS.ProcessEnv = {};
   constructor(readonly index: string) {
     super();
@@ -46,14 +47,16 @@ function harness() {
     ssm: () => { throw new Error('no SSM in a local sweep'); },
     openStorage,
     now: () => new Date('2026-03-04T05:06:07Z'),
-    spawn: (_command, _args, { env }) => {
+    spawn: (_command, args, { env }) => {
       const child = new Child(env.AWS_BATCH_JOB_ARRAY_INDEX!);
+      child.args = args;
       child.env = env;
       children.push(child);
       return child;
     },
     cli: { command: 'node', args: ['cli.js'] },
-    env: {},
+    // Where `mixup run` would find the data: a local sweep records it resolved.
+    env: { FASHION_MNIST_DIR: '/data/fashion-mnist' },
     log: (line) => logs.push(line),
     sleep: async () => {},
     onSignal: (h) => {
@@ -148,6 +151,23 @@ describe('running a sweep id again', () => {
     assert.ok(second.logs.some((l) => /sweep stop-me exists with this plan: continuing it \(1 of 3 runs complete; the others start again, resuming from their checkpoints\)/.test(l)));
   });
 
+  test('a run whose manifest no longer verifies is started again with --discard-checkpoint; the complete ones are skipped', async () => {
+    const first = await stoppedSweep();
+    const second = harness();
+    for (const [key, value] of first.objects) second.objects.set(key, value);
+    // A complete run, then one of its objects changed: its manifest is there but does not verify.
+    const run = (await second.deps.openStorage('mem://r')).child('sweeps/stop-me/runs/mixup_alpha-0.2_seed-1');
+    await writeFixtureRun(run, { alpha: 0.2, seed: 1, mixup: 0.9 }, 'mixup_alpha-0.2_seed-1');
+    await run.write('metrics.json', '{"changed": true}', 'application/json');
+    const outcome = sweep(OPTIONS, second.deps);
+    await second.started(2);
+    for (const child of second.children) child.finish(0);
+    await outcome;
+    const byIndex = Object.fromEntries(second.children.map((c) => [c.index, c.args]));
+    assert.deepEqual(byIndex, { '1': ['cli.js', 'run', '--discard-checkpoint'], '2': ['cli.js', 'run'] });
+    assert.ok(second.logs.some((l) => /1 whose manifest does not verify \(mixup_alpha-0\.2_seed-1\) repaired or trained again/.test(l)), second.logs.join('\n'));
+  });
+
   test('a sweep recorded before methods (version 2) continues as it was planned: its run ids, no methods variable', async () => {
     const first = await stoppedSweep();
     const v3 = JSON.parse(first.objects.get(SWEEP_JSON)!.toString());
@@ -195,7 +215,7 @@ describe('running a sweep id again', () => {
         assert.equal(
           error.message,
           "--sweep-id 'stop-me' is taken by another plan (mem://r/sweeps/stop-me/sweep.json): --alphas 0,0.2,0.4 → 0,0.2,0.5; " +
-            'seeds 1 → 1,2; --data (default) → /elsewhere; --backend (default) → wasm; --epochs 2 → 3; ' +
+            'seeds 1 → 1,2; --data /data/fashion-mnist → /elsewhere; --backend (default) → wasm; --epochs 2 → 3; ' +
             'give the recorded settings to continue it, or choose another id',
         );
         return true;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 
@@ -13,6 +14,7 @@ import { describeSweep, register as registerSweepCommand, sweepOptionsFromFlags 
 import type { ChildLike } from '../../scripts/sweep/deps.js';
 import { defaultConcurrency, localThreadEnvironment, planSweep, type SweepOptions } from '../../scripts/sweep/plan.js';
 import { sweep } from '../../scripts/sweep/sweep.js';
+import { resolveSweepData } from '../../scripts/sweep/data-location.js';
 import { sweepRecordSchema } from '../../job/shared/sweep-record.js';
 import { JOB_DEF, NOW, QUEUE, recorder } from './sweep-recorder.js';
 
@@ -343,10 +345,29 @@ describe('sweep on this machine', () => {
       },
     });
     rec.deps = { ...rec.deps, batch: () => { throw new Error('Batch must not be used'); } };
+    rec.deps = { ...rec.deps, env: { FASHION_MNIST_DIR: 'fm' } };
     const outcome = await sweep({ alphas: [0.2], seeds: [1], executor: 'local', sweepId: 'here' }, rec.deps);
     assert.equal(outcome.sweepUri, './sweeps/here/sweep.json');
-    assert.equal(outcome.record.data, null);
-    assert.equal(outcome.record.environment.MIXUP_DATA, undefined);
+    // Without --data, what `mixup run` would read here, resolved: a rerun elsewhere reads the same data.
+    assert.equal(outcome.record.data, path.resolve('fm'));
+    assert.equal(outcome.record.environment.MIXUP_DATA, path.resolve('fm'));
+  });
+
+  test('a relative --data is recorded (and passed to the runs) as an absolute path; URIs as given', async () => {
+    const rec = recorder({
+      spawn: () => {
+        const child = new FakeChild();
+        setImmediate(() => child.emit('close', 0, null));
+        return child;
+      },
+    });
+    const local = await sweep({ alphas: [0.2], seeds: [1], executor: 'local', sweepId: 'rel', results: '/tmp/res', data: './data' }, rec.deps);
+    assert.equal(local.record.data, path.resolve('data'));
+    assert.equal(local.record.environment.MIXUP_DATA, path.resolve('data'));
+    assert.equal(resolveSweepData('s3://b/fm', 'local', {}), 's3://b/fm');
+    assert.equal(resolveSweepData('https://h/fm/', 'batch', {}), 'https://h/fm/');
+    assert.equal(resolveSweepData(undefined, 'batch', {}), null);
+    assert.equal(resolveSweepData('data', 'local', {}, '/work/a'), '/work/a/data');
   });
 });
 

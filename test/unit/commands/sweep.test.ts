@@ -65,9 +65,21 @@ describe('sweep flags', () => {
   test('a bad number names the flag, the value and the rule', async () => {
     const { error } = await parse(['--alphas', '0.2', '--seeds', 'three']);
     assert.ok(error instanceof UsageError);
-    assert.equal(error.message, "--seeds 'three': must be a whole number ≥ 1");
+    assert.equal(error.message, "--seeds 'three': must be a whole number from 1 to 10000");
     const bad = await parse(['--alphas', '0.2,x', '--seeds', '2']);
     assert.match(String(bad.error), /--alphas = '0.2,x': 'x' is not a number/);
+  });
+
+  test('counts past their ceilings are one usage line, not a RangeError from an array allocation', async () => {
+    for (const [flags, message] of [
+      [['--seeds', '99999999999', '--dry-run'], "--seeds '99999999999': must be a whole number from 1 to 10000"],
+      [['--seeds', '2', '--executor', 'local', '--concurrency', '100000', '--dry-run'], "--concurrency '100000': must be a whole number from 1 to 256"],
+      [['--seeds', '2', '--poll-seconds', '1e9', '--dry-run'], "--poll-seconds '1e9': must be > 0 and ≤ 3600"],
+    ] as const) {
+      const { error } = await parse(['--alphas', '0.2', ...flags]);
+      assert.ok(error instanceof UsageError, `${flags.join(' ')}: ${String(error)}`);
+      assert.equal(error.message, message);
+    }
   });
 
   test('--json prints the plan as JSON', async () => {
