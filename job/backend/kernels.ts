@@ -3,7 +3,9 @@ import { ADAM_UPDATE, adamKernel } from './kernels/adam.js';
 import { addKernel } from './kernels/add.js';
 import { batchMatMulKernel } from './kernels/batch-mat-mul.js';
 import { conv2DKernel, fusedConv2DKernel } from './kernels/conv2d-forward.js';
-import { conv2DBackpropFilterKernel, conv2DBackpropInputKernel, type Fallback } from './kernels/conv2d-grads.js';
+import type { Fallback } from './kernels/conv2d-grad-shared.js';
+import { conv2DBackpropFilterKernel } from './kernels/conv2d-grads.js';
+import { conv2DBackpropInputKernel } from './kernels/conv2d-input-grad.js';
 import { DROPOUT, dropoutKernel, registerDropoutGradient } from './kernels/dropout.js';
 import { identityKernel } from './kernels/identity.js';
 import {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { conv2DBackpropFilterKernel, conv2DBackpropInputKernel, filterGradByPixels } from '../../job/backend/kernels/conv2d-grads.js';
+import { conv2DBackpropFilterKernel, filterGradByPixels } from '../../job/backend/kernels/conv2d-grads.js';
+import { conv2DBackpropInputKernel } from '../../job/backend/kernels/conv2d-input-grad.js';
 import { filterGradBySparseRuns, inputGradBySparseRuns } from '../../job/backend/kernels/sparse-conv-grads.js';
 import { TensorAccess } from '../../job/backend/kernels/tensor-access.js';
 import { stockKernel } from '../../job/backend/kernels.js';

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { Fallback } from './conv2d-grads.js';
+import type { Fallback } from './conv2d-grad-shared.js';
 import { TensorAccess, type KernelBackendName } from './tensor-access.js';
 
 interface BatchMatMulAttrs {

@@ -6,7 +6,7 @@ import { wasmModuleOf } from './wasm-asm.js';
 /**
  * The conv gradients on the native library (native/conv-grads.c), where the wasm SIMD form they
  * replace would run: the same sums in the same order, so the same floats bit for bit, with the
- * CPU's wider vectors. The callers (conv2d-grads.ts, sparse-conv-grads.ts) decide that the wasm
+ * CPU's wider vectors. The callers (conv2d-grads.ts, conv2d-input-grad.ts, sparse-conv-grads.ts) decide that the wasm
  * form applies; these add what the native routines need on top (channels or runs in 16s).
  */
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeConv, type NativeConv } from '../native-conv.js';
-import type { Fallback } from './conv2d-grads.js';
+import type { Fallback } from './conv2d-grad-shared.js';
 import { TensorAccess } from './tensor-access.js';
 import { wasmModuleOf } from './wasm-asm.js';
 

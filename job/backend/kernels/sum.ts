@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeConv, type NativeConv } from '../native-conv.js';
-import type { Fallback } from './conv2d-grads.js';
+import type { Fallback } from './conv2d-grad-shared.js';
 import { TensorAccess, type KernelBackendName } from './tensor-access.js';
 import { AXPY_ENTRY_BYTES, axpyFor, type Axpy } from './wasm-axpy.js';
 import { wasmModuleOf, type EmscriptenModuleLike } from './wasm-asm.js';
