@@ -9,6 +9,7 @@ import { stockKernel } from '../../job/backend/kernels.js';
 import { loadNativeConv, nativeConv, type NativeConv } from '../../job/backend/native-conv.js';
 import { initBackend } from '../../job/backend/select.js';
 import { mulberry32 } from '../support/fake-dataset.js';
+import { bitDifferences, tensorInfoBits } from '../support/float-bits.js';
 
 /**
  * The native conv gradients (native/conv-grads.c) against the wasm SIMD routines they replace, bit
@@ -38,25 +39,11 @@ function values(size: number, seed: number, options: { zeros?: number; special?:
   return out;
 }
 
-const bits = (info: tf.TensorInfo) => {
-  const t = tf.engine().makeTensorFromTensorInfo(info);
-  const out = new Uint32Array(new Float32Array(t.dataSync() as Float32Array).buffer);
-  t.dispose();
-  return out;
-};
-
 /** The two outputs, bit for bit; the first difference in the message. */
 function assertSameBits(ours: tf.TensorInfo, theirs: tf.TensorInfo, what: string): void {
   assert.deepEqual(ours.shape, theirs.shape, what);
-  const [a, b] = [bits(ours), bits(theirs)];
-  let differing = 0;
-  let first = -1;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) {
-      differing++;
-      if (first < 0) first = i;
-    }
-  }
+  const [a, b] = [tensorInfoBits(ours), tensorInfoBits(theirs)];
+  const { differing, first } = bitDifferences(a, b);
   const show = (u: number | undefined) => `0x${(u ?? 0).toString(16)} (${new Float32Array(new Uint32Array([u ?? 0]).buffer)[0]})`;
   assert.equal(differing, 0, `${what}: ${differing} of ${a.length} outputs differ, first at ${first}: ${show(a[first])} against ${show(b[first])}`);
 }

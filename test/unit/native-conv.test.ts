@@ -14,6 +14,7 @@ import {
 } from '../../job/backend/native-conv.js';
 import { initBackend } from '../../job/backend/select.js';
 import { mulberry32 } from '../support/fake-dataset.js';
+import { bitDifferences, tensorBits } from '../support/float-bits.js';
 
 /** Values in [-1, 1), with every 97th replaced by a special value where `special` is set. */
 function values(size: number, seed: number, special: boolean): Float32Array {
@@ -25,8 +26,6 @@ function values(size: number, seed: number, special: boolean): Float32Array {
   return out;
 }
 
-const bits = (t: tf.Tensor) => new Uint32Array(new Float32Array(t.dataSync() as Float32Array).buffer);
-
 /** `kernel` (the native one, or the stock one where it does not cover the case) and the stock XNNPACK kernel, bit for bit. */
 function assertSameAsStock(kernel: tf.KernelFunc, kernelName: string, inputs: Record<string, tf.Tensor>, attrs: tf.NamedAttrMap): void {
   const stock = stockKernel(kernelName, 'wasm');
@@ -34,15 +33,8 @@ function assertSameAsStock(kernel: tf.KernelFunc, kernelName: string, inputs: Re
   const run = (f: tf.KernelFunc) => tf.engine().makeTensorFromTensorInfo(f({ inputs, backend: tf.backend(), attrs }) as tf.TensorInfo);
   const [ours, theirs] = [run(kernel), run(stock)];
   assert.deepEqual(ours.shape, theirs.shape);
-  const [a, b] = [bits(ours), bits(theirs)];
-  let differing = 0;
-  let first = -1;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) {
-      differing++;
-      if (first < 0) first = i;
-    }
-  }
+  const [a, b] = [tensorBits(ours), tensorBits(theirs)];
+  const { differing, first } = bitDifferences(a, b);
   assert.equal(differing, 0, `${kernelName}: ${differing} of ${a.length} outputs differ, first at ${first}`);
   ours.dispose();
   theirs.dispose();

@@ -10,6 +10,7 @@ import { stockKernel } from '../../job/backend/kernels.js';
 import { loadNativeConv, nativeConv, type NativeConv } from '../../job/backend/native-conv.js';
 import { initBackend } from '../../job/backend/select.js';
 import { mulberry32 } from '../support/fake-dataset.js';
+import { bitDifferences, tensorInfoBits } from '../support/float-bits.js';
 
 /**
  * The native element-wise kernels (native/elementwise.c) against the kernels they replace on wasm,
@@ -55,24 +56,10 @@ function everyWindow(): tf.Tensor {
   return tf.tensor(new Float32Array(words.buffer), [1, 2, 2 * windows, 16]);
 }
 
-function bits(info: tf.TensorInfo): Uint32Array {
-  const t = tf.engine().makeTensorFromTensorInfo(info);
-  const out = new Uint32Array(new Float32Array(t.dataSync() as Float32Array).buffer);
-  t.dispose();
-  return out;
-}
-
 function assertSameBits(ours: tf.TensorInfo, theirs: tf.TensorInfo, what: string): void {
   assert.deepEqual(ours.shape, theirs.shape, what);
-  const [a, b] = [bits(ours), bits(theirs)];
-  let differing = 0;
-  let first = -1;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) {
-      differing++;
-      if (first < 0) first = i;
-    }
-  }
+  const [a, b] = [tensorInfoBits(ours), tensorInfoBits(theirs)];
+  const { differing, first } = bitDifferences(a, b);
   assert.equal(differing, 0, `${what}: ${differing} of ${a.length} differ, first at ${first}: 0x${a[first]?.toString(16)} against 0x${b[first]?.toString(16)}`);
 }
 
