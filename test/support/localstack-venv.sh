@@ -22,15 +22,9 @@ if [ -x "$VENV/bin/python" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ]; the
   exit 0
 fi
 
-if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "localstack-venv.sh: $PYTHON lacks venv/ensurepip; install Debian's python3-venv (as root)" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-fi
+# shellcheck source=python-venv.sh
+. "$HERE/python-venv.sh"
+ensure_python_venv "$PYTHON" localstack-venv.sh
 
 START=$(date +%s)
 rm -rf "$VENV"
