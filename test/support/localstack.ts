@@ -10,13 +10,15 @@
  * its state is thrown away anyway. It runs in a process group of its own, so the stop reaches anything
  * it started.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { freePort } from './free-port.js';
+import { venvTool } from './venv-tool.js';
 
 const SUPPORT_DIR = path.dirname(fileURLToPath(import.meta.url));
 /** Generous: on a busy 2-core machine loading the services alone has taken 20–30 s. */
@@ -56,18 +58,10 @@ export function clientEnv(endpoint: string): Record<string, string> {
 
 /** The virtualenv's python, creating the venv when needed (minutes, once). */
 export function localStackPython(): string {
-  const result = spawnSync('bash', [path.join(SUPPORT_DIR, 'localstack-venv.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (result.status !== 0) throw new Error(`test/support/localstack-venv.sh exited ${result.status}`);
-  return result.stdout.trim().split('\n').at(-1)!;
+  return venvTool('localstack-venv.sh');
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort };
 
 export interface StartOptions {
   /** 0 (the default) picks a free one. */

@@ -5,14 +5,13 @@
  * where 127.0.0.1 reaches the emulator (no bridge exists here, and `host.docker.internal` does not
  * resolve on this engine).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const SUPPORT_DIR = path.dirname(fileURLToPath(import.meta.url));
+import { freePort } from './free-port.js';
+import { venvTool } from './venv-tool.js';
+
 const START_TIMEOUT_MS = 60_000;
 /** moto's default account. */
 export const MOTO_ACCOUNT = '123456789012';
@@ -30,18 +29,10 @@ export interface MotoServer {
 
 /** The virtualenv's `moto_server`, creating the venv when needed. */
 export function motoServerPath(): string {
-  const result = spawnSync('bash', [path.join(SUPPORT_DIR, 'moto-venv.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (result.status !== 0) throw new Error(`test/support/moto-venv.sh exited ${result.status}`);
-  return result.stdout.trim().split('\n').at(-1)!;
+  return venvTool('moto-venv.sh');
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort };
 
 export async function startMotoServer(logFile: string): Promise<MotoServer> {
   const binary = motoServerPath();
