@@ -23,8 +23,10 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   const [out, err] = [process.stdout.write, process.stderr.write];
   let stdout = '';
   let stderr = '';
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  // The command writes text; Node's test runner reports results through stdout as binary chunks,
+  // which must still reach it.
+  process.stdout.write = ((chunk: string | Uint8Array) => (typeof chunk === 'string' ? ((stdout += chunk), true) : out.call(process.stdout, chunk))) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => (typeof chunk === 'string' ? ((stderr += chunk), true) : err.call(process.stderr, chunk))) as typeof process.stderr.write;
   try {
     return { code: await main(['node', 'mixup', ...args]), stdout, stderr };
   } finally {

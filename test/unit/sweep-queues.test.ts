@@ -119,7 +119,9 @@ describe('sweep --queue gpu|cpu', () => {
     const program = new Command().exitOverride().configureOutput({ writeErr: () => {} });
     registerSweepCommand(program, () => rec.deps);
     const write = process.stdout.write;
-    process.stdout.write = (() => true) as typeof process.stdout.write;
+    // Only the command's text is dropped: Node's test runner reports this file's results through the
+    // same stdout as binary chunks, and swallowing those lost other tests' reports at random.
+    process.stdout.write = ((chunk: string | Uint8Array) => (typeof chunk === 'string' ? true : write.call(process.stdout, chunk))) as typeof process.stdout.write;
     try {
       await program.parseAsync(['node', 'mixup', 'sweep', '--alphas', '0.2', '--seeds', '2', '--queue', 'cpu', '--dry-run']);
       await assert.rejects(
